@@ -1,0 +1,40 @@
+# `make deck` builds the deck; `make test` runs lint, types and the whole test suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+NOTES := notes
+
+.PHONY: deck check stats test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps record what has been installed, so a second `make` installs nothing.
+$(VENV)/.deck: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.deck
+
+deck: $(VENV)/.deck
+	$(BIN)/deckgen build $(NOTES)
+
+check: $(VENV)/.deck
+	$(BIN)/deckgen check $(NOTES)
+
+stats: $(VENV)/.deck
+	$(BIN)/deckgen stats $(NOTES)
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy --strict src
+
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) dist build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

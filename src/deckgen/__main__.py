@@ -1,0 +1,5 @@
+"""Run deckgen as `python -m deckgen`."""
+
+from deckgen.cli import main
+
+main()

@@ -1,0 +1,98 @@
+"""The typed notes of a deck, as the user wrote them (text is Markdown, not yet HTML)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, TypeAlias
+
+
+@dataclass(frozen=True)
+class Domain:
+    """An exam domain: a subdeck and a tag."""
+
+    key: str
+    name: str
+    weight: int | None = None
+
+    @property
+    def label(self) -> str:
+        """How a card names its domain: `MLOps · 44% of exam`."""
+        return self.name if self.weight is None else f"{self.name} · {self.weight}% of exam"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoteBase:
+    """What every note has: a permanent id, a domain, tags and optional extra text."""
+
+    kind: ClassVar[str]
+
+    id: str
+    domain: Domain
+    tags: tuple[str, ...] = ()
+    extra: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fact(NoteBase):
+    """A statement with cloze deletions on its key terms."""
+
+    kind: ClassVar[str] = "fact"
+
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Trap(NoteBase):
+    """A tempting wrong belief and what is actually true."""
+
+    kind: ClassVar[str] = "trap"
+
+    trap: str
+    reality: str
+
+
+@dataclass(frozen=True)
+class PairItem:
+    """One of the things a confusing pair tells apart."""
+
+    name: str
+    means: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pair(NoteBase):
+    """Two or three things that are easy to confuse, and what tells them apart."""
+
+    kind: ClassVar[str] = "pair"
+
+    items: tuple[PairItem, ...]
+    difference: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario(NoteBase):
+    """An exam-style situation, its answer, and the tempting distractor with why it is wrong."""
+
+    kind: ClassVar[str] = "scenario"
+
+    scenario: str
+    answer: str
+    distractor: str
+    why_not: str
+
+
+Note: TypeAlias = Fact | Trap | Pair | Scenario
+
+KINDS: tuple[type[Note], ...] = (Fact, Trap, Pair, Scenario)
+
+
+@dataclass(frozen=True)
+class Deck:
+    """The whole deck: its identity, its domains in order, and its notes in study order."""
+
+    name: str
+    key: str
+    description: str
+    source: str
+    domains: tuple[Domain, ...]
+    notes: tuple[Note, ...]

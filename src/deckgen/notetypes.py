@@ -1,0 +1,206 @@
+"""The four Anki note types: permanent ids, fields, templates, and how a note fills them.
+
+Every field and template carries a permanent id, so Anki treats a renamed field as the
+same field. Adding, removing or reordering fields changes the schema, which costs every
+user their updates: the field sets below are meant never to change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from deckgen.markup import parse_clozes, to_html
+from deckgen.notes import Fact, Note, Pair, Scenario, Trap
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    id: int
+
+
+@dataclass(frozen=True)
+class Template:
+    """A card template; `item` fills `%N%` in a shared template file (Which-is-it cards)."""
+
+    name: str
+    id: int
+    front: str
+    back: str
+    item: int | None = None
+
+    def html(self, file: str) -> str:
+        text = _template_file(file)
+        return text if self.item is None else text.replace("%N%", str(self.item))
+
+
+@dataclass(frozen=True)
+class NoteType:
+    """One Anki note type; its fields are declared here once and read from here everywhere."""
+
+    kind: str
+    model_id: int
+    name: str
+    fields: tuple[Field, ...]
+    templates: tuple[Template, ...]
+    fill: Callable[[Note], dict[str, str]]
+    is_cloze: bool = False
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(field.name for field in self.fields)
+
+    def values(self, note: Note) -> list[str]:
+        """The note's field values, in field order, as HTML."""
+        filled = {**self.fill(note), **_common(note)}
+        if set(filled) != set(self.field_names):
+            raise ValueError(f"{self.name}: filled {sorted(filled)}, fields {self.field_names}")
+        return [filled[name] for name in self.field_names]
+
+    def card_ords(self, note: Note) -> list[int]:
+        """The cards the note makes, as Anki numbers them: one per cloze number (c1 is 0),
+        or one per template whose front it fills (a two-item pair has no third Which card)."""
+        if isinstance(note, Fact):
+            return [number - 1 for number in sorted(parse_clozes(note.text).numbers)]
+        if isinstance(note, Pair):
+            return list(range(1 + len(note.items)))
+        return list(range(len(self.templates)))
+
+
+# Shared by every note type, after its own fields: deckgen's id of the note, the domain
+# shown on every card, optional extra text, and the retired marker that empties every front.
+_COMMON = ("Extra", "Domain", "ID", "Retired")
+
+
+def _common(note: Note) -> dict[str, str]:
+    return {
+        "Extra": to_html(note.extra),
+        "Domain": html.escape(note.domain.label),
+        "ID": html.escape(note.id),
+        "Retired": "",
+    }
+
+
+def _fields(*named: tuple[str, int]) -> tuple[Field, ...]:
+    return tuple(Field(name, field_id) for name, field_id in named)
+
+
+def _fill_fact(note: Note) -> dict[str, str]:
+    assert isinstance(note, Fact)
+    return {"Text": to_html(note.text)}
+
+
+def _fill_trap(note: Note) -> dict[str, str]:
+    assert isinstance(note, Trap)
+    return {"Trap": to_html(note.trap), "Reality": to_html(note.reality)}
+
+
+def _fill_pair(note: Note) -> dict[str, str]:
+    assert isinstance(note, Pair)
+    values = {"Difference": to_html(note.difference)}
+    for number in (1, 2, 3):
+        item = note.items[number - 1] if number <= len(note.items) else None
+        values[f"Item {number} Name"] = to_html(item.name) if item else ""
+        values[f"Item {number} Meaning"] = to_html(item.means) if item else ""
+    return values
+
+
+def answer_first(note: Scenario) -> bool:
+    """Whether the answer is option A: fixed per note, about half the notes each way."""
+    return hashlib.sha256(note.id.encode()).digest()[0] % 2 == 0
+
+
+def _fill_scenario(note: Note) -> dict[str, str]:
+    assert isinstance(note, Scenario)
+    return {
+        "Scenario": to_html(note.scenario),
+        "Answer": to_html(note.answer),
+        "Distractor": to_html(note.distractor),
+        "Why Not": to_html(note.why_not),
+        "Answer First": "yes" if answer_first(note) else "",
+    }
+
+
+def _common_fields(extra: int, domain: int, note_id: int, retired: int) -> tuple[Field, ...]:
+    return _fields(*zip(_COMMON, (extra, domain, note_id, retired), strict=True))
+
+
+FACT = NoteType(
+    kind="fact",
+    model_id=1478620953,
+    name="deckgen Fact",
+    fields=_fields(("Text", 2559320330268681005))
+    + _common_fields(2659115204333730058, 3664151469442485086, 3823025794080537808, 2264578558737060255),
+    templates=(Template("Cloze", 3017729385647671287, "fact-front.html", "fact-back.html"),),
+    fill=_fill_fact,
+    is_cloze=True,
+)
+
+TRAP = NoteType(
+    kind="trap",
+    model_id=1276015709,
+    name="deckgen Trap",
+    fields=_fields(("Trap", 3964280690328150662), ("Reality", 4107782868930679851))
+    + _common_fields(2778340106265691221, 4494452879697185866, 1890453340046226830, 4058760000572574733),
+    templates=(Template("Reality check", 2055130171064715217, "trap-front.html", "trap-back.html"),),
+    fill=_fill_trap,
+)
+
+PAIR = NoteType(
+    kind="pair",
+    model_id=1402529501,
+    name="deckgen Confusing Pair",
+    fields=_fields(
+        ("Item 1 Name", 1521086393762154660),
+        ("Item 1 Meaning", 4463365415087463952),
+        ("Item 2 Name", 4282718342474982267),
+        ("Item 2 Meaning", 4477545698799412479),
+        ("Item 3 Name", 1292878991567226328),
+        ("Item 3 Meaning", 3412688191082933504),
+        ("Difference", 421656426387470827),
+    )
+    + _common_fields(2119053523126131252, 783660648274165827, 2633827756989737161, 1237715782404030899),
+    templates=(
+        Template("Compare", 2623781265875114489, "pair-compare-front.html", "pair-compare-back.html"),
+        Template("Which is it? 1", 1145528677696523861, "pair-which-front.html", "pair-which-back.html", 1),
+        Template("Which is it? 2", 1600024292180136948, "pair-which-front.html", "pair-which-back.html", 2),
+        Template("Which is it? 3", 1212997208572876517, "pair-which-front.html", "pair-which-back.html", 3),
+    ),
+    fill=_fill_pair,
+)
+
+SCENARIO = NoteType(
+    kind="scenario",
+    model_id=2061039241,
+    name="deckgen Scenario",
+    fields=_fields(
+        ("Scenario", 4026180579845443385),
+        ("Answer", 2802379643667685780),
+        ("Distractor", 3279310254417404727),
+        ("Why Not", 1738463928465748227),
+        ("Answer First", 3996528401625730191),
+    )
+    + _common_fields(2870218832165519563, 1108563913838157283, 4386711207440627313, 2337461842014617799),
+    templates=(Template("Exam question", 3140287759226713681, "scenario-front.html", "scenario-back.html"),),
+    fill=_fill_scenario,
+)
+
+NOTE_TYPES: dict[str, NoteType] = {t.kind: t for t in (FACT, TRAP, PAIR, SCENARIO)}
+
+
+def note_type(note: Note) -> NoteType:
+    return NOTE_TYPES[note.kind]
+
+
+@cache
+def _template_file(name: str) -> str:
+    return (resources.files("deckgen") / "templates" / name).read_text(encoding="utf-8")
+
+
+def css() -> str:
+    return _template_file("style.css")

@@ -1,0 +1,57 @@
+"""Counts of notes and cards by domain and kind, for `deckgen stats` and the build summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from deckgen.notes import KINDS, Deck
+from deckgen.notetypes import note_type
+
+KIND_NAMES = tuple(kind.kind for kind in KINDS)
+
+
+def notes_by(deck: Deck) -> Counter[tuple[str, str]]:
+    """Notes per (domain key, kind)."""
+    return Counter((note.domain.key, note.kind) for note in deck.notes)
+
+
+def cards_by(deck: Deck) -> Counter[tuple[str, str]]:
+    """Cards per (domain key, kind), as Anki will generate them."""
+    cards: Counter[tuple[str, str]] = Counter()
+    for note in deck.notes:
+        cards[note.domain.key, note.kind] += len(note_type(note).card_ords(note))
+    return cards
+
+
+def summary(deck: Deck) -> str:
+    """`8 notes (2 fact, ...), 14 cards (3 fact, ...)`: one line for the end of a build."""
+    notes, cards = notes_by(deck), cards_by(deck)
+
+    def by_kind(counts: Counter[tuple[str, str]], noun: str) -> str:
+        per_kind = {kind: sum(n for (_, k), n in counts.items() if k == kind) for kind in KIND_NAMES}
+        parts = ", ".join(f"{n} {kind}" for kind, n in per_kind.items())
+        return f"{sum(per_kind.values())} {noun} ({parts})"
+
+    return f"{by_kind(notes, 'notes')}, {by_kind(cards, 'cards')}"
+
+
+def table(deck: Deck) -> str:
+    """Notes by domain and kind, with each domain's cards; one row per domain and a total."""
+    notes, cards = notes_by(deck), cards_by(deck)
+    header = ["Domain", *(f"{kind}s" for kind in KIND_NAMES), "notes", "cards"]
+    rows = []
+    for domain in deck.domains:
+        counts = [notes[domain.key, kind] for kind in KIND_NAMES]
+        domain_cards = sum(cards[domain.key, kind] for kind in KIND_NAMES)
+        rows.append([domain.name, *map(str, counts), str(sum(counts)), str(domain_cards)])
+    totals = [sum(int(row[i]) for row in rows) for i in range(1, len(header))]
+    rows.append(["Total", *map(str, totals)])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row: list[str]) -> str:
+        first = row[0].ljust(widths[0])
+        rest = (cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest]).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(header), rule, *map(line, rows[:-1]), rule, line(rows[-1])])

@@ -1,0 +1,463 @@
+"""Composed YAML -> typed notes and diagnostics; never stops at the first problem."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from deckgen import source
+from deckgen.diagnostics import START, Diagnostic, Level, Position, has_errors
+from deckgen.markup import parse_clozes
+from deckgen.notes import Deck, Domain, Fact, Note, Pair, PairItem, Scenario, Trap
+
+DECK_FILE = "deck.yaml"
+
+# The YAML keys of each kind of note; the first one names the kind.
+KIND_KEYS: dict[str, tuple[str, ...]] = {
+    "fact": ("fact",),
+    "trap": ("trap", "reality"),
+    "pair": ("pair", "difference"),
+    "scenario": ("scenario", "answer", "distractor", "why_not"),
+}
+COMMON_KEYS = ("id", "tags", "extra")
+DECK_KEYS = ("name", "key", "description", "source", "domains")
+DOMAIN_KEYS = ("key", "name", "weight")
+PAIR_ITEM_KEYS = ("name", "means")
+RESERVED_TAG_PREFIXES = ("domain::", "kind::", "deckgen::")
+_NOTE_KEYS = COMMON_KEYS + tuple(key for keys in KIND_KEYS.values() for key in keys)
+
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+_STR = "tag:yaml.org,2002:str"
+_YAML_TYPES = {
+    "tag:yaml.org,2002:bool": "a boolean",
+    "tag:yaml.org,2002:int": "a number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:timestamp": "a date",
+    "tag:yaml.org,2002:null": "null",
+}
+
+Entries = dict[str, tuple[yaml.ScalarNode, yaml.Node]]
+
+
+def load_deck(notes_dir: Path) -> tuple[Deck | None, list[Diagnostic]]:
+    """Read and check every file of a notes folder; the deck only if nothing is an error."""
+    problems: list[Diagnostic] = []
+    deck_path = notes_dir / DECK_FILE
+    header: _DeckHeader | None = None
+    if not deck_path.is_file():
+        message = f"no {DECK_FILE} in {notes_dir}: it names the deck and its domains"
+        problems.append(Diagnostic(str(deck_path), START, Level.ERROR, "missing-deck", message))
+    else:
+        parsed, read_problems = source.read(deck_path, str(deck_path))
+        problems += read_problems
+        if parsed is not None:
+            checker = _Checker(parsed)
+            header = checker.deck_header()
+            problems += checker.problems
+
+    domains = {domain.key: domain for domain in header.domains} if header else {}
+    notes_by_domain: dict[str, list[Note]] = {}
+    seen_ids: dict[str, str] = {}
+    for path in sorted(p for p in notes_dir.iterdir() if p.suffix in (".yaml", ".yml")):
+        if path.name == DECK_FILE:
+            continue
+        domain = domains.get(path.stem)
+        if header is not None and domain is None:
+            known = ", ".join(domains) or "none"
+            message = (
+                f"unknown domain '{path.stem}': a notes file is named after a domain key"
+                f" of {DECK_FILE} ({known})"
+            )
+            problems.append(Diagnostic(str(path), START, Level.ERROR, "unknown-domain", message))
+        parsed, read_problems = source.read(path, str(path))
+        problems += read_problems
+        if parsed is None:
+            continue
+        checker = _Checker(parsed)
+        notes = checker.notes(domain or Domain(path.stem, path.stem), seen_ids)
+        problems += checker.problems
+        notes_by_domain.setdefault(path.stem, []).extend(notes)
+
+    problems.sort()
+    if header is None or has_errors(problems):
+        return None, problems
+    ordered = tuple(note for key in domains for note in notes_by_domain.get(key, ()))
+    deck = Deck(header.name, header.key, header.description, header.source, header.domains, ordered)
+    return deck, problems
+
+
+@dataclass(frozen=True)
+class _DeckHeader:
+    name: str
+    key: str
+    description: str
+    source: str
+    domains: tuple[Domain, ...]
+
+
+class _Checker:
+    """Checks one file's nodes, collecting every problem with its position."""
+
+    def __init__(self, parsed: source.SourceFile) -> None:
+        self.source = parsed
+        self.problems: list[Diagnostic] = []
+
+    # -- reporting -------------------------------------------------------------
+
+    def report(
+        self, node: yaml.Node | None, code: str, message: str, level: Level = Level.ERROR
+    ) -> None:
+        position = START if node is None else Position.of_mark(node.start_mark)
+        self.problems.append(Diagnostic(self.source.path, position, level, code, message))
+
+    def report_at(self, node: yaml.ScalarNode, offset: int, code: str, message: str) -> None:
+        position = self.source.position_in(node, offset)
+        self.problems.append(Diagnostic(self.source.path, position, Level.ERROR, code, message))
+
+    # -- shapes ----------------------------------------------------------------
+
+    def mapping(
+        self,
+        node: yaml.Node | None,
+        what: str,
+        allowed: tuple[str, ...],
+        explain: Callable[[str], str | None] = lambda key: None,
+    ) -> Entries | None:
+        """A mapping's entries by key; reports duplicate and unknown keys."""
+        if not isinstance(node, yaml.MappingNode):
+            self.report(node, "wrong-type", f"{what} must be a mapping of keys to values")
+            return None
+        entries: Entries = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR:
+                self.report(key_node, "wrong-type", f"keys of {what} must be plain words")
+                continue
+            key = key_node.value
+            if key in entries:
+                first = Position.of_mark(entries[key][0].start_mark)
+                message = f"duplicate key '{key}' (first at line {first.line}, column {first.col})"
+                self.report(key_node, "duplicate-key", message)
+                continue
+            entries[key] = (key_node, value_node)
+            if key not in allowed:
+                self.report(key_node, "unknown-key", explain(key) or _unknown_key(key, allowed))
+        return entries
+
+    def sequence(self, node: yaml.Node, what: str, example: str) -> list[yaml.Node] | None:
+        if not isinstance(node, yaml.SequenceNode):
+            self.report(node, "wrong-type", f"{what} must be a list, e.g. {example}")
+            return None
+        return list(node.value)
+
+    def text(self, entries: Entries, key: str, *, required: bool = True) -> str | None:
+        """The text under `key`; reports a missing key, a non-text value or empty text."""
+        if key not in entries:
+            return None
+        node = entries[key][1]
+        if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
+            if not node.value.strip():
+                if required:
+                    self.report(node, "empty-text", f"'{key}' is empty")
+                return None
+            return str(node.value)
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            if required:
+                self.report(entries[key][0], "empty-text", f"'{key}' has no value")
+            return None
+        self.report(node, "wrong-type", _not_text(key, node))
+        return None
+
+    def required(self, entries: Entries, keys: tuple[str, ...], owner: yaml.Node, what: str) -> None:
+        for key in keys:
+            if key not in entries:
+                self.report(owner, "missing-key", f"{what} needs '{key}'")
+
+    # -- deck.yaml -------------------------------------------------------------
+
+    def deck_header(self) -> _DeckHeader | None:
+        root = self.source.root
+        if root is None:
+            self.report(None, "empty-file", "the file is empty: it must name the deck and its domains")
+            return None
+        entries = self.mapping(root, DECK_FILE, DECK_KEYS)
+        if entries is None:
+            return None
+        self.required(entries, ("name", "key", "domains"), root, DECK_FILE)
+        name = self.text(entries, "name")
+        key = self.slug(entries, "key")
+        description = self.text(entries, "description", required=False) or ""
+        attribution = self.text(entries, "source", required=False) or ""
+        domains = self.domains(entries["domains"][1]) if "domains" in entries else None
+        if name is None or key is None or domains is None:
+            return None
+        return _DeckHeader(name, key, description, attribution, domains)
+
+    def domains(self, node: yaml.Node) -> tuple[Domain, ...] | None:
+        items = self.sequence(node, "'domains'", "[{key: mlops, name: MLOps, weight: 44}]")
+        if items is None:
+            return None
+        if not items:
+            self.report(node, "empty-text", "'domains' is empty: a deck needs at least one domain")
+            return None
+        domains: list[Domain] = []
+        seen: dict[str, yaml.Node] = {}
+        for item in items:
+            entries = self.mapping(item, "a domain", DOMAIN_KEYS)
+            if entries is None:
+                continue
+            self.required(entries, ("key", "name"), item, "a domain")
+            key = self.slug(entries, "key")
+            name = self.text(entries, "name")
+            weight = self.weight(entries)
+            if key is not None and key in seen:
+                first = Position.of_mark(seen[key].start_mark)
+                message = f"duplicate domain '{key}' (first at line {first.line}, column {first.col})"
+                self.report(entries["key"][1], "duplicate-domain", message)
+            elif key is not None and name is not None:
+                seen[key] = entries["key"][1]
+                domains.append(Domain(key, name, weight))
+        return tuple(domains) if len(domains) == len(items) else None
+
+    def weight(self, entries: Entries) -> int | None:
+        if "weight" not in entries:
+            return None
+        node = entries["weight"][1]
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int":
+            value = int(node.value)
+            if 0 <= value <= 100:
+                return value
+        self.report(node, "wrong-type", "'weight' must be a whole percentage from 0 to 100")
+        return None
+
+    def slug(self, entries: Entries, key: str) -> str | None:
+        value = self.text(entries, key)
+        if value is not None and not _SLUG.match(value):
+            message = (
+                f"'{key}' must be a slug of lowercase letters, digits and single hyphens,"
+                f" like '{_slugify(value)}'"
+            )
+            self.report(entries[key][1], "bad-id", message)
+            return None
+        return value
+
+    # -- notes files -----------------------------------------------------------
+
+    def notes(self, domain: Domain, seen_ids: dict[str, str]) -> list[Note]:
+        root = self.source.root
+        if root is None:
+            self.report(None, "empty-file", "the file is empty: it must hold a list of notes")
+            return []
+        items = self.sequence(root, "a notes file", "'- id: my-note'")
+        if items is None:
+            return []
+        notes: list[Note] = []
+        for item in items:
+            note = self.note(item, domain, seen_ids)
+            if note is not None:
+                notes.append(note)
+        return notes
+
+    def note(self, node: yaml.Node, domain: Domain, seen_ids: dict[str, str]) -> Note | None:
+        if not isinstance(node, yaml.MappingNode):
+            self.report(node, "wrong-type", "a note must be a mapping with an 'id' and a kind")
+            return None
+        kinds = [
+            (key_node, key_node.value)
+            for key_node, _ in node.value
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value in KIND_KEYS
+        ]
+        kind = kinds[0][1] if kinds else None
+        allowed = COMMON_KEYS + (KIND_KEYS[kind] if kind else ())
+        entries = self.mapping(
+            node, "a note", _NOTE_KEYS if kind is None else allowed, _misplaced(kind)
+        )
+        if entries is None:
+            return None
+        note_id = self.note_id(entries, node, seen_ids)
+        if not kinds:
+            kinds_list = ", ".join(KIND_KEYS)
+            self.report(node, "no-kind", f"a note needs exactly one kind key: {kinds_list}")
+            return None
+        for key_node, other in kinds[1:]:
+            message = f"a note has one kind, but this one has '{kind}' and '{other}': split it"
+            self.report(key_node, "two-kinds", message)
+        assert kind is not None
+        self.required(entries, KIND_KEYS[kind], kinds[0][0], f"a {kind} note")
+        tags = self.tags(entries)
+        extra = self.text(entries, "extra", required=False) or ""
+        build = _BUILDERS[kind]
+        note = build(self, entries)
+        if note is None or note_id is None or tags is None or len(kinds) > 1:
+            return None
+        return note(id=note_id, domain=domain, tags=tags, extra=extra)
+
+    def note_id(self, entries: Entries, node: yaml.Node, seen_ids: dict[str, str]) -> str | None:
+        if "id" not in entries:
+            self.report(node, "missing-key", "a note needs an 'id', a permanent slug like 'my-note'")
+            return None
+        note_id = self.slug(entries, "id")
+        if note_id is None:
+            return None
+        position = Position.of_mark(entries["id"][1].start_mark)
+        here = f"{self.source.path}:{position.line}:{position.col}"
+        if note_id in seen_ids:
+            message = f"duplicate id '{note_id}': already used at {seen_ids[note_id]}"
+            self.report(entries["id"][1], "duplicate-id", message)
+            return None
+        seen_ids[note_id] = here
+        return note_id
+
+    def tags(self, entries: Entries) -> tuple[str, ...] | None:
+        if "tags" not in entries:
+            return ()
+        items = self.sequence(entries["tags"][1], "'tags'", "[topic::mlflow]")
+        if items is None:
+            return None
+        tags: dict[str, None] = {}
+        valid = True
+        for item in items:
+            if not (isinstance(item, yaml.ScalarNode) and item.tag == _STR):
+                self.report(item, "wrong-type", _not_text("a tag", item))
+                valid = False
+                continue
+            problem = _tag_problem(item.value)
+            if problem is not None:
+                self.report(item, *problem)
+                valid = False
+            tags[item.value] = None
+        return tuple(tags) if valid else None
+
+    def fact(self, entries: Entries) -> Callable[..., Note] | None:
+        text = self.text(entries, "fact")
+        if text is None:
+            return None
+        node = entries["fact"][1]
+        assert isinstance(node, yaml.ScalarNode)
+        clozes = parse_clozes(node.value)
+        for problem in clozes.problems:
+            self.report_at(node, problem.offset, problem.code, problem.message)
+        if clozes.problems:
+            return None
+        if not clozes.numbers:
+            message = "a fact needs at least one cloze on its key term, e.g. {{c1::VectorAssembler}}"
+            self.report(node, "cloze-missing", message)
+            return None
+        return lambda **common: Fact(text=text, **common)
+
+    def trap(self, entries: Entries) -> Callable[..., Note] | None:
+        trap, reality = self.text(entries, "trap"), self.text(entries, "reality")
+        if trap is None or reality is None:
+            return None
+        return lambda **common: Trap(trap=trap, reality=reality, **common)
+
+    def pair(self, entries: Entries) -> Callable[..., Note] | None:
+        difference = self.text(entries, "difference")
+        items = self.pair_items(entries["pair"][1])
+        if items is None or difference is None:
+            return None
+        return lambda **common: Pair(items=items, difference=difference, **common)
+
+    def pair_items(self, node: yaml.Node) -> tuple[PairItem, ...] | None:
+        nodes = self.sequence(node, "'pair'", "[{name: A, means: ...}, {name: B, means: ...}]")
+        if nodes is None:
+            return None
+        if not 2 <= len(nodes) <= 3:
+            message = f"a pair compares 2 or 3 items, not {len(nodes)}"
+            self.report(node, "pair-size", message)
+            return None
+        items: list[PairItem] = []
+        names: dict[str, yaml.Node] = {}
+        for item_node in nodes:
+            entries = self.mapping(item_node, "a pair item", PAIR_ITEM_KEYS)
+            if entries is None:
+                continue
+            self.required(entries, PAIR_ITEM_KEYS, item_node, "a pair item")
+            name, means = self.text(entries, "name"), self.text(entries, "means")
+            if name is None or means is None:
+                continue
+            if name.casefold() in names:
+                self.report(entries["name"][1], "duplicate-name", f"the pair names '{name}' twice")
+                continue
+            names[name.casefold()] = entries["name"][1]
+            items.append(PairItem(name, means))
+        for item in items:
+            for other in items:
+                if other.name.casefold() in item.means.casefold():
+                    where = next(n for k, n in names.items() if k == item.name.casefold())
+                    message = (
+                        f"the meaning of '{item.name}' mentions '{other.name}',"
+                        " which gives the answer away on its Which-is-it card"
+                    )
+                    self.report(where, "name-in-meaning", message, Level.WARNING)
+        return tuple(items) if len(items) == len(nodes) else None
+
+    def scenario(self, entries: Entries) -> Callable[..., Note] | None:
+        values = [self.text(entries, key) for key in KIND_KEYS["scenario"]]
+        scenario, answer, distractor, why_not = values
+        if scenario is None or answer is None or distractor is None or why_not is None:
+            return None
+        if answer.strip() == distractor.strip():
+            message = "the distractor is the same as the answer: the card could not be answered"
+            self.report(entries["distractor"][1], "same-options", message)
+            return None
+        return lambda **common: Scenario(
+            scenario=scenario, answer=answer, distractor=distractor, why_not=why_not, **common
+        )
+
+
+def _misplaced(kind: str | None) -> Callable[[str], str | None]:
+    """Explain a key that belongs to another kind of note, rather than calling it unknown."""
+
+    def explain(key: str) -> str | None:
+        owner = next((k for k, keys in KIND_KEYS.items() if key in keys[1:]), None)
+        if kind is None or owner is None or owner == kind:
+            return None
+        return f"'{key}' belongs to {owner} notes, not to {kind} notes"
+
+    return explain
+
+
+_BUILDERS: dict[str, Callable[[_Checker, Entries], Callable[..., Note] | None]] = {
+    "fact": _Checker.fact,
+    "trap": _Checker.trap,
+    "pair": _Checker.pair,
+    "scenario": _Checker.scenario,
+}
+
+
+def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else f" (expected one of: {', '.join(allowed)})"
+    return f"unknown key '{key}'{hint}"
+
+
+def _not_text(what: str, node: yaml.Node) -> str:
+    label = what if what.startswith("a ") else f"'{what}'"
+    if isinstance(node, yaml.ScalarNode):
+        kind = _YAML_TYPES.get(node.tag, f"the type {node.tag}")
+        return (
+            f"{label} must be text, but YAML reads {node.value} as {kind}:"
+            f" put it in quotes, \"{node.value}\""
+        )
+    shape = "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
+    return f"{label} must be text, not {shape}"
+
+
+def _tag_problem(tag: str) -> tuple[str, str] | None:
+    if any(ch.isspace() for ch in tag):
+        return "bad-tag", f"tag '{tag}' has a space; Anki splits tags on spaces: use '-' instead"
+    if any(not part for part in tag.split("::")):
+        return "bad-tag", f"tag '{tag}' has an empty level: write levels as 'topic::mlflow'"
+    if tag.casefold().startswith(RESERVED_TAG_PREFIXES):
+        return "reserved-tag", f"tag '{tag}' is reserved: deckgen adds domain::, kind:: and deckgen:: tags"
+    return None
+
+
+def _slugify(value: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-") or "my-note"
+
