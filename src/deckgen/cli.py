@@ -18,7 +18,7 @@ NOTES_DIR = click.argument(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="deckgen", context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="deckgen")
 def main() -> None:
     """Turn study notes kept as YAML into an Anki package (.apkg).

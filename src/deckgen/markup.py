@@ -20,12 +20,16 @@ def to_html(text: str) -> str:
     if not tokens:
         return ""
     if len(tokens) == 3 and tokens[0].type == "paragraph_open":
-        return _MARKDOWN.renderer.render(tokens[1].children or [], _MARKDOWN.options, {})
-    return _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {}).strip()
+        tokens = tokens[1].children or []
+    rendered: str = _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {})
+    return rendered.strip()
 
 
 _CLOZE_OPEN = re.compile(r"\{\{c(\d+)::", re.IGNORECASE)
 _BRACES = re.compile(r"\{\{|\}\}")
+_NOT_A_CLOZE = "'{{' does not open a cloze: write {{c1::term}}"
+_NUMBER_ZERO = "cloze numbers start at 1: write {{c1::...}}"
+_NESTED = "a cloze inside another cloze is not supported"
 
 
 @dataclass(frozen=True)
@@ -46,45 +50,36 @@ class Clozes:
 
 
 def parse_clozes(text: str) -> Clozes:
-    """Read `{{cN::term}}` and `{{cN::term::hint}}` as Anki does, reporting what Anki would choke on."""
+    """Read `{{cN::term}}` and `{{cN::term::hint}}` as Anki does; report what it would choke on."""
     numbers: set[int] = set()
     problems: list[ClozeProblem] = []
-    # (offset, number or None for a malformed opener, where the term starts)
-    open_clozes: list[tuple[int, int | None, int]] = []
+    # Open clozes: (offset, number or None for a malformed opener, where the term starts).
+    stack: list[tuple[int, int | None, int]] = []
     for brace in _BRACES.finditer(text):
         offset = brace.start()
         if brace.group() == "{{":
             opener = _CLOZE_OPEN.match(text, offset)
             if opener is None:
-                problems.append(
-                    ClozeProblem(offset, "cloze-syntax", "'{{' does not open a cloze: write {{c1::term}}")
-                )
-                open_clozes.append((offset, None, brace.end()))
+                problems.append(ClozeProblem(offset, "cloze-syntax", _NOT_A_CLOZE))
+                stack.append((offset, None, brace.end()))
                 continue
-            number = int(opener.group(1))
-            if number == 0:
-                problems.append(
-                    ClozeProblem(offset, "cloze-number", "cloze numbers start at 1: write {{c1::...}}")
-                )
-            if open_clozes:
-                problems.append(
-                    ClozeProblem(offset, "cloze-nested", "a cloze inside another cloze is not supported")
-                )
-            open_clozes.append((offset, number, opener.end()))
-        elif open_clozes:
-            start, number, term_start = open_clozes.pop()
-            if number is None:
+            if int(opener.group(1)) == 0:
+                problems.append(ClozeProblem(offset, "cloze-number", _NUMBER_ZERO))
+            if stack:
+                problems.append(ClozeProblem(offset, "cloze-nested", _NESTED))
+            stack.append((offset, int(opener.group(1)), opener.end()))
+        elif not stack:
+            problems.append(ClozeProblem(offset, "cloze-syntax", "'}}' closes no cloze"))
+        else:
+            start, opened, term_start = stack.pop()
+            if opened is None:
                 continue
             if not text[term_start:offset].split("::", 1)[0].strip():
                 problems.append(ClozeProblem(start, "cloze-empty", "empty cloze: nothing to hide"))
-            elif number > 0:
-                numbers.add(number)
-        else:
-            problems.append(ClozeProblem(offset, "cloze-syntax", "'}}' closes no cloze"))
-    for start, number, _ in open_clozes:
-        if number is None:
-            continue
-        problems.append(
-            ClozeProblem(start, "cloze-unclosed", f"cloze {{{{c{number}:: is never closed with '}}}}'")
-        )
+            elif opened > 0:
+                numbers.add(opened)
+    for start, opened, _ in stack:
+        if opened is not None:
+            message = f"cloze {{{{c{opened}:: is never closed with '}}}}'"
+            problems.append(ClozeProblem(start, "cloze-unclosed", message))
     return Clozes(frozenset(numbers), tuple(sorted(problems, key=lambda p: p.offset)))

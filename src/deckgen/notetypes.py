@@ -110,9 +110,9 @@ def _fill_pair(note: Note) -> dict[str, str]:
     return values
 
 
-def answer_first(note: Scenario) -> bool:
-    """Whether the answer is option A: fixed per note, about half the notes each way."""
-    return hashlib.sha256(note.id.encode()).digest()[0] % 2 == 0
+def answer_first(note_id: str) -> bool:
+    """Whether a scenario's answer is option A: fixed per note, about half the notes each way."""
+    return hashlib.sha256(note_id.encode()).digest()[0] % 2 == 0
 
 
 def _fill_scenario(note: Note) -> dict[str, str]:
@@ -122,7 +122,7 @@ def _fill_scenario(note: Note) -> dict[str, str]:
         "Answer": to_html(note.answer),
         "Distractor": to_html(note.distractor),
         "Why Not": to_html(note.why_not),
-        "Answer First": "yes" if answer_first(note) else "",
+        "Answer First": "yes" if answer_first(note.id) else "",
     }
 
 
@@ -135,7 +135,9 @@ FACT = NoteType(
     model_id=1478620953,
     name="deckgen Fact",
     fields=_fields(("Text", 2559320330268681005))
-    + _common_fields(2659115204333730058, 3664151469442485086, 3823025794080537808, 2264578558737060255),
+    + _common_fields(
+        2659115204333730058, 3664151469442485086, 3823025794080537808, 2264578558737060255
+    ),
     templates=(Template("Cloze", 3017729385647671287, "fact-front.html", "fact-back.html"),),
     fill=_fill_fact,
     is_cloze=True,
@@ -146,8 +148,12 @@ TRAP = NoteType(
     model_id=1276015709,
     name="deckgen Trap",
     fields=_fields(("Trap", 3964280690328150662), ("Reality", 4107782868930679851))
-    + _common_fields(2778340106265691221, 4494452879697185866, 1890453340046226830, 4058760000572574733),
-    templates=(Template("Reality check", 2055130171064715217, "trap-front.html", "trap-back.html"),),
+    + _common_fields(
+        2778340106265691221, 4494452879697185866, 1890453340046226830, 4058760000572574733
+    ),
+    templates=(
+        Template("Reality check", 2055130171064715217, "trap-front.html", "trap-back.html"),
+    ),
     fill=_fill_trap,
 )
 
@@ -164,12 +170,34 @@ PAIR = NoteType(
         ("Item 3 Meaning", 3412688191082933504),
         ("Difference", 421656426387470827),
     )
-    + _common_fields(2119053523126131252, 783660648274165827, 2633827756989737161, 1237715782404030899),
+    + _common_fields(
+        2119053523126131252, 783660648274165827, 2633827756989737161, 1237715782404030899
+    ),
     templates=(
-        Template("Compare", 2623781265875114489, "pair-compare-front.html", "pair-compare-back.html"),
-        Template("Which is it? 1", 1145528677696523861, "pair-which-front.html", "pair-which-back.html", 1),
-        Template("Which is it? 2", 1600024292180136948, "pair-which-front.html", "pair-which-back.html", 2),
-        Template("Which is it? 3", 1212997208572876517, "pair-which-front.html", "pair-which-back.html", 3),
+        Template(
+            "Compare", 2623781265875114489, "pair-compare-front.html", "pair-compare-back.html"
+        ),
+        Template(
+            "Which is it? 1",
+            1145528677696523861,
+            "pair-which-front.html",
+            "pair-which-back.html",
+            1,
+        ),
+        Template(
+            "Which is it? 2",
+            1600024292180136948,
+            "pair-which-front.html",
+            "pair-which-back.html",
+            2,
+        ),
+        Template(
+            "Which is it? 3",
+            1212997208572876517,
+            "pair-which-front.html",
+            "pair-which-back.html",
+            3,
+        ),
     ),
     fill=_fill_pair,
 )
@@ -185,8 +213,12 @@ SCENARIO = NoteType(
         ("Why Not", 1738463928465748227),
         ("Answer First", 3996528401625730191),
     )
-    + _common_fields(2870218832165519563, 1108563913838157283, 4386711207440627313, 2337461842014617799),
-    templates=(Template("Exam question", 3140287759226713681, "scenario-front.html", "scenario-back.html"),),
+    + _common_fields(
+        2870218832165519563, 1108563913838157283, 4386711207440627313, 2337461842014617799
+    ),
+    templates=(
+        Template("Exam question", 3140287759226713681, "scenario-front.html", "scenario-back.html"),
+    ),
     fill=_fill_scenario,
 )
 

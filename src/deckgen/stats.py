@@ -28,7 +28,9 @@ def summary(deck: Deck) -> str:
     notes, cards = notes_by(deck), cards_by(deck)
 
     def by_kind(counts: Counter[tuple[str, str]], noun: str) -> str:
-        per_kind = {kind: sum(n for (_, k), n in counts.items() if k == kind) for kind in KIND_NAMES}
+        per_kind = {
+            kind: sum(n for (_, k), n in counts.items() if k == kind) for kind in KIND_NAMES
+        }
         parts = ", ".join(f"{n} {kind}" for kind, n in per_kind.items())
         return f"{sum(per_kind.values())} {noun} ({parts})"
 

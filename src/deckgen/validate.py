@@ -63,9 +63,11 @@ def load_deck(notes_dir: Path) -> tuple[Deck | None, list[Diagnostic]]:
     domains = {domain.key: domain for domain in header.domains} if header else {}
     notes_by_domain: dict[str, list[Note]] = {}
     seen_ids: dict[str, str] = {}
-    for path in sorted(p for p in notes_dir.iterdir() if p.suffix in (".yaml", ".yml")):
-        if path.name == DECK_FILE:
-            continue
+    order = {key: index for index, key in enumerate(domains)}
+    files = [
+        p for p in notes_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.name != DECK_FILE
+    ]
+    for path in sorted(files, key=lambda p: (order.get(p.stem, len(order)), p.name)):
         domain = domains.get(path.stem)
         if header is not None and domain is None:
             known = ", ".join(domains) or "none"
@@ -172,7 +174,9 @@ class _Checker:
         self.report(node, "wrong-type", _not_text(key, node))
         return None
 
-    def required(self, entries: Entries, keys: tuple[str, ...], owner: yaml.Node, what: str) -> None:
+    def required(
+        self, entries: Entries, keys: tuple[str, ...], owner: yaml.Node, what: str
+    ) -> None:
         for key in keys:
             if key not in entries:
                 self.report(owner, "missing-key", f"{what} needs '{key}'")
@@ -182,7 +186,9 @@ class _Checker:
     def deck_header(self) -> _DeckHeader | None:
         root = self.source.root
         if root is None:
-            self.report(None, "empty-file", "the file is empty: it must name the deck and its domains")
+            self.report(
+                None, "empty-file", "the file is empty: it must name the deck and its domains"
+            )
             return None
         entries = self.mapping(root, DECK_FILE, DECK_KEYS)
         if entries is None:
@@ -216,7 +222,9 @@ class _Checker:
             weight = self.weight(entries)
             if key is not None and key in seen:
                 first = Position.of_mark(seen[key].start_mark)
-                message = f"duplicate domain '{key}' (first at line {first.line}, column {first.col})"
+                message = (
+                    f"duplicate domain '{key}' (first at line {first.line}, column {first.col})"
+                )
                 self.report(entries["key"][1], "duplicate-domain", message)
             elif key is not None and name is not None:
                 seen[key] = entries["key"][1]
@@ -272,7 +280,8 @@ class _Checker:
             if isinstance(key_node, yaml.ScalarNode) and key_node.value in KIND_KEYS
         ]
         kind = kinds[0][1] if kinds else None
-        allowed = COMMON_KEYS + (KIND_KEYS[kind] if kind else ())
+        # Other kinds' own keys are reported as a second kind, not as unknown keys.
+        allowed = COMMON_KEYS + tuple(KIND_KEYS) + (KIND_KEYS[kind][1:] if kind else ())
         entries = self.mapping(
             node, "a note", _NOTE_KEYS if kind is None else allowed, _misplaced(kind)
         )
@@ -298,7 +307,9 @@ class _Checker:
 
     def note_id(self, entries: Entries, node: yaml.Node, seen_ids: dict[str, str]) -> str | None:
         if "id" not in entries:
-            self.report(node, "missing-key", "a note needs an 'id', a permanent slug like 'my-note'")
+            self.report(
+                node, "missing-key", "a note needs an 'id', a permanent slug like 'my-note'"
+            )
             return None
         note_id = self.slug(entries, "id")
         if note_id is None:
@@ -344,7 +355,9 @@ class _Checker:
         if clozes.problems:
             return None
         if not clozes.numbers:
-            message = "a fact needs at least one cloze on its key term, e.g. {{c1::VectorAssembler}}"
+            message = (
+                "a fact needs at least one cloze on its key term, e.g. {{c1::VectorAssembler}}"
+            )
             self.report(node, "cloze-missing", message)
             return None
         return lambda **common: Fact(text=text, **common)
@@ -371,7 +384,7 @@ class _Checker:
             self.report(node, "pair-size", message)
             return None
         items: list[PairItem] = []
-        names: dict[str, yaml.Node] = {}
+        meanings: list[yaml.Node] = []
         for item_node in nodes:
             entries = self.mapping(item_node, "a pair item", PAIR_ITEM_KEYS)
             if entries is None:
@@ -380,20 +393,19 @@ class _Checker:
             name, means = self.text(entries, "name"), self.text(entries, "means")
             if name is None or means is None:
                 continue
-            if name.casefold() in names:
+            if any(name.casefold() == item.name.casefold() for item in items):
                 self.report(entries["name"][1], "duplicate-name", f"the pair names '{name}' twice")
                 continue
-            names[name.casefold()] = entries["name"][1]
             items.append(PairItem(name, means))
-        for item in items:
+            meanings.append(entries["means"][1])
+        for item, meaning in zip(items, meanings, strict=True):
             for other in items:
                 if other.name.casefold() in item.means.casefold():
-                    where = next(n for k, n in names.items() if k == item.name.casefold())
                     message = (
                         f"the meaning of '{item.name}' mentions '{other.name}',"
                         " which gives the answer away on its Which-is-it card"
                     )
-                    self.report(where, "name-in-meaning", message, Level.WARNING)
+                    self.report(meaning, "name-in-meaning", message, Level.WARNING)
         return tuple(items) if len(items) == len(nodes) else None
 
     def scenario(self, entries: Entries) -> Callable[..., Note] | None:
@@ -432,7 +444,9 @@ _BUILDERS: dict[str, Callable[[_Checker, Entries], Callable[..., Note] | None]] 
 
 def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-    hint = f" (did you mean '{close[0]}'?)" if close else f" (expected one of: {', '.join(allowed)})"
+    hint = (
+        f" (did you mean '{close[0]}'?)" if close else f" (expected one of: {', '.join(allowed)})"
+    )
     return f"unknown key '{key}'{hint}"
 
 
@@ -441,8 +455,8 @@ def _not_text(what: str, node: yaml.Node) -> str:
     if isinstance(node, yaml.ScalarNode):
         kind = _YAML_TYPES.get(node.tag, f"the type {node.tag}")
         return (
-            f"{label} must be text, but YAML reads {node.value} as {kind}:"
-            f" put it in quotes, \"{node.value}\""
+            f"{label} must be text, but YAML reads '{node.value}' as {kind}:"
+            f' put it in quotes, "{node.value}"'
         )
     shape = "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
     return f"{label} must be text, not {shape}"
@@ -454,10 +468,12 @@ def _tag_problem(tag: str) -> tuple[str, str] | None:
     if any(not part for part in tag.split("::")):
         return "bad-tag", f"tag '{tag}' has an empty level: write levels as 'topic::mlflow'"
     if tag.casefold().startswith(RESERVED_TAG_PREFIXES):
-        return "reserved-tag", f"tag '{tag}' is reserved: deckgen adds domain::, kind:: and deckgen:: tags"
+        return (
+            "reserved-tag",
+            f"tag '{tag}' is reserved: deckgen adds domain::, kind:: and deckgen:: tags",
+        )
     return None
 
 
 def _slugify(value: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-") or "my-note"
-

@@ -1,0 +1,94 @@
+"""Shared helpers: the repo's notes in a scratch folder, builds, and real Anki collections."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+from anki.import_export_pb2 import ImportResponse
+
+from deckgen import package
+from deckgen.diagnostics import has_errors
+from deckgen.notes import Deck
+from deckgen.validate import load_deck
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def notes_dir(tmp_path: Path) -> Path:
+    """A copy of the repo's notes that a test may edit."""
+    return Path(shutil.copytree(REPO / "notes", tmp_path / "notes"))
+
+
+def load(notes_dir: Path) -> Deck:
+    deck, problems = load_deck(notes_dir)
+    assert deck is not None and not has_errors(problems), [str(p) for p in problems]
+    return deck
+
+
+def build(notes_dir: Path, out: Path, timestamp: float) -> Deck:
+    """Build a package at a given time (Anki updates a note only when its time is newer)."""
+    deck = load(notes_dir)
+    package.write(deck, out, timestamp=timestamp)
+    return deck
+
+
+@pytest.fixture
+def collection(tmp_path: Path) -> Iterator[Collection]:
+    """A fresh, empty Anki collection."""
+    col = Collection(str(tmp_path / "collection.anki2"))
+    try:
+        yield col
+    finally:
+        col.close()
+
+
+def import_package(col: Collection, apkg: Path) -> ImportResponse.Log:
+    """Import as a user would, with Anki's default options; return Anki's import log."""
+    request = ImportAnkiPackageRequest(package_path=str(apkg), options=ImportAnkiPackageOptions())
+    return col.import_anki_package(request).log
+
+
+def write_notes(folder: Path, files: dict[str, str]) -> Path:
+    """A notes folder made of the given files (a default deck.yaml unless one is given)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"deck.yaml": DECK_YAML, **files}
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+DECK_YAML = """\
+name: Test deck
+key: test-deck
+domains:
+  - {key: mlops, name: MLOps, weight: 44}
+  - {key: general, name: Exam Strategy}
+"""
+
+# One note of each kind, a three-item pair and a two-cloze fact among them.
+ONE_OF_EACH = {
+    "mlops.yaml": """\
+- id: refresh
+  fact: Drift metrics are computed on {{c1::REFRESH}}, not {{c2::continuously}}
+- id: ks-on-categorical
+  trap: Applying the KS test to categorical features
+  reality: Use Chi-squared.
+- id: three-tests
+  pair:
+    - {name: KS test, means: numerical features only}
+    - {name: Chi-squared test, means: categorical features only}
+    - {name: Jensen-Shannon divergence, means: 'both, bounded [0,1]'}
+  difference: Which feature types each one handles.
+- id: dev-to-prod
+  scenario: How to move a pipeline to production?
+  answer: Promote the code.
+  distractor: Promote the model artifact.
+  why_not: It embeds dev data characteristics.
+""",
+    "general.yaml": "- id: timing\n  fact: '{{c1::59}} questions in 120 minutes'\n",
+}

@@ -1,0 +1,119 @@
+"""The command line, compared whole, as a user sees it."""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import ONE_OF_EACH, REPO, write_notes
+
+from deckgen.cli import main
+
+
+@pytest.fixture
+def notes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return write_notes(tmp_path / "notes", ONE_OF_EACH)
+
+
+def test_build_writes_the_package_and_says_what_is_in_it(notes: Path) -> None:
+    result = CliRunner().invoke(main, ["build"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "Wrote dist/test-deck.apkg: 5 notes (2 fact, 1 trap, 1 pair, 1 scenario),"
+        " 9 cards (3 fact, 1 trap, 4 pair, 1 scenario)\n"
+    )
+    with zipfile.ZipFile(notes.parent / "dist" / "test-deck.apkg") as archive:
+        assert sorted(archive.namelist()) == ["collection.anki2", "media"]
+
+
+def test_build_to_a_chosen_file(notes: Path) -> None:
+    result = CliRunner().invoke(main, ["build", "notes", "-o", "out/my.apkg"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Wrote out/my.apkg: 5 notes")
+    assert [p.name for p in (notes.parent / "out").iterdir()] == ["my.apkg"]
+
+
+def test_build_leaves_no_temporary_file_behind(notes: Path) -> None:
+    scratch = Path(tempfile.gettempdir())
+    before = set(scratch.iterdir())
+
+    assert CliRunner().invoke(main, ["build"]).exit_code == 0
+
+    assert [p.name for p in (notes.parent / "dist").iterdir()] == ["test-deck.apkg"]
+    assert set(scratch.iterdir()) - before == set()
+
+
+def test_check_writes_nothing(notes: Path) -> None:
+    result = CliRunner().invoke(main, ["check", "notes"])
+
+    assert (result.exit_code, result.stdout) == (0, "notes: 5 notes, no errors\n")
+    assert sorted(p.name for p in notes.parent.iterdir()) == ["notes"]
+
+
+def test_stats_table(notes: Path) -> None:
+    result = CliRunner().invoke(main, ["stats"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "Domain         facts  traps  pairs  scenarios  notes  cards\n"
+        "-------------  -----  -----  -----  ---------  -----  -----\n"
+        "MLOps              1      1      1          1      4      8\n"
+        "Exam Strategy      1      0      0          0      1      1\n"
+        "-------------  -----  -----  -----  ---------  -----  -----\n"
+        "Total              2      1      1          1      5      9\n"
+    )
+
+
+def test_an_error_exits_1_and_keeps_the_previous_package(notes: Path) -> None:
+    assert CliRunner().invoke(main, ["build"]).exit_code == 0
+    package = notes.parent / "dist" / "test-deck.apkg"
+    previous = package.read_bytes()
+    (notes / "mlops.yaml").write_text("- id: broken\n  fact: no cloze here\n", encoding="utf-8")
+
+    result = CliRunner().invoke(main, ["build"])
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "notes/mlops.yaml:2:9: error: a fact needs at least one cloze on its key term,"
+        " e.g. {{c1::VectorAssembler}} [cloze-missing]\n"
+        "notes: 1 error; nothing written\n"
+    )
+    assert package.read_bytes() == previous
+    assert [p.name for p in package.parent.iterdir()] == ["test-deck.apkg"]
+
+
+def test_a_missing_folder_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["check", "nowhere"])
+
+    assert result.exit_code == 2
+    assert "Directory 'nowhere' does not exist." in result.stderr
+
+
+@pytest.mark.parametrize("command", ["build", "check", "stats"])
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    result = CliRunner().invoke(main, [command, "--help"])
+
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"Usage: deckgen {command} [OPTIONS] [NOTES_DIR]\n")
+    assert f"  Example:\n    deckgen {command} notes" in result.stdout
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "deckgen", "check", str(REPO / "notes")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("notes, no errors\n")
