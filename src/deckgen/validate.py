@@ -7,13 +7,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from deckgen import source
 from deckgen.diagnostics import START, Diagnostic, Level, Position, has_errors
 from deckgen.markup import parse_clozes
-from deckgen.notes import Deck, Domain, Fact, Note, Pair, PairItem, Scenario, Trap
+from deckgen.notes import KINDS, Deck, Domain, Note, PairItem
 
 DECK_FILE = "deck.yaml"
 
@@ -42,6 +43,7 @@ _YAML_TYPES = {
 }
 
 Entries = dict[str, tuple[yaml.ScalarNode, yaml.Node]]
+Fields = dict[str, Any]  # a kind's own fields, as keyword arguments of its note class
 
 
 def load_deck(notes_dir: Path) -> tuple[Deck | None, list[Diagnostic]]:
@@ -235,9 +237,9 @@ class _Checker:
         if "weight" not in entries:
             return None
         node = entries["weight"][1]
-        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int":
+        if isinstance(node, yaml.ScalarNode) and node.value.isdigit():
             value = int(node.value)
-            if 0 <= value <= 100:
+            if node.tag == "tag:yaml.org,2002:int" and 0 <= value <= 100:
                 return value
         self.report(node, "wrong-type", "'weight' must be a whole percentage from 0 to 100")
         return None
@@ -274,12 +276,11 @@ class _Checker:
         if not isinstance(node, yaml.MappingNode):
             self.report(node, "wrong-type", "a note must be a mapping with an 'id' and a kind")
             return None
-        kinds = [
-            (key_node, key_node.value)
-            for key_node, _ in node.value
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value in KIND_KEYS
-        ]
-        kind = kinds[0][1] if kinds else None
+        kinds: dict[str, yaml.ScalarNode] = {}  # kind key -> its first key node
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value in KIND_KEYS:
+                kinds.setdefault(key_node.value, key_node)
+        kind = next(iter(kinds), None)
         # Other kinds' own keys are reported as a second kind, not as unknown keys.
         allowed = COMMON_KEYS + tuple(KIND_KEYS) + (KIND_KEYS[kind][1:] if kind else ())
         entries = self.mapping(
@@ -288,22 +289,20 @@ class _Checker:
         if entries is None:
             return None
         note_id = self.note_id(entries, node, seen_ids)
-        if not kinds:
+        if kind is None:
             kinds_list = ", ".join(KIND_KEYS)
             self.report(node, "no-kind", f"a note needs exactly one kind key: {kinds_list}")
             return None
-        for key_node, other in kinds[1:]:
+        for other, key_node in list(kinds.items())[1:]:
             message = f"a note has one kind, but this one has '{kind}' and '{other}': split it"
             self.report(key_node, "two-kinds", message)
-        assert kind is not None
-        self.required(entries, KIND_KEYS[kind], kinds[0][0], f"a {kind} note")
+        self.required(entries, KIND_KEYS[kind], kinds[kind], f"a {kind} note")
         tags = self.tags(entries)
         extra = self.text(entries, "extra", required=False) or ""
-        build = _BUILDERS[kind]
-        note = build(self, entries)
-        if note is None or note_id is None or tags is None or len(kinds) > 1:
+        fields = _KIND_FIELDS[kind](self, entries)
+        if fields is None or note_id is None or tags is None or len(kinds) > 1:
             return None
-        return note(id=note_id, domain=domain, tags=tags, extra=extra)
+        return _KIND_CLASSES[kind](id=note_id, domain=domain, tags=tags, extra=extra, **fields)
 
     def note_id(self, entries: Entries, node: yaml.Node, seen_ids: dict[str, str]) -> str | None:
         if "id" not in entries:
@@ -343,7 +342,7 @@ class _Checker:
             tags[item.value] = None
         return tuple(tags) if valid else None
 
-    def fact(self, entries: Entries) -> Callable[..., Note] | None:
+    def fact(self, entries: Entries) -> Fields | None:
         text = self.text(entries, "fact")
         if text is None:
             return None
@@ -360,20 +359,20 @@ class _Checker:
             )
             self.report(node, "cloze-missing", message)
             return None
-        return lambda **common: Fact(text=text, **common)
+        return {"text": text}
 
-    def trap(self, entries: Entries) -> Callable[..., Note] | None:
+    def trap(self, entries: Entries) -> Fields | None:
         trap, reality = self.text(entries, "trap"), self.text(entries, "reality")
         if trap is None or reality is None:
             return None
-        return lambda **common: Trap(trap=trap, reality=reality, **common)
+        return {"trap": trap, "reality": reality}
 
-    def pair(self, entries: Entries) -> Callable[..., Note] | None:
+    def pair(self, entries: Entries) -> Fields | None:
         difference = self.text(entries, "difference")
         items = self.pair_items(entries["pair"][1])
         if items is None or difference is None:
             return None
-        return lambda **common: Pair(items=items, difference=difference, **common)
+        return {"items": items, "difference": difference}
 
     def pair_items(self, node: yaml.Node) -> tuple[PairItem, ...] | None:
         nodes = self.sequence(node, "'pair'", "[{name: A, means: ...}, {name: B, means: ...}]")
@@ -408,7 +407,7 @@ class _Checker:
                     self.report(meaning, "name-in-meaning", message, Level.WARNING)
         return tuple(items) if len(items) == len(nodes) else None
 
-    def scenario(self, entries: Entries) -> Callable[..., Note] | None:
+    def scenario(self, entries: Entries) -> Fields | None:
         values = [self.text(entries, key) for key in KIND_KEYS["scenario"]]
         scenario, answer, distractor, why_not = values
         if scenario is None or answer is None or distractor is None or why_not is None:
@@ -417,9 +416,12 @@ class _Checker:
             message = "the distractor is the same as the answer: the card could not be answered"
             self.report(entries["distractor"][1], "same-options", message)
             return None
-        return lambda **common: Scenario(
-            scenario=scenario, answer=answer, distractor=distractor, why_not=why_not, **common
-        )
+        return {
+            "scenario": scenario,
+            "answer": answer,
+            "distractor": distractor,
+            "why_not": why_not,
+        }
 
 
 def _misplaced(kind: str | None) -> Callable[[str], str | None]:
@@ -434,7 +436,9 @@ def _misplaced(kind: str | None) -> Callable[[str], str | None]:
     return explain
 
 
-_BUILDERS: dict[str, Callable[[_Checker, Entries], Callable[..., Note] | None]] = {
+# What each kind of note has beyond the common keys, and the class that holds it.
+_KIND_CLASSES: dict[str, type[Note]] = {cls.kind: cls for cls in KINDS}
+_KIND_FIELDS: dict[str, Callable[[_Checker, Entries], Fields | None]] = {
     "fact": _Checker.fact,
     "trap": _Checker.trap,
     "pair": _Checker.pair,
