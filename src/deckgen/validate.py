@@ -26,7 +26,7 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
     "scenario": ("scenario", "answer", "distractor", "why_not"),
 }
 COMMON_KEYS = ("id", "tags", "extra")
-DECK_KEYS = ("name", "key", "description", "source", "domains")
+DECK_KEYS = ("name", "key", "description", "source", "domains", "tags")
 DOMAIN_KEYS = ("key", "name", "weight")
 PAIR_ITEM_KEYS = ("name", "means")
 RESERVED_TAG_PREFIXES = ("domain::", "kind::", "deckgen::")
@@ -82,8 +82,8 @@ def load_deck(notes_dir: Path) -> tuple[Deck | None, list[Diagnostic]]:
         problems += read_problems
         if parsed is None:
             continue
-        checker = _Checker(parsed)
-        notes = checker.notes(domain or Domain(path.stem, path.stem), seen_ids)
+        checker = _Checker(parsed, seen_ids, header.tags if header else None)
+        notes = checker.notes(domain or Domain(path.stem, path.stem))
         problems += checker.problems
         notes_by_domain.setdefault(path.stem, []).extend(notes)
 
@@ -102,14 +102,22 @@ class _DeckHeader:
     description: str
     source: str
     domains: tuple[Domain, ...]
+    tags: tuple[str, ...] | None  # the tags notes may use; None: any
 
 
 class _Checker:
     """Checks one file's nodes, collecting every problem with its position."""
 
-    def __init__(self, parsed: source.SourceFile) -> None:
+    def __init__(
+        self,
+        parsed: source.SourceFile,
+        seen_ids: dict[str, str] | None = None,
+        vocabulary: tuple[str, ...] | None = None,
+    ) -> None:
         self.source = parsed
         self.problems: list[Diagnostic] = []
+        self.seen_ids = {} if seen_ids is None else seen_ids  # id -> where, across files
+        self.vocabulary = vocabulary
 
     # -- reporting -------------------------------------------------------------
 
@@ -201,9 +209,11 @@ class _Checker:
         description = self.text(entries, "description", required=False) or ""
         attribution = self.text(entries, "source", required=False) or ""
         domains = self.domains(entries["domains"][1]) if "domains" in entries else None
-        if name is None or key is None or domains is None:
+        vocabulary = self.tags(entries)
+        if name is None or key is None or domains is None or vocabulary is None:
             return None
-        return _DeckHeader(name, key, description, attribution, domains)
+        allowed = vocabulary if "tags" in entries else None
+        return _DeckHeader(name, key, description, attribution, domains, allowed)
 
     def domains(self, node: yaml.Node) -> tuple[Domain, ...] | None:
         items = self.sequence(node, "'domains'", "[{key: mlops, name: MLOps, weight: 44}]")
@@ -257,7 +267,7 @@ class _Checker:
 
     # -- notes files -----------------------------------------------------------
 
-    def notes(self, domain: Domain, seen_ids: dict[str, str]) -> list[Note]:
+    def notes(self, domain: Domain) -> list[Note]:
         root = self.source.root
         if root is None:
             self.report(None, "empty-file", "the file is empty: it must hold a list of notes")
@@ -267,12 +277,12 @@ class _Checker:
             return []
         notes: list[Note] = []
         for item in items:
-            note = self.note(item, domain, seen_ids)
+            note = self.note(item, domain)
             if note is not None:
                 notes.append(note)
         return notes
 
-    def note(self, node: yaml.Node, domain: Domain, seen_ids: dict[str, str]) -> Note | None:
+    def note(self, node: yaml.Node, domain: Domain) -> Note | None:
         if not isinstance(node, yaml.MappingNode):
             self.report(node, "wrong-type", "a note must be a mapping with an 'id' and a kind")
             return None
@@ -288,7 +298,7 @@ class _Checker:
         )
         if entries is None:
             return None
-        note_id = self.note_id(entries, node, seen_ids)
+        note_id = self.note_id(entries, node)
         if kind is None:
             kinds_list = ", ".join(KIND_KEYS)
             self.report(node, "no-kind", f"a note needs exactly one kind key: {kinds_list}")
@@ -304,7 +314,7 @@ class _Checker:
             return None
         return _KIND_CLASSES[kind](id=note_id, domain=domain, tags=tags, extra=extra, **fields)
 
-    def note_id(self, entries: Entries, node: yaml.Node, seen_ids: dict[str, str]) -> str | None:
+    def note_id(self, entries: Entries, node: yaml.Node) -> str | None:
         if "id" not in entries:
             self.report(
                 node, "missing-key", "a note needs an 'id', a permanent slug like 'my-note'"
@@ -315,11 +325,11 @@ class _Checker:
             return None
         position = Position.of_mark(entries["id"][1].start_mark)
         here = f"{self.source.path}:{position.line}:{position.col}"
-        if note_id in seen_ids:
-            message = f"duplicate id '{note_id}': already used at {seen_ids[note_id]}"
+        if note_id in self.seen_ids:
+            message = f"duplicate id '{note_id}': already used at {self.seen_ids[note_id]}"
             self.report(entries["id"][1], "duplicate-id", message)
             return None
-        seen_ids[note_id] = here
+        self.seen_ids[note_id] = here
         return note_id
 
     def tags(self, entries: Entries) -> tuple[str, ...] | None:
@@ -335,7 +345,7 @@ class _Checker:
                 self.report(item, "wrong-type", _not_text("a tag", item))
                 valid = False
                 continue
-            problem = _tag_problem(item.value)
+            problem = _tag_problem(item.value, self.vocabulary)
             if problem is not None:
                 self.report(item, *problem)
                 valid = False
@@ -466,7 +476,7 @@ def _not_text(what: str, node: yaml.Node) -> str:
     return f"{label} must be text, not {shape}"
 
 
-def _tag_problem(tag: str) -> tuple[str, str] | None:
+def _tag_problem(tag: str, vocabulary: tuple[str, ...] | None) -> tuple[str, str] | None:
     if any(ch.isspace() for ch in tag):
         return "bad-tag", f"tag '{tag}' has a space; Anki splits tags on spaces: use '-' instead"
     if any(not part for part in tag.split("::")):
@@ -476,6 +486,10 @@ def _tag_problem(tag: str) -> tuple[str, str] | None:
             "reserved-tag",
             f"tag '{tag}' is reserved: deckgen adds domain::, kind:: and deckgen:: tags",
         )
+    if vocabulary is not None and tag not in vocabulary:
+        close = difflib.get_close_matches(tag, vocabulary, n=1, cutoff=0.8)
+        hint = f"did you mean '{close[0]}'?" if close else f"add it to 'tags' in {DECK_FILE}"
+        return "unknown-tag", f"tag '{tag}' is not one of the deck's tags ({hint})"
     return None
 
 
