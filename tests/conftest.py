@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +53,14 @@ def import_package(col: Collection, apkg: Path) -> ImportResponse.Log:
     """Import as a user would, with Anki's default options; return Anki's import log."""
     request = ImportAnkiPackageRequest(package_path=str(apkg), options=ImportAnkiPackageOptions())
     return col.import_anki_package(request).log
+
+
+def visible(rendered: str) -> str:
+    """The text a learner sees: no stylesheet, no tags, entities decoded, spaces collapsed."""
+    body = rendered.split("</style>", 1)[-1]
+    inline = re.sub(r"</?(?:span|code|strong|em)\b[^>]*>", "", body)
+    text = re.sub(r"<[^>]+>", " ", inline)
+    return " ".join(html.unescape(text).split())
 
 
 def write_notes(folder: Path, files: dict[str, str]) -> Path:

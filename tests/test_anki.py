@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import html
-import re
 from pathlib import Path
 
 import pytest
 from anki.collection import Collection
-from conftest import ONE_OF_EACH, REPO, build, import_package, write_notes
+from conftest import ONE_OF_EACH, REPO, build, import_package, visible, write_notes
 
 from deckgen import stats
 from deckgen.notetypes import NOTE_TYPES, answer_first
 
 T0 = 1_700_000_000.0
-
-
-def visible(rendered: str) -> str:
-    """The text a learner sees: no stylesheet, no tags, entities decoded, spaces collapsed."""
-    body = rendered.split("</style>", 1)[-1]
-    inline = re.sub(r"</?(?:span|code|strong|em)\b[^>]*>", "", body)
-    text = re.sub(r"<[^>]+>", " ", inline)
-    return " ".join(html.unescape(text).split())
 
 
 def card(col: Collection, note_id: str, ord_: int) -> tuple[str, str]:
