@@ -5,16 +5,18 @@ from __future__ import annotations
 import html
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 from anki.import_export_pb2 import ImportResponse
 
-from deckgen import package
+from deckgen.build import DEFAULTS, Options, prepare, write
 from deckgen.diagnostics import has_errors
+from deckgen.files import write_atomic
 from deckgen.notes import Deck
+from deckgen.notetypes import NOTE_TYPES, NoteType
 from deckgen.validate import load_deck
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,11 +34,22 @@ def load(notes_dir: Path) -> Deck:
     return deck
 
 
-def build(notes_dir: Path, out: Path, timestamp: float) -> Deck:
-    """Build a package at a given time (Anki updates a note only when its time is newer)."""
-    deck = load(notes_dir)
-    package.write(deck, out, timestamp=timestamp)
-    return deck
+def build(
+    notes_dir: Path,
+    out: Path,
+    now: float,
+    options: Options = DEFAULTS,
+    note_types: Mapping[str, NoteType] = NOTE_TYPES,
+) -> Deck:
+    """Build a package at a given time, as `deckgen build` would, and update the lock
+    (except the repo's own, which a test must not change)."""
+    made, problems = prepare(notes_dir, int(now), options, note_types)
+    assert made is not None and not has_errors(problems), [str(p) for p in problems]
+    if notes_dir.resolve() == (REPO / "notes").resolve():
+        write_atomic(out, made.data)
+    else:
+        write(made, out)
+    return made.deck
 
 
 @pytest.fixture

@@ -25,7 +25,10 @@ def test_build_writes_the_package_and_says_what_is_in_it(notes: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "Wrote dist/test-deck.apkg: 5 notes (2 fact, 1 trap, 1 pair, 1 scenario),"
-        " 9 cards (3 fact, 1 trap, 4 pair, 1 scenario)\n"
+        " 9 cards (3 fact, 1 trap, 4 pair, 1 scenario); 0 changed, 5 new, 0 retired\n"
+    )
+    assert result.stderr == (
+        "notes/deck.lock: no lock yet, so every note counts as changed; it is written now\n"
     )
     with zipfile.ZipFile(notes.parent / "dist" / "test-deck.apkg") as archive:
         assert sorted(archive.namelist()) == ["collection.anki2", "media"]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
-from deckgen import package, stats
-from deckgen.diagnostics import has_errors, summary
+from deckgen import build as build_
+from deckgen import stats
+from deckgen.diagnostics import Diagnostic, has_errors, summary
 from deckgen.notes import Deck
 from deckgen.validate import load_deck
+
+T = TypeVar("T")
 
 NOTES_DIR = click.argument(
     "notes_dir",
@@ -32,13 +37,7 @@ def main() -> None:
 
 def _load(notes_dir: Path) -> Deck:
     """Load and check the notes; print every problem; exit 1 if any is an error."""
-    deck, problems = load_deck(notes_dir)
-    for problem in problems:
-        click.echo(str(problem), err=True)
-    if deck is None or has_errors(problems):
-        click.echo(f"{notes_dir}: {summary(problems)}; nothing written", err=True)
-        raise click.exceptions.Exit(1)
-    return deck
+    return _report(*load_deck(notes_dir), notes_dir)
 
 
 @main.command()
@@ -49,23 +48,81 @@ def _load(notes_dir: Path) -> Deck:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Where to write the package (default: dist/<deck key>.apkg).",
 )
-def build(notes_dir: Path, output: Path | None) -> None:
+@click.option(
+    "--drop-retired",
+    is_flag=True,
+    help="Leave out the tombstones of notes removed from the notes (for a first-time deck).",
+)
+@click.option(
+    "--allow-schema-change",
+    is_flag=True,
+    help="Ship note types whose fields or templates were added, removed or reordered.",
+)
+@click.option(
+    "--new-key",
+    is_flag=True,
+    help="Accept a changed deck key: start a new deck, forgetting the lock's notes.",
+)
+@click.option(
+    "--check-reproducible",
+    is_flag=True,
+    help="Build again, a day later by the clock, from the new lock; fail unless identical.",
+)
+def build(
+    notes_dir: Path,
+    output: Path | None,
+    drop_retired: bool,
+    allow_schema_change: bool,
+    new_key: bool,
+    check_reproducible: bool,
+) -> None:
     """Build NOTES_DIR (default: notes) into an Anki package.
 
-    Nothing is written if any note has an error, and an existing package is
-    replaced only once the new one is complete.
+    Each note keeps the modification time recorded in NOTES_DIR/deck.lock unless it
+    changed, so that re-importing updates exactly the notes you edited. Notes removed
+    from NOTES_DIR are shipped as retired tombstones that empty their cards. The lock is
+    updated with the package; commit it with the notes.
+
+    Nothing is written if any note has an error, and an existing package is replaced
+    only once the new one is complete.
 
     \b
     Example:
       deckgen build notes -o dist/ml-professional.apkg
     """
-    deck = _load(notes_dir)
-    out = output or Path("dist") / f"{deck.key}.apkg"
+    now = int(time.time())
+    options = build_.Options(drop_retired, allow_schema_change, new_key)
+    made, problems = build_.prepare(notes_dir, now, options)
+    made = _report(made, problems, notes_dir)
+    out = output or Path("dist") / f"{made.deck.key}.apkg"
+    if check_reproducible and not build_.is_reproducible(made, now + 86_400):
+        raise click.ClickException("two builds from the same notes and lock differ")
     try:
-        package.write(deck, out)
+        build_.write(made, out)
     except OSError as error:
         raise click.ClickException(f"cannot write {out}: {error.strerror or error}") from error
-    click.echo(f"Wrote {out}: {stats.summary(deck)}")
+    revision = made.revision
+    if not revision.had_lock:
+        click.echo(
+            f"{made.lock_path}: no lock yet, so every note counts as changed; it is written now",
+            err=True,
+        )
+    changes = (
+        f"{len(revision.changed)} changed, {len(revision.added)} new,"
+        f" {len(revision.retired)} retired"
+    )
+    reproducible = " (reproducible)" if check_reproducible else ""
+    click.echo(f"Wrote {out}{reproducible}: {stats.summary(made.deck)}; {changes}")
+
+
+def _report(made: T | None, problems: list[Diagnostic], notes_dir: Path) -> T:
+    """Print every problem; exit 1 unless there is a result and no error."""
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if made is None or has_errors(problems):
+        click.echo(f"{notes_dir}: {summary(problems)}; nothing written", err=True)
+        raise click.exceptions.Exit(1)
+    return made
 
 
 @main.command()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, TypeAlias
+
+from deckgen.diagnostics import Position
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class NoteBase:
     domain: Domain
     tags: tuple[str, ...] = ()
     extra: str = ""
+    # Where the note's id stands in the notes, for messages about the note as a whole.
+    origin: tuple[str, Position] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

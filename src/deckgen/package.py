@@ -1,97 +1,145 @@
-"""Typed notes -> .apkg: genanki writes the collection, we write the package around it."""
+"""Stamped notes -> .apkg bytes: the same notes and lock always give the same bytes.
+
+genanki supplies the collection schema and the note type and deck JSON; the rows are
+written here, so that every time and id comes from the lock or the GUID, never the clock.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import itertools
-import os
+import io
+import json
 import sqlite3
 import tempfile
-import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Mapping
 from pathlib import Path
 
 import genanki
+from genanki.apkg_col import APKG_COL
+from genanki.apkg_schema import APKG_SCHEMA
 
 from deckgen.markup import to_html
-from deckgen.notes import Deck, Domain, Note
-from deckgen.notetypes import NOTE_TYPES, NoteType, css, note_type
+from deckgen.notes import Deck
+from deckgen.notetypes import NOTE_TYPES, NoteType, css
+from deckgen.records import subdeck_name
+from deckgen.revision import Revision, Stamped
 
 # Zip entries carry this date instead of the wall clock, so equal input gives equal bytes.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+# Note and card ids are hashed into this range of millisecond times (2001 to 2033), where
+# Anki's own ids live; Anki matches notes by GUID and renumbers ids that collide.
+_ID_BASE, _ID_SPAN = 1_000_000_000_000, 1_000_000_000_000
 
 
-def guid(deck: Deck, note: Note) -> str:
-    """A note's permanent GUID: from the deck key and the note id only, never its text."""
-    return str(genanki.guid_for(deck.key, note.id))
-
-
-def tags(note: Note) -> list[str]:
-    """Anki tags: domain and kind (hierarchical with `::`), then the note's own."""
-    return [f"domain::{note.domain.key}", f"kind::{note.kind}", *note.tags]
-
-
-def subdeck_name(deck: Deck, domain: Domain) -> str:
-    return f"{deck.name}::{domain.name}"
-
-
-def write(deck: Deck, out: Path, *, timestamp: float | None = None) -> None:
-    """Write the deck to `out`, replacing it only once the new package is complete."""
-    now = time.time() if timestamp is None else timestamp
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with _replacing(out) as partial, tempfile.TemporaryDirectory(prefix="deckgen-") as work:
-        collection = Path(work) / "collection.anki2"
-        connection = sqlite3.connect(collection)
+def render(
+    deck: Deck, revision: Revision, note_types: Mapping[str, NoteType] = NOTE_TYPES
+) -> bytes:
+    """The .apkg file for a revision of the deck, as bytes."""
+    with tempfile.TemporaryDirectory(prefix="deckgen-") as work:
+        path = Path(work) / "collection.anki2"
+        connection = sqlite3.connect(path)
         try:
             with connection:
-                genanki.Package(_genanki_decks(deck)).write_to_db(
-                    connection.cursor(), now, itertools.count(int(now * 1000))
-                )
+                _write_collection(connection, deck, revision, note_types)
         finally:
             connection.close()
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-            _add(archive, "collection.anki2", collection.read_bytes())
-            _add(archive, "media", b"{}")
+        collection = path.read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        _add(archive, "collection.anki2", collection)
+        _add(archive, "media", b"{}")
+    return buffer.getvalue()
 
 
-def _genanki_decks(deck: Deck) -> list[genanki.Deck]:
-    models = {kind: _genanki_model(t) for kind, t in NOTE_TYPES.items()}
-    top = genanki.Deck(_deck_id(deck.key), deck.name, description=_description(deck))
-    subdecks = {
-        domain.key: genanki.Deck(_deck_id(deck.key, domain.key), subdeck_name(deck, domain))
-        for domain in deck.domains
+def _write_collection(
+    db: sqlite3.Connection, deck: Deck, revision: Revision, note_types: Mapping[str, NoteType]
+) -> None:
+    db.executescript(APKG_SCHEMA)
+    db.executescript(APKG_COL)
+    top = genanki.Deck(deck_id(deck.key), deck.name, description=_description(deck))
+    decks = [top] + [
+        genanki.Deck(deck_id(deck.key, d.key), subdeck_name(deck, d)) for d in deck.domains
+    ]
+    deck_ids = {d.name: d.deck_id for d in decks}
+    (decks_json,) = db.execute("SELECT decks FROM col").fetchone()
+    all_decks = json.loads(decks_json) | {str(d.deck_id): d.to_json() for d in decks}
+    models = {
+        str(t.model_id): _genanki_model(t).to_json(revision.notetype_mods[kind], top.deck_id)
+        for kind, t in note_types.items()
     }
-    for position, note in enumerate(deck.notes, start=1):
-        kind = note_type(note)
-        subdecks[note.domain.key].add_note(
-            _Note(
-                model=models[note.kind],
-                fields=kind.values(note),
-                guid=guid(deck, note),
-                tags=tags(note),
-                due=position,
-                ords=kind.card_ords(note),
-            )
+    db.execute("UPDATE col SET decks = ?, models = ?", (json.dumps(all_decks), json.dumps(models)))
+
+    used: set[int] = set()
+    for position, stamped in enumerate(revision.notes, start=1):
+        note_id = _unique_id(used, stamped.record.guid)
+        db.execute(
+            "INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            _note_row(note_id, stamped, note_types),
         )
-    return [top, *subdecks.values()]
+        for ord_ in stamped.record.ords:
+            card_id = _unique_id(used, stamped.record.guid, str(ord_))
+            did = deck_ids[stamped.record.deck]
+            db.execute(
+                "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    card_id,
+                    note_id,
+                    did,
+                    ord_,
+                    stamped.mod,
+                    -1,
+                    0,
+                    0,
+                    position,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    "",
+                ),
+            )
 
 
-class _Note(genanki.Note):  # type: ignore[misc]
-    """A genanki note whose cards are the ones our note type declares.
+def _note_row(
+    note_id: int, stamped: Stamped, note_types: Mapping[str, NoteType]
+) -> tuple[object, ...]:
+    record = stamped.record
+    tags = f" {' '.join(record.tags)} "
+    model_id = note_types[record.kind].model_id
+    fields = "\x1f".join(record.fields)
+    return (
+        note_id,
+        record.guid,
+        model_id,
+        stamped.mod,
+        -1,
+        tags,
+        fields,
+        record.fields[0],
+        0,
+        0,
+        "",
+    )
 
-    genanki guesses cards from the front templates with its own Mustache renderer, which
-    reads `{{^Retired}}` wrongly and would give our standard note types no cards at all.
-    """
 
-    def __init__(self, *, ords: list[int], **kwargs: object) -> None:
-        super().__init__(**kwargs)
-        self._ords = ords
+def deck_id(*keys: str) -> int:
+    """A stable deck id (Anki matches decks by name; the id only has to be stable and unique)."""
+    digest = hashlib.sha256("::".join(keys).encode()).digest()
+    return int.from_bytes(digest[:6], "big") | 1 << 40
 
-    @property
-    def cards(self) -> list[genanki.Card]:
-        return [genanki.Card(ord_) for ord_ in self._ords]
+
+def _unique_id(used: set[int], *parts: str) -> int:
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    candidate = _ID_BASE + int.from_bytes(digest[:8], "big") % _ID_SPAN
+    while candidate in used:
+        candidate += 1
+    used.add(candidate)
+    return candidate
 
 
 def _genanki_model(note_type: NoteType) -> genanki.Model:
@@ -115,28 +163,9 @@ def _description(deck: Deck) -> str:
     return "<br><br>".join(parts)
 
 
-def _deck_id(*keys: str) -> int:
-    """A stable deck id (Anki matches decks by name; the id only has to be stable and unique)."""
-    digest = hashlib.sha256("::".join(keys).encode()).digest()
-    return int.from_bytes(digest[:6], "big") | 1 << 40
-
-
 def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
+    info.create_system = 3
     archive.writestr(info, data)
-
-
-@contextlib.contextmanager
-def _replacing(out: Path) -> Iterator[Path]:
-    """A temporary file beside `out`, moved over it on success and removed on failure."""
-    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
-    os.close(handle)
-    partial = Path(name)
-    try:
-        yield partial
-        os.chmod(partial, 0o644)
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)

@@ -312,7 +312,10 @@ class _Checker:
         fields = _KIND_FIELDS[kind](self, entries)
         if fields is None or note_id is None or tags is None or len(kinds) > 1:
             return None
-        return _KIND_CLASSES[kind](id=note_id, domain=domain, tags=tags, extra=extra, **fields)
+        origin = (self.source.path, Position.of_mark(entries["id"][1].start_mark))
+        return _KIND_CLASSES[kind](
+            id=note_id, domain=domain, tags=tags, extra=extra, origin=origin, **fields
+        )
 
     def note_id(self, entries: Entries, node: yaml.Node) -> str | None:
         if "id" not in entries:

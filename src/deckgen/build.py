@@ -1,0 +1,115 @@
+"""A build: notes and lock -> a package and a new lock, or the reasons it cannot be done."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from deckgen import lock, package
+from deckgen.diagnostics import START, Diagnostic, Level, has_errors
+from deckgen.files import write_atomic
+from deckgen.lock import LOCK_FILE
+from deckgen.notes import Deck
+from deckgen.notetypes import NOTE_TYPES, NoteType
+from deckgen.revision import Revision, revise
+from deckgen.validate import DECK_FILE, load_deck
+
+
+@dataclass(frozen=True)
+class Options:
+    drop_retired: bool = False
+    allow_schema_change: bool = False
+    new_key: bool = False
+
+
+DEFAULTS = Options()
+
+
+@dataclass(frozen=True)
+class Build:
+    """A package made in memory, and the lock to write beside the notes with it."""
+
+    deck: Deck
+    revision: Revision
+    data: bytes
+    lock_path: Path
+    options: Options
+
+
+def prepare(
+    notes_dir: Path,
+    now: int,
+    options: Options = DEFAULTS,
+    note_types: Mapping[str, NoteType] = NOTE_TYPES,
+) -> tuple[Build | None, list[Diagnostic]]:
+    """Check the notes and the lock and make the package; nothing is written yet."""
+    deck, problems = load_deck(notes_dir)
+    lock_path = notes_dir / LOCK_FILE
+    previous, lock_problems = lock.read(lock_path)
+    problems += lock_problems
+    if deck is None or has_errors(problems):
+        return None, problems
+    if options.new_key:
+        previous = None
+    revision = revise(deck, previous, now, note_types, drop_retired=options.drop_retired)
+    problems += _refusals(revision, notes_dir, lock_path, options)
+    if has_errors(problems):
+        return None, problems
+    data = package.render(deck, revision, note_types)
+    return Build(deck, revision, data, lock_path, options), problems
+
+
+def write(build: Build, out: Path) -> None:
+    """The package first, then the lock: each replaced whole, never half-written."""
+    write_atomic(out, build.data)
+    lock.write(build.lock_path, build.revision.lock)
+
+
+def is_reproducible(
+    build: Build, later: int, note_types: Mapping[str, NoteType] = NOTE_TYPES
+) -> bool:
+    """Whether building again from the same notes and the new lock, at a later time, gives
+    the same bytes: every time and id must come from the lock, none from the clock."""
+    drop = build.options.drop_retired
+    again = revise(build.deck, build.revision.lock, later, note_types, drop_retired=drop)
+    return again.lock == build.revision.lock and (
+        package.render(build.deck, again, note_types) == build.data
+    )
+
+
+def _refusals(
+    revision: Revision, notes_dir: Path, lock_path: Path, options: Options
+) -> list[Diagnostic]:
+    problems = []
+    if revision.key_change is not None:
+        old, new = revision.key_change
+        message = (
+            f"the deck key changed from '{old}' to '{new}': every note would get a new GUID,"
+            " so Anki would add the whole deck again beside the old one. Put the key back,"
+            " or build with --new-key to start a new deck on purpose"
+        )
+        problems.append(_error(str(notes_dir / DECK_FILE), "key-changed", message))
+        return problems
+    for change in revision.kind_changes:
+        path, position = change.origin or (str(notes_dir), START)
+        message = (
+            f"note '{change.note_id}' was a {change.old} note and is now a {change.new} note:"
+            " Anki cannot change a note's type on import, so collections that have it would"
+            " keep the old one. Give it a new id (the old note is then retired)"
+        )
+        problems.append(Diagnostic(path, position, Level.ERROR, "kind-changed", message))
+    if revision.schema_changes and not options.allow_schema_change:
+        changes = "; ".join(revision.schema_changes)
+        message = (
+            f"note type fields or templates changed ({changes}). Anki imports a changed note"
+            " type as a copy named 'Name+' and skips every note of it, unless the user ticks"
+            " 'Merge note types' and sets 'Update notes' to 'Always' on import. Build with"
+            " --allow-schema-change to ship it anyway, and tell your users"
+        )
+        problems.append(_error(str(lock_path), "schema-changed", message))
+    return problems
+
+
+def _error(path: str, code: str, message: str) -> Diagnostic:
+    return Diagnostic(path, START, Level.ERROR, code, message)

@@ -1,0 +1,78 @@
+"""The notes as Anki will store them: GUID, note type, field values, tags, deck and cards."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import genanki
+
+from deckgen.notes import Deck, Domain, Note
+from deckgen.notetypes import NOTE_TYPES, NoteType
+
+RETIRED_TAG = "deckgen::retired"
+RETIRED_MARK = "retired"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One Anki note: what the package holds for it, and what its content hash covers."""
+
+    note_id: str
+    kind: str
+    domain: str
+    guid: str
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+    deck: str  # the subdeck its cards go to
+    ords: tuple[int, ...]  # its cards; none for a retired note
+    retired: bool = False
+
+    @property
+    def digest(self) -> str:
+        """A hash of everything Anki stores for the note: fields, tags, deck."""
+        content = json.dumps([self.kind, self.fields, self.tags, self.deck], ensure_ascii=False)
+        return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+
+def guid(deck_key: str, note_id: str) -> str:
+    """A note's permanent GUID: from the deck key and the note id only, never its text."""
+    return str(genanki.guid_for(deck_key, note_id))
+
+
+def subdeck_name(deck: Deck, domain: Domain) -> str:
+    return f"{deck.name}::{domain.name}"
+
+
+def records(deck: Deck, note_types: Mapping[str, NoteType] = NOTE_TYPES) -> list[Record]:
+    """Every note of the deck as Anki will store it, in study order."""
+    return [_record(deck, note, note_types[note.kind]) for note in deck.notes]
+
+
+def _record(deck: Deck, note: Note, note_type: NoteType) -> Record:
+    return Record(
+        note_id=note.id,
+        kind=note.kind,
+        domain=note.domain.key,
+        guid=guid(deck.key, note.id),
+        fields=tuple(note_type.values(note)),
+        tags=(f"domain::{note.domain.key}", f"kind::{note.kind}", *note.tags),
+        deck=subdeck_name(deck, note.domain),
+        ords=tuple(note_type.card_ords(note)),
+    )
+
+
+def tombstone(
+    deck_key: str, note_id: str, kind: str, domain: str, note_types: Mapping[str, NoteType]
+) -> Record:
+    """What replaces a note removed from the notes: same GUID and note type, its `Retired`
+    field set, so that every card of it renders an empty front (Tools > Empty Cards clears
+    them), and no cards of its own. The first field, which Anki's browser shows, says what
+    it is, and carries no cloze, so a retired fact has no card either."""
+    values = {"ID": note_id, "Retired": RETIRED_MARK}
+    names = note_types[kind].field_names
+    fields = (f"(retired) {note_id}", *(values.get(name, "") for name in names[1:]))
+    tags = (RETIRED_TAG, f"domain::{domain}", f"kind::{kind}")
+    return Record(note_id, kind, domain, guid(deck_key, note_id), fields, tags, "", (), True)

@@ -1,0 +1,165 @@
+"""What changed since the lock: each note's and note type's modification time.
+
+Anki updates a note on import only if the package's copy is strictly newer than its own,
+and skips it when the times are equal. So an unchanged note keeps the time the lock
+recorded (Anki leaves it alone), a changed one gets a time newer than that, and a note
+that left the notes becomes a retired tombstone with a newer time still.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from deckgen.diagnostics import Position
+from deckgen.lock import Lock, NoteEntry, NotetypeEntry, Schema
+from deckgen.notes import Deck
+from deckgen.notetypes import NOTE_TYPES, NoteType, css
+from deckgen.records import Record, records, tombstone
+
+
+@dataclass(frozen=True)
+class Stamped:
+    """A note as the package holds it, with the modification time Anki compares."""
+
+    record: Record
+    mod: int
+
+
+@dataclass(frozen=True)
+class KindChange:
+    note_id: str
+    old: str
+    new: str
+    origin: tuple[str, Position] | None = None
+
+
+@dataclass(frozen=True)
+class Revision:
+    """Everything a build writes, and what it changed since the lock."""
+
+    notes: tuple[Stamped, ...]  # live notes in study order, then tombstones
+    notetype_mods: dict[str, int]
+    lock: Lock
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    retired: tuple[str, ...] = ()  # retired by this build
+    schema_changes: tuple[str, ...] = ()
+    kind_changes: tuple[KindChange, ...] = ()
+    had_lock: bool = True
+    key_change: tuple[str, str] | None = field(default=None)
+
+
+def schema(note_type: NoteType) -> Schema:
+    return Schema(
+        tuple((f.id, f.name) for f in note_type.fields),
+        tuple((t.id, t.name) for t in note_type.templates),
+    )
+
+
+def notetype_digest(note_type: NoteType) -> str:
+    """A hash of everything Anki stores for a note type: names, templates, CSS."""
+    content = [
+        note_type.model_id,
+        note_type.name,
+        note_type.is_cloze,
+        [(f.id, f.name) for f in note_type.fields],
+        [(t.id, t.name, t.html(t.front), t.html(t.back)) for t in note_type.templates],
+        css(),
+    ]
+    return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:16]
+
+
+def revise(
+    deck: Deck,
+    previous: Lock | None,
+    now: int,
+    note_types: Mapping[str, NoteType] = NOTE_TYPES,
+    *,
+    drop_retired: bool = False,
+) -> Revision:
+    """Stamp every note and note type against the previous lock; None: all is new."""
+    before = previous or Lock()
+    stamped: list[Stamped] = []
+    entries: dict[str, NoteEntry] = {}
+    added: list[str] = []
+    changed: list[str] = []
+    retired: list[str] = []
+    kind_changes: list[KindChange] = []
+
+    def newer(entry: NoteEntry | NotetypeEntry | None) -> int:
+        return now if entry is None else max(now, entry.mod + 1)
+
+    for note, record in zip(deck.notes, records(deck, note_types), strict=True):
+        entry = before.notes.get(record.note_id)
+        if entry is not None and entry.kind != record.kind:
+            change = KindChange(record.note_id, entry.kind, record.kind, note.origin)
+            kind_changes.append(change)
+        if entry is not None and not entry.retired and entry.digest == record.digest:
+            mod = entry.mod
+        else:
+            mod = newer(entry)
+            (added if entry is None else changed).append(record.note_id)
+        stamped.append(Stamped(record, mod))
+        entries[record.note_id] = NoteEntry(
+            record.note_id, record.kind, record.domain, mod, record.digest
+        )
+
+    for note_id in sorted(set(before.notes) - set(entries)):
+        entry = before.notes[note_id]
+        if entry.kind not in note_types:
+            continue
+        stone = tombstone(deck.key, note_id, entry.kind, entry.domain, note_types)
+        if entry.retired and entry.digest == stone.digest:
+            mod = entry.mod
+        else:
+            mod = newer(entry)
+            retired.append(note_id)
+        entries[note_id] = NoteEntry(note_id, entry.kind, entry.domain, mod, stone.digest, True)
+        if not drop_retired:
+            stamped.append(Stamped(stone, mod))
+
+    notetypes: dict[str, NotetypeEntry] = {}
+    schema_changes: list[str] = []
+    for kind, note_type in note_types.items():
+        digest, now_schema = notetype_digest(note_type), schema(note_type)
+        old = before.notetypes.get(kind)
+        mod = old.mod if old is not None and old.digest == digest else newer(old)
+        if old is not None and old.schema.structure != now_schema.structure:
+            schema_changes.append(describe_schema_change(note_type.name, old.schema, now_schema))
+        notetypes[kind] = NotetypeEntry(kind, mod, digest, now_schema)
+
+    key_change = None
+    if previous is not None and previous.key is not None and previous.key != deck.key:
+        key_change = (previous.key, deck.key)
+    return Revision(
+        notes=tuple(stamped),
+        notetype_mods={kind: entry.mod for kind, entry in notetypes.items()},
+        lock=Lock(deck.key, entries, notetypes),
+        added=tuple(added),
+        changed=tuple(changed),
+        retired=tuple(retired),
+        schema_changes=tuple(schema_changes),
+        kind_changes=tuple(kind_changes),
+        had_lock=previous is not None,
+        key_change=key_change,
+    )
+
+
+def describe_schema_change(name: str, old: Schema, new: Schema) -> str:
+    """`deckgen Trap: field 'Source' added` and the like, in the user's words."""
+    parts = []
+    for what, before, after in (
+        ("field", old.fields, new.fields),
+        ("template", old.templates, new.templates),
+    ):
+        old_ids, new_ids = dict(before), dict(after)
+        parts += [f"{what} '{n}' added" for i, n in after if i not in old_ids]
+        parts += [f"{what} '{n}' removed" for i, n in before if i not in new_ids]
+        kept_before = [i for i, _ in before if i in new_ids]
+        kept_after = [i for i, _ in after if i in old_ids]
+        if kept_before != kept_after:
+            parts.append(f"{what}s reordered")
+    return f"{name}: {', '.join(parts)}"
