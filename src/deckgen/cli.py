@@ -9,7 +9,7 @@ from typing import TypeVar
 import click
 
 from deckgen import build as build_
-from deckgen import stats
+from deckgen import diff, stats
 from deckgen.diagnostics import Diagnostic, has_errors, summary
 from deckgen.notes import Deck
 from deckgen.validate import load_deck
@@ -123,6 +123,46 @@ def _report(made: T | None, problems: list[Diagnostic], notes_dir: Path) -> T:
         click.echo(f"{notes_dir}: {summary(problems)}; nothing written", err=True)
         raise click.exceptions.Exit(1)
     return made
+
+
+@main.command(name="diff")
+@click.argument(
+    "old",
+    required=False,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "-n",
+    "--notes",
+    "notes_dir",
+    default="notes",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The notes to compare.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, for scripts.")
+def diff_command(old: Path | None, notes_dir: Path, as_json: bool) -> None:
+    """Compare the notes with a package users already have (default: dist/<deck key>.apkg).
+
+    Lists the notes a build would add, change (which fields, with a word diff) or retire,
+    the note type changes, and what Anki will do with each on import with its default
+    options. Nothing is written.
+
+    \b
+    Example:
+      deckgen diff dist/shared-last-week.apkg
+    """
+    options = build_.Options(allow_schema_change=True)
+    made = _report(*build_.prepare(notes_dir, int(time.time()), options), notes_dir)
+    if old is None:
+        old = Path("dist") / f"{made.deck.key}.apkg"
+        if not old.exists():
+            raise click.UsageError(f"no package at {old} to compare with: name the one to use")
+    try:
+        report = diff.compare(old, made)
+    except diff.PackageError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(report.to_json() if as_json else report.to_text())
 
 
 @main.command()

@@ -14,6 +14,7 @@ import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import genanki
 from genanki.apkg_col import APKG_COL
@@ -65,7 +66,7 @@ def _write_collection(
     (decks_json,) = db.execute("SELECT decks FROM col").fetchone()
     all_decks = json.loads(decks_json) | {str(d.deck_id): d.to_json() for d in decks}
     models = {
-        str(t.model_id): _genanki_model(t).to_json(revision.notetype_mods[kind], top.deck_id)
+        str(t.model_id): model_json(t, revision.notetype_mods[kind], top.deck_id)
         for kind, t in note_types.items()
     }
     db.execute("UPDATE col SET decks = ?, models = ?", (json.dumps(all_decks), json.dumps(models)))
@@ -140,6 +141,12 @@ def _unique_id(used: set[int], *parts: str) -> int:
         candidate += 1
     used.add(candidate)
     return candidate
+
+
+def model_json(note_type: NoteType, mod: int, deck_id: int = 1) -> dict[str, Any]:
+    """The note type as the package stores it (genanki's JSON), with its modification time."""
+    model: dict[str, Any] = _genanki_model(note_type).to_json(mod, deck_id)
+    return model
 
 
 def _genanki_model(note_type: NoteType) -> genanki.Model:

@@ -1,0 +1,245 @@
+"""`deckgen diff`: what a build would change against a package users already have.
+
+For each note and note type: what changed (which fields, as a short word diff), and
+what Anki will do with it on import with default options, by Anki's own rules: a note is
+matched by GUID and updated only if strictly newer and of the same note type; a note
+type is updated in place if its field and template ids are unchanged and it is newer.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import json
+import re
+import sqlite3
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from deckgen.build import Build
+from deckgen.notetypes import NOTE_TYPES, NoteType
+from deckgen.package import model_json
+
+
+class PackageError(Exception):
+    """The old package cannot be read."""
+
+
+@dataclass(frozen=True)
+class _OldNote:
+    mid: int
+    mod: int
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    name: str
+    diff: str
+
+
+@dataclass(frozen=True)
+class NoteChange:
+    id: str
+    status: str  # added, changed, retired, stale, conflicting, missing
+    anki: str
+    fields: tuple[FieldChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class NotetypeChange:
+    name: str
+    changes: tuple[str, ...]
+    anki: str
+
+
+@dataclass(frozen=True)
+class Report:
+    package: str
+    notes: tuple[NoteChange, ...]
+    notetypes: tuple[NotetypeChange, ...]
+    unchanged: int
+
+    def counts(self) -> dict[str, int]:
+        counts = {"unchanged": self.unchanged}
+        for note in self.notes:
+            counts[note.status] = counts.get(note.status, 0) + 1
+        return counts
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "counts": self.counts()}, indent=2, ensure_ascii=False)
+
+    def to_text(self) -> str:
+        lines = [f"Against {self.package}, with Anki's default import options:"]
+        for note in self.notes:
+            lines.append(f"  {note.status:<11} {note.id}: {note.anki}")
+            lines += [f"      {change.name}: {change.diff}" for change in note.fields]
+        for notetype in self.notetypes:
+            lines.append(f"  note type   {notetype.name}: {notetype.anki}")
+            lines += [f"      {change}" for change in notetype.changes]
+        counts = self.counts()
+        lines.append(", ".join(f"{n} {status}" for status, n in counts.items()))
+        return "\n".join(lines)
+
+
+def compare(
+    old_package: Path, build: Build, note_types: Mapping[str, NoteType] = NOTE_TYPES
+) -> Report:
+    notes, models = _read(old_package)
+    changes: list[NoteChange] = []
+    unchanged = 0
+    seen: set[str] = set()
+    for stamped in build.revision.notes:
+        record, mod = stamped.record, stamped.mod
+        seen.add(record.guid)
+        note_type = note_types[record.kind]
+        old = notes.get(record.guid)
+        if old is None:
+            anki = "Anki adds it, with no cards" if record.retired else "Anki adds it"
+            changes.append(NoteChange(record.note_id, "added", anki))
+            continue
+        same = old.fields == record.fields and old.tags == record.tags
+        if old.mid != note_type.model_id and not same:
+            anki = "Anki skips it as conflicting: its note type is not the one users have"
+            changes.append(NoteChange(record.note_id, "conflicting", anki))
+        elif same and mod <= old.mod:
+            unchanged += 1
+        elif mod <= old.mod:
+            anki = "Anki SKIPS it: it is no newer than the copy users have"
+            changes.append(
+                NoteChange(record.note_id, "stale", anki, _fields(old, record.fields, note_type))
+            )
+        elif record.retired:
+            anki = "Anki empties its cards; Tools > Empty Cards clears them"
+            changes.append(NoteChange(record.note_id, "retired", anki))
+        else:
+            fields = _fields(old, record.fields, note_type)
+            if old.tags != record.tags:
+                fields += (
+                    FieldChange("tags", _word_diff(" ".join(old.tags), " ".join(record.tags))),
+                )
+            changes.append(
+                NoteChange(record.note_id, "changed", "Anki updates it in place", fields)
+            )
+    for guid, old in notes.items():
+        if guid not in seen:
+            note_id = _field(old, "ID", models) or guid
+            anki = "Anki keeps it as it is (no tombstone: built with --drop-retired?)"
+            changes.append(NoteChange(note_id, "missing", anki))
+    notetypes = []
+    for kind, note_type in note_types.items():
+        change = _notetype_change(
+            models.get(note_type.model_id), note_type, build.revision.notetype_mods[kind]
+        )
+        if change is not None:
+            notetypes.append(change)
+    return Report(str(old_package), tuple(changes), tuple(notetypes), unchanged)
+
+
+def _read(path: Path) -> tuple[dict[str, _OldNote], dict[int, dict[str, Any]]]:
+    try:
+        with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as work:
+            if "collection.anki2" not in archive.namelist():
+                raise PackageError(f"{path}: no collection.anki2 inside; is it a deckgen package?")
+            archive.extract("collection.anki2", work)
+            db = sqlite3.connect(Path(work) / "collection.anki2")
+            try:
+                rows = db.execute("SELECT guid, mid, mod, flds, tags FROM notes").fetchall()
+                (models_json,) = db.execute("SELECT models FROM col").fetchone()
+            finally:
+                db.close()
+    except (OSError, zipfile.BadZipFile, sqlite3.Error) as error:
+        raise PackageError(f"{path}: cannot read the package: {error}") from error
+    notes = {
+        guid: _OldNote(mid, mod, tuple(flds.split("\x1f")), tuple(tags.split()))
+        for guid, mid, mod, flds, tags in rows
+    }
+    models = {int(key): value for key, value in json.loads(models_json).items()}
+    return notes, models
+
+
+def _field(old: _OldNote, name: str, models: Mapping[int, Mapping[str, Any]]) -> str | None:
+    model = models.get(old.mid, {})
+    names = [str(f["name"]) for f in model.get("flds", [])]
+    return old.fields[names.index(name)] if name in names else None
+
+
+def _fields(old: _OldNote, new: tuple[str, ...], note_type: NoteType) -> tuple[FieldChange, ...]:
+    return tuple(
+        FieldChange(name, _word_diff(_visible(before), _visible(after)))
+        for name, before, after in zip(note_type.field_names, old.fields, new, strict=False)
+        if before != after
+    )
+
+
+def _notetype_change(
+    old: Mapping[str, Any] | None, note_type: NoteType, mod: int
+) -> NotetypeChange | None:
+    new = model_json(note_type, mod)
+    if old is None:
+        return NotetypeChange(note_type.name, (), "Anki adds it")
+    changes: list[str] = []
+    structure_changed = False
+    for what, key in (("field", "flds"), ("template", "tmpls")):
+        before = {item["id"]: item["name"] for item in old[key]}
+        after = {item["id"]: item["name"] for item in new[key]}
+        for item_id, name in after.items():
+            if item_id not in before:
+                changes.append(f"{what} '{name}' added")
+            elif before[item_id] != name:
+                changes.append(f"{what} '{before[item_id]}' renamed '{name}'")
+        changes += [f"{what} '{name}' removed" for i, name in before.items() if i not in after]
+        if [i for i in before if i in after] != [i for i in after if i in before]:
+            changes.append(f"{what}s reordered")
+        structure_changed |= list(before) != list(after)
+
+    def faces(model: Mapping[str, Any]) -> list[tuple[str, str]]:
+        return [(t["qfmt"], t["afmt"]) for t in model["tmpls"]]
+
+    if faces(old) != faces(new):
+        changes.append("card templates changed")
+    if old["css"] != new["css"]:
+        changes.append("CSS changed")
+    if not changes:
+        return None
+    if structure_changed:
+        anki = (
+            "Anki adds a copy named 'Name+' and skips its notes, unless users tick 'Merge note"
+            " types' and set 'Update notes' to 'Always'"
+        )
+    elif mod > int(old["mod"]):
+        anki = "Anki updates it in place"
+    else:
+        anki = "Anki keeps its own: this one is no newer"
+    return NotetypeChange(note_type.name, tuple(changes), anki)
+
+
+def _visible(field: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", field))
+
+
+def _word_diff(before: str, after: str, context: int = 3) -> str:
+    """`... computed on [-REFRESH-] {+scheduled REFRESH+} ...`: the changed words in context."""
+    a, b = before.split(), after.split()
+    parts: list[str] = []
+    opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    for index, (tag, i1, i2, j1, j2) in enumerate(opcodes):
+        if tag == "equal":
+            words = a[i1:i2]
+            head = words[:context] if index > 0 else []
+            tail = words[-context:] if index < len(opcodes) - 1 else []
+            if len(words) > len(head) + len(tail):
+                parts += [*head, "…", *tail] if head or tail else ["…"]
+            else:
+                parts += words
+            continue
+        if i2 > i1:
+            parts.append(f"[-{' '.join(a[i1:i2])}-]")
+        if j2 > j1:
+            parts.append(f"{{+{' '.join(b[j1:j2])}+}}")
+    return " ".join(parts)

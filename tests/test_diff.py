@@ -1,0 +1,136 @@
+"""`deckgen diff`: each kind of change, and what Anki will do with it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from anki.collection import Collection
+from click.testing import CliRunner
+from conftest import ONE_OF_EACH, build, import_package, write_notes
+
+from deckgen import notetypes
+from deckgen.build import Options, prepare
+from deckgen.cli import main
+from deckgen.diff import compare
+from deckgen.notetypes import NOTE_TYPES
+
+T0 = 1_700_000_000
+
+
+@pytest.fixture
+def notes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    folder = write_notes(tmp_path / "notes", ONE_OF_EACH)
+    build(folder, tmp_path / "old.apkg", T0)
+    mlops = folder / "mlops.yaml"
+    text = mlops.read_text().replace("Use Chi-squared.", "Use Chi-squared, never KS.")
+    text = (
+        text.split("- id: three-tests")[0]
+        + "- id: dev-to-prod"
+        + text.split("- id: dev-to-prod")[1]
+    )
+    mlops.write_text(text + "- id: added-fact\n  fact: A {{c1::new}} fact\n")
+    return folder
+
+
+def test_diff_lists_each_note_change_and_what_anki_does(notes: Path) -> None:
+    result = CliRunner().invoke(main, ["diff", "old.apkg"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "Against old.apkg, with Anki's default import options:\n"
+        "  changed     ks-on-categorical: Anki updates it in place\n"
+        "      Reality: Use [-Chi-squared.-] {+Chi-squared, never KS.+}\n"
+        "  added       added-fact: Anki adds it\n"
+        "  retired     three-tests: Anki empties its cards; Tools > Empty Cards clears them\n"
+        "3 unchanged, 1 changed, 1 added, 1 retired\n"
+    )
+
+
+def test_diff_as_json(notes: Path) -> None:
+    result = CliRunner().invoke(main, ["diff", "old.apkg", "--json"])
+
+    report = json.loads(result.stdout)
+    assert report["counts"] == {"unchanged": 3, "changed": 1, "added": 1, "retired": 1}
+    assert [(n["id"], n["status"]) for n in report["notes"]] == [
+        ("ks-on-categorical", "changed"),
+        ("added-fact", "added"),
+        ("three-tests", "retired"),
+    ]
+    assert report["notes"][0]["fields"] == [
+        {"name": "Reality", "diff": "Use [-Chi-squared.-] {+Chi-squared, never KS.+}"}
+    ]
+
+
+def test_diff_says_what_anki_did(notes: Path, tmp_path: Path, collection: Collection) -> None:
+    """The report's claims, checked against a real import of the same build."""
+    import_package(collection, tmp_path / "old.apkg")
+    made, _ = prepare(notes, T0 + 100)
+    assert made is not None
+    report = compare(tmp_path / "old.apkg", made)
+    (tmp_path / "new.apkg").write_bytes(made.data)
+
+    log = import_package(collection, tmp_path / "new.apkg")
+
+    def ids(notes: object) -> set[str]:
+        return {collection.get_note(n.id.nid)["ID"] for n in notes}  # type: ignore[attr-defined]
+
+    by_status: dict[str, set[str]] = {}
+    for change in report.notes:
+        by_status.setdefault(change.status, set()).add(change.id)
+    assert ids(log.updated) == by_status["changed"] | by_status["retired"]
+    assert ids(log.new) == by_status["added"]
+    assert len(log.duplicate) == report.unchanged
+
+
+def test_diff_reports_note_type_changes(
+    notes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = notetypes._template_file
+    monkeypatch.setattr(
+        notetypes,
+        "_template_file",
+        lambda name: (
+            original(name).replace("{{Reality}}", "{{Truth}}")
+            + ("\n/* new */" if name == "style.css" else "")
+        ),
+    )
+    trap = NOTE_TYPES["trap"]
+    fill = trap.fill
+    renamed = dataclasses.replace(
+        trap,
+        fields=tuple(
+            dataclasses.replace(f, name="Truth") if f.name == "Reality" else f for f in trap.fields
+        ),
+        fill=lambda note: {("Truth" if k == "Reality" else k): v for k, v in fill(note).items()},
+    )
+    types = {**NOTE_TYPES, "trap": renamed}
+    made, _ = prepare(notes, T0 + 100, Options(), types)
+    assert made is not None
+
+    report = compare(tmp_path / "old.apkg", made, types)
+
+    changes = {t.name: (t.changes, t.anki) for t in report.notetypes}
+    assert changes["deckgen Trap"] == (
+        ("field 'Reality' renamed 'Truth'", "card templates changed", "CSS changed"),
+        "Anki updates it in place",
+    )
+    assert changes["deckgen Fact"] == (("CSS changed",), "Anki updates it in place")
+
+
+def test_diff_reports_notes_missing_from_a_build_without_tombstones(
+    notes: Path, tmp_path: Path
+) -> None:
+    made, _ = prepare(notes, T0 + 100, Options(drop_retired=True))
+    assert made is not None
+    [missing] = [n for n in compare(tmp_path / "old.apkg", made).notes if n.status == "missing"]
+    assert missing.id == "three-tests"
+
+
+def test_diff_without_a_package_to_compare_with(notes: Path) -> None:
+    result = CliRunner().invoke(main, ["diff"])
+    assert result.exit_code == 2
+    assert "no package at dist/test-deck.apkg to compare with" in result.stderr

@@ -1,0 +1,103 @@
+"""The lock file: its text form, merges, and the times it gives each note."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import ONE_OF_EACH, load, write_notes
+
+from deckgen.lock import Lock, NoteEntry, NotetypeEntry, Schema, parse
+from deckgen.revision import revise
+
+SCHEMA = Schema(((11, "Text"), (12, "Extra")), ((21, "Cloze"),))
+LOCK = Lock(
+    "test-deck",
+    {
+        "b-note": NoteEntry("b-note", "trap", "mlops", 1700000100, "00aa11bb22cc33dd"),
+        "a-note": NoteEntry("a-note", "fact", "general", 1700000000, "ffee", retired=True),
+    },
+    {"fact": NotetypeEntry("fact", 1700000000, "abcd", SCHEMA)},
+)
+
+
+def test_the_lock_is_sorted_text_one_entry_per_line() -> None:
+    text = LOCK.dump()
+    entries = [line for line in text.splitlines() if not line.startswith("#")]
+    assert entries == [
+        "deck test-deck",
+        "note a-note fact general 1700000000 ffee retired",
+        "note b-note trap mlops 1700000100 00aa11bb22cc33dd",
+        'notetype fact 1700000000 abcd {"fields":[[11,"Text"],[12,"Extra"]],'
+        '"templates":[[21,"Cloze"]]}',
+    ]
+    assert parse(text, "deck.lock") == (LOCK, [])
+
+
+def test_after_a_merge_conflict_the_newer_entry_of_each_note_wins() -> None:
+    text = LOCK.dump().replace(
+        "note b-note trap mlops 1700000100 00aa11bb22cc33dd\n",
+        "<<<<<<< ours\n"
+        "note b-note trap mlops 1700000100 00aa11bb22cc33dd\n"
+        "=======\n"
+        "note b-note trap mlops 1700000900 99aa11bb22cc33dd\n"
+        ">>>>>>> theirs\n",
+    )
+    lock, problems = parse(text, "notes/deck.lock")
+
+    assert lock is not None
+    assert lock.notes["b-note"].mod == 1700000900
+    assert [str(p) for p in problems] == [
+        "notes/deck.lock:1:1: warning: merge conflict markers in the lock: both sides'"
+        " entries are kept, the newer of each wins, and the next build writes it clean"
+        " [lock-merged]"
+    ]
+
+
+def test_a_malformed_entry_is_an_error_at_its_line() -> None:
+    text = LOCK.dump() + "note half-written fact\n"
+    lock, problems = parse(text, "notes/deck.lock")
+    assert lock is None
+    assert [str(p) for p in problems] == [
+        "notes/deck.lock:7:1: error: malformed lock entry: expected"
+        " 'note <id> <kind> <domain> <mod> <hash> [retired]' [lock-syntax]"
+    ]
+
+
+def test_times_follow_content(tmp_path: Path) -> None:
+    folder = write_notes(tmp_path / "notes", ONE_OF_EACH)
+    deck = load(folder)
+    first = revise(deck, None, 1000)
+    assert {s.mod for s in first.notes} == {1000}
+    assert set(first.added) == {n.id for n in deck.notes}
+
+    same = revise(deck, first.lock, 5000)
+    assert [s.mod for s in same.notes] == [1000] * len(deck.notes)
+    assert (same.added, same.changed, same.retired) == ((), (), ())
+
+    (folder / "general.yaml").write_text("- id: timing\n  fact: '{{c1::59}} questions'\n")
+    edited = revise(load(folder), first.lock, 900)  # a clock behind the lock's
+    assert edited.changed == ("timing",)
+    assert {s.record.note_id: s.mod for s in edited.notes}["timing"] == 1001
+
+    (folder / "general.yaml").unlink()
+    removed = revise(load(folder), edited.lock, 7000)
+    [stone] = [s for s in removed.notes if s.record.retired]
+    assert (stone.record.note_id, stone.mod, stone.record.ords) == ("timing", 7000, ())
+    assert removed.retired == ("timing",)
+    again = revise(load(folder), removed.lock, 9000)
+    assert again.retired == () and again.lock == removed.lock
+
+
+def test_a_returning_note_is_newer_than_its_tombstone(tmp_path: Path) -> None:
+    folder = write_notes(tmp_path / "notes", ONE_OF_EACH)
+    before = revise(load(folder), None, 1000)
+    general = (folder / "general.yaml").read_text()
+    (folder / "general.yaml").unlink()
+    retired = revise(load(folder), before.lock, 2000)
+    (folder / "general.yaml").write_text(general)
+
+    back = revise(load(folder), retired.lock, 2000)
+
+    assert back.changed == ("timing",)
+    assert {s.record.note_id: s.mod for s in back.notes}["timing"] == 2001
+    assert not any(s.record.retired for s in back.notes)
