@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -10,6 +11,7 @@ from anki.collection import Collection
 from click.testing import CliRunner
 from conftest import REPO, build, import_package, load, visible
 
+from deckgen.build import prepare
 from deckgen.cli import main
 from deckgen.markup import parse_clozes
 from deckgen.notes import Deck, Fact, Pair
@@ -64,6 +66,17 @@ def test_every_source_item_is_a_note(deck: Deck) -> None:
     counts = Counter((n.domain.key, _section(n.tags), n.kind) for n in deck.notes)
     assert counts == SOURCE_COUNTS
     assert len(deck.notes) == sum(SOURCE_COUNTS.values()) == 126
+
+
+def test_the_committed_lock_matches_the_notes() -> None:
+    """A shared build must start from the lock in git: notes, templates or CSS changed
+    without `make deck` would give the next builder different times."""
+    made, problems = prepare(REPO / "notes", int(time.time()))
+    assert made is not None, [str(p) for p in problems]
+    committed = (REPO / "notes" / "deck.lock").read_text(encoding="utf-8")
+    assert made.revision.lock.dump() == committed, (
+        "notes/deck.lock is out of date: run `make deck` and commit notes/deck.lock"
+    )
 
 
 def test_stats_shows_the_counts_by_domain_and_kind(monkeypatch: pytest.MonkeyPatch) -> None:
