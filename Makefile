@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NOTES := notes
 
-.PHONY: deck check stats test lint clean
+.PHONY: deck check stats preview test lint browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,18 @@ check: $(VENV)/.deck
 stats: $(VENV)/.deck
 	$(BIN)/deckgen stats $(NOTES)
 
+preview: $(VENV)/.test
+	$(BIN)/deckgen preview $(NOTES)
+
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy --strict src
 
-test: lint
+browser:
+	scripts/ensure-chromium
+
+test: lint browser
 	$(BIN)/pytest
 
 clean:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import os
+import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -109,9 +113,6 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
 
 
 def test_python_dash_m_runs_the_cli() -> None:
-    import subprocess
-    import sys
-
     result = subprocess.run(
         [sys.executable, "-m", "deckgen", "check", str(REPO / "notes")],
         capture_output=True,
@@ -120,3 +121,61 @@ def test_python_dash_m_runs_the_cli() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.endswith("notes, no errors\n")
+
+
+def test_diagnostics_are_coloured_on_a_terminal(tmp_path: Path) -> None:
+    folder = write_notes(tmp_path / "notes", {"mlops.yaml": "- id: x\n  fact: no cloze\n"})
+    result = CliRunner().invoke(main, ["check", str(folder)], color=True)
+    assert result.exit_code == 1
+    assert "\x1b[31m\x1b[1merror:\x1b[0m" in result.stderr
+
+
+def test_no_colour_when_piped_or_with_no_color(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = write_notes(tmp_path / "notes", {"mlops.yaml": "- id: x\n  fact: no cloze\n"})
+    assert "\x1b[" not in CliRunner().invoke(main, ["check", str(folder)]).stderr
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in CliRunner().invoke(main, ["check", str(folder)], color=True).stderr
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _big_deck(folder: Path, count: int) -> Path:
+    facts = "".join(f"- id: fact-{i}\n  fact: Fact {{{{c1::{i}}}}}\n" for i in range(count))
+    return write_notes(folder, {"mlops.yaml": facts})
+
+
+def test_a_large_build_shows_progress_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _big_deck(tmp_path / "notes", 2_000)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    main(["build", str(folder), "-o", str(tmp_path / "big.apkg")], standalone_mode=False)
+
+    assert "Building" in terminal.getvalue() and "100%" in terminal.getvalue()
+
+
+def test_no_progress_when_not_a_terminal(tmp_path: Path) -> None:
+    folder = _big_deck(tmp_path / "notes", 2_000)
+    result = CliRunner().invoke(main, ["build", str(folder), "-o", str(tmp_path / "big.apkg")])
+    assert result.exit_code == 0
+    assert "Building" not in result.stderr
+
+
+def test_shell_completion_completes_commands() -> None:
+    env = {
+        **os.environ,
+        "_DECKGEN_COMPLETE": "bash_complete",
+        "COMP_WORDS": "deckgen b",
+        "COMP_CWORD": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "deckgen"], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.stdout.splitlines() == ["plain,build"]

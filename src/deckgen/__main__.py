@@ -2,4 +2,4 @@
 
 from deckgen.cli import main
 
-main()
+main(prog_name="deckgen")

@@ -12,6 +12,7 @@ from deckgen.files import write_atomic
 from deckgen.lock import LOCK_FILE
 from deckgen.notes import Deck
 from deckgen.notetypes import NOTE_TYPES, NoteType
+from deckgen.package import Progress
 from deckgen.revision import Revision, revise
 from deckgen.validate import DECK_FILE, load_deck
 
@@ -42,6 +43,7 @@ def prepare(
     now: int,
     options: Options = DEFAULTS,
     note_types: Mapping[str, NoteType] = NOTE_TYPES,
+    progress: Progress | None = None,
 ) -> tuple[Build | None, list[Diagnostic]]:
     """Check the notes and the lock and make the package; nothing is written yet."""
     deck, problems = load_deck(notes_dir)
@@ -56,7 +58,7 @@ def prepare(
     problems += _refusals(revision, notes_dir, lock_path, options)
     if has_errors(problems):
         return None, problems
-    data = package.render(deck, revision, note_types)
+    data = package.render(deck, revision, note_types, progress)
     return Build(deck, revision, data, lock_path, options), problems
 
 

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from deckgen import build as build_
 from deckgen import diff, stats
-from deckgen.diagnostics import Diagnostic, has_errors, summary
+from deckgen import preview as preview_
+from deckgen.diagnostics import Diagnostic, Level, has_errors, summary
 from deckgen.notes import Deck
 from deckgen.validate import load_deck
 
 T = TypeVar("T")
+# Below this many notes a build is too quick for a progress bar to mean anything.
+PROGRESS_FROM = 2_000
 
 NOTES_DIR = click.argument(
     "notes_dir",
@@ -38,6 +45,44 @@ def main() -> None:
 def _load(notes_dir: Path) -> Deck:
     """Load and check the notes; print every problem; exit 1 if any is an error."""
     return _report(*load_deck(notes_dir), notes_dir)
+
+
+@contextlib.contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback (done, total): click's bar on a terminal for a large deck;
+    nothing when the output is not a terminal."""
+    with contextlib.ExitStack() as stack:
+        bar: Any = None
+
+        def update(done: int, total: int) -> None:
+            nonlocal bar
+            if total < PROGRESS_FROM or not sys.stderr.isatty():
+                return
+            if bar is None:
+                bar = stack.enter_context(
+                    click.progressbar(length=total, label=label, file=sys.stderr)
+                )
+            bar.update(done - bar.pos)
+
+        yield update
+
+
+def _color() -> bool | None:
+    """Colour on a terminal (click's own detection), never with NO_COLOR set."""
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def _styled(problem: Diagnostic) -> str:
+    where = f"{problem.path}:{problem.position.line}:{problem.position.col}:"
+    colour = "red" if problem.level is Level.ERROR else "yellow"
+    return " ".join(
+        [
+            click.style(where, bold=True),
+            click.style(f"{problem.level.value}:", fg=colour, bold=True),
+            problem.message,
+            click.style(f"[{problem.code}]", dim=True),
+        ]
+    )
 
 
 @main.command()
@@ -92,7 +137,8 @@ def build(
     """
     now = int(time.time())
     options = build_.Options(drop_retired, allow_schema_change, new_key)
-    made, problems = build_.prepare(notes_dir, now, options)
+    with _progress("Building") as progress:
+        made, problems = build_.prepare(notes_dir, now, options, progress=progress)
     made = _report(made, problems, notes_dir)
     out = output or Path("dist") / f"{made.deck.key}.apkg"
     if check_reproducible and not build_.is_reproducible(made, now + 86_400):
@@ -118,7 +164,7 @@ def build(
 def _report(made: T | None, problems: list[Diagnostic], notes_dir: Path) -> T:
     """Print every problem; exit 1 unless there is a result and no error."""
     for problem in problems:
-        click.echo(str(problem), err=True)
+        click.echo(_styled(problem), err=True, color=_color())
     if made is None or has_errors(problems):
         click.echo(f"{notes_dir}: {summary(problems)}; nothing written", err=True)
         raise click.exceptions.Exit(1)
@@ -163,6 +209,45 @@ def diff_command(old: Path | None, notes_dir: Path, as_json: bool) -> None:
     except diff.PackageError as error:
         raise click.ClickException(str(error)) from error
     click.echo(report.to_json() if as_json else report.to_text())
+
+
+@main.command()
+@NOTES_DIR
+@click.option(
+    "-o",
+    "--output",
+    default="dist/preview",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder to write the page into.",
+)
+@click.option("--open", "open_page", is_flag=True, help="Open the page in the browser.")
+def preview(notes_dir: Path, output: Path, open_page: bool) -> None:
+    """Write a page showing every card, front and back, exactly as Anki renders it.
+
+    The cards are rendered by Anki's own engine, so the optional `anki` library is
+    needed: pip install 'deckgen[preview]'. The page works offline, with a filter box
+    (words, tag:..., kind:..., domain:...) and a night-mode switch.
+
+    \b
+    Example:
+      deckgen preview notes --open
+    """
+    made = _report(*build_.prepare(notes_dir, int(time.time())), notes_dir)
+    try:
+        rendered = preview_.render(made)
+    except preview_.AnkiMissing as error:
+        click.echo(
+            "Error: deckgen preview renders cards with Anki's own engine, from the `anki`"
+            f" package ({error}). Install it with: pip install 'deckgen[preview]'",
+            err=True,
+        )
+        raise click.exceptions.Exit(2) from error
+    index = preview_.write_site(made, rendered, output)
+    cards = sum(len(note.cards) for note in rendered.notes)
+    click.echo(f"Wrote {index}: {len(rendered.notes)} notes, {cards} cards")
+    if open_page:
+        click.launch(str(index.resolve()))
 
 
 @main.command()

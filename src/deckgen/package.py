@@ -12,7 +12,7 @@ import json
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,14 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _ID_BASE, _ID_SPAN = 1_000_000_000_000, 1_000_000_000_000
 
 
+Progress = Callable[[int, int], None]  # (notes done, notes in all)
+
+
 def render(
-    deck: Deck, revision: Revision, note_types: Mapping[str, NoteType] = NOTE_TYPES
+    deck: Deck,
+    revision: Revision,
+    note_types: Mapping[str, NoteType] = NOTE_TYPES,
+    progress: Progress | None = None,
 ) -> bytes:
     """The .apkg file for a revision of the deck, as bytes."""
     with tempfile.TemporaryDirectory(prefix="deckgen-") as work:
@@ -42,7 +48,7 @@ def render(
         connection = sqlite3.connect(path)
         try:
             with connection:
-                _write_collection(connection, deck, revision, note_types)
+                _write_collection(connection, deck, revision, note_types, progress)
         finally:
             connection.close()
         collection = path.read_bytes()
@@ -54,7 +60,11 @@ def render(
 
 
 def _write_collection(
-    db: sqlite3.Connection, deck: Deck, revision: Revision, note_types: Mapping[str, NoteType]
+    db: sqlite3.Connection,
+    deck: Deck,
+    revision: Revision,
+    note_types: Mapping[str, NoteType],
+    progress: Progress | None,
 ) -> None:
     db.executescript(APKG_SCHEMA)
     db.executescript(APKG_COL)
@@ -104,6 +114,10 @@ def _write_collection(
                     "",
                 ),
             )
+        if progress is not None and position % 500 == 0:
+            progress(position, len(revision.notes))
+    if progress is not None:
+        progress(len(revision.notes), len(revision.notes))
 
 
 def _note_row(
