@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NOTES := notes
 
-.PHONY: deck check stats preview test lint browser clean
+.PHONY: deck check stats preview screenshots test lint browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ lint: $(VENV)/.test
 
 browser:
 	scripts/ensure-chromium
+
+# The README's card pictures (docs/*.png), from the current notes and templates.
+screenshots: $(VENV)/.test browser
+	$(BIN)/python scripts/screenshots.py
 
 test: lint browser
 	$(BIN)/pytest
