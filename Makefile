@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NOTES := notes
 
-.PHONY: deck check stats preview screenshots test lint browser clean
+.PHONY: deck check stats preview screenshots bench test lint browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,8 @@ preview: $(VENV)/.test
 	$(BIN)/deckgen preview $(NOTES)
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy --strict src
 
 browser:
@@ -43,8 +43,12 @@ browser:
 screenshots: $(VENV)/.test browser
 	$(BIN)/python scripts/screenshots.py
 
+# Speed against genanki alone, on synthetic decks of 1,000 to 100,000 notes (a few minutes).
+bench: $(VENV)/.test
+	$(BIN)/python benchmarks/bench.py
+
 test: lint browser
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) dist build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) dist build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .deckgen_cache

@@ -15,9 +15,9 @@ from anki.import_export_pb2 import ImportResponse
 from deckgen.build import DEFAULTS, Options, prepare, write
 from deckgen.diagnostics import has_errors
 from deckgen.files import write_atomic
+from deckgen.load import load_deck
 from deckgen.notes import Deck
 from deckgen.notetypes import NOTE_TYPES, NoteType
-from deckgen.validate import load_deck
 
 REPO = Path(__file__).resolve().parent.parent
 

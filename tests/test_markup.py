@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from deckgen.markup import parse_clozes, to_html
+from deckgen.markup import _markdown, parse_clozes, to_html
 
 
 @pytest.mark.parametrize(
@@ -64,3 +66,30 @@ def test_cloze_numbers_are_the_cards_a_fact_makes() -> None:
 def test_malformed_cloze_is_found_where_it_starts(text: str, offset: int, code: str) -> None:
     [problem] = parse_clozes(text).problems
     assert (problem.offset, problem.code) == (offset, code)
+
+
+def parsed(text: str) -> str:
+    """What the Markdown parser itself makes of a note's text."""
+    markdown = _markdown()
+    tokens = markdown.parse(text.strip())
+    if len(tokens) == 3 and tokens[0].type == "paragraph_open":
+        tokens = tokens[1].children or []
+    return markdown.renderer.render(tokens, markdown.options, {}).strip() if tokens else ""
+
+
+# Characters that matter to Markdown, or to the fast path's decision, and some that don't.
+ANY_TEXT = st.lists(
+    st.sampled_from([*"ab1 .-+)*_`\\<>&\"'[](){}!#~\n\t\r\u00a0\u3000", "é", "12."]),
+    max_size=12,
+).map("".join)
+CODE_SPANS = st.lists(
+    st.sampled_from(["`", "``", " ", "a", "<&", '"', "\u00a0", "{{c1::", "}}", "*", "_", "é"]),
+    max_size=14,
+).map("".join)
+
+
+@settings(max_examples=1500, derandomize=True)
+@given(st.one_of(ANY_TEXT, CODE_SPANS))
+def test_plain_text_and_code_spans_skip_the_parser_with_the_same_result(text: str) -> None:
+    """The fast path for plain text and code spans gives what the parser would have."""
+    assert to_html(text) == parsed(text)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from conftest import write_notes
 
+from deckgen.load import load_deck
 from deckgen.notes import Domain, Fact, Pair, PairItem, Scenario, Trap
-from deckgen.validate import load_deck
 
 MLOPS = Domain("mlops", "MLOps", 44)
 GENERAL = Domain("general", "Exam Strategy")

@@ -1,5 +1,5 @@
 """Run deckgen as `python -m deckgen`."""
 
-from deckgen.cli import main
+from deckgen.cli import run
 
-main(prog_name="deckgen")
+run()

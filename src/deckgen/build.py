@@ -9,12 +9,13 @@ from pathlib import Path
 from deckgen import lock, package
 from deckgen.diagnostics import START, Diagnostic, Level, has_errors
 from deckgen.files import write_atomic
+from deckgen.load import load
 from deckgen.lock import LOCK_FILE
 from deckgen.notes import Deck
 from deckgen.notetypes import NOTE_TYPES, NoteType
 from deckgen.package import Progress
 from deckgen.revision import Revision, revise
-from deckgen.validate import DECK_FILE, load_deck
+from deckgen.validate import DECK_FILE
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,9 @@ def prepare(
     progress: Progress | None = None,
 ) -> tuple[Build | None, list[Diagnostic]]:
     """Check the notes and the lock and make the package; nothing is written yet."""
-    deck, problems = load_deck(notes_dir)
+    # With deckgen's own note types, the records are made while the files are read.
+    loaded = load(notes_dir, records=note_types is NOTE_TYPES)
+    deck, problems = loaded.deck, loaded.problems
     lock_path = notes_dir / LOCK_FILE
     previous, lock_problems = lock.read(lock_path)
     problems += lock_problems
@@ -54,7 +57,9 @@ def prepare(
         return None, problems
     if options.new_key:
         previous = None
-    revision = revise(deck, previous, now, note_types, drop_retired=options.drop_retired)
+    revision = revise(
+        deck, previous, now, note_types, drop_retired=options.drop_retired, live=loaded.records
+    )
     problems += _refusals(revision, notes_dir, lock_path, options)
     if has_errors(problems):
         return None, problems

@@ -4,25 +4,104 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
-# Only what notes need: code spans, bold, emphasis, line breaks and simple lists.
-# Raw HTML, links, images and entities stay off, so every `<` in a note is shown as text.
-_MARKDOWN = MarkdownIt("zero", {"breaks": True, "html": False}).enable(
-    ["backticks", "emphasis", "escape", "list", "newline"]
-)
+# Text with none of these characters, and not starting like a list item, is one plain
+# paragraph whose only Markdown is code spans: it skips the parser (most note text), and a
+# property test holds the result to the parser's.
+_MARKUP = re.compile(r"[\\\n\r\t\0\x0b\x0c]")
+_BACKTICKS = re.compile(r"`+")
+_DELIMITERS = re.compile(r"\*+|_+")
+_LIST_START = re.compile(r"\s*(?:[-+*]|\d{1,9}[.)])(?:\s|\Z)")
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    """Only what notes need: code spans, bold, emphasis, line breaks and simple lists.
+    Raw HTML, links, images and entities stay off, so every `<` in a note is text."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("zero", {"breaks": True, "html": False}).enable(
+        ["backticks", "emphasis", "escape", "list", "newline"]
+    )
 
 
 def to_html(text: str) -> str:
     """Render a note's Markdown; a single paragraph comes out inline, without `<p>`."""
-    tokens = _MARKDOWN.parse(text.strip())
+    text = text.strip()
+    if not _MARKUP.search(text) and not _LIST_START.match(text):
+        fast = _inline(text)
+        if fast is not None:
+            return fast
+    markdown = _markdown()
+    tokens = markdown.parse(text)
     if not tokens:
         return ""
     if len(tokens) == 3 and tokens[0].type == "paragraph_open":
         tokens = tokens[1].children or []
-    rendered: str = _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {})
+    rendered: str = markdown.renderer.render(tokens, markdown.options, {})
     return rendered.strip()
+
+
+def _inline(text: str) -> str | None:
+    """One line of text whose only Markdown is code spans, as CommonMark renders it; None
+    if it may hold emphasis. A run of backticks opens a span that the next run of the same
+    length closes, one space each side of the content is dropped, and an unmatched run is
+    text; a `*` or `_` that can neither open nor close emphasis is text too."""
+    spans: list[tuple[int, int, int, int]] = []  # opener start and end, closer start and end
+    runs = list(_BACKTICKS.finditer(text))
+    index = 0
+    while index < len(runs):
+        opener = runs[index]
+        length = len(opener.group())
+        closer = next(
+            (i for i in range(index + 1, len(runs)) if len(runs[i].group()) == length), None
+        )
+        if closer is None:
+            index += 1
+            continue
+        spans.append((opener.start(), opener.end(), runs[closer].start(), runs[closer].end()))
+        index = closer + 1
+    for delimiter in _DELIMITERS.finditer(text):
+        inside = any(start < delimiter.start() < end for start, _, _, end in spans)
+        if not inside and not _inert(text, delimiter.start(), delimiter.end()):
+            return None
+    out: list[str] = []
+    done = 0
+    for start, content_start, content_end, end in spans:
+        content = text[content_start:content_end]
+        if content.startswith(" ") and content.endswith(" ") and content.strip():
+            content = content[1:-1]
+        out += [escape(text[done:start]), "<code>", escape(content), "</code>"]
+        done = end
+    out.append(escape(text[done:]))
+    return "".join(out)
+
+
+def _inert(text: str, start: int, end: int) -> bool:
+    """Whether a run of `*` or `_` can neither open nor close emphasis: spaces (or the
+    text's ends) on both sides, or for `_` only, letters or digits on both sides."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    if before.isspace() and after.isspace():
+        return True
+    return (
+        text[start] == "_"
+        and set(text[start:end]) == {"_"}
+        and before.isalnum()
+        and after.isalnum()
+    )
+
+
+def escape(text: str) -> str:
+    """Escape text as Markdown's renderer does: &, <, > and double quotes."""
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
 
 
 _CLOZE_OPEN = re.compile(r"\{\{c(\d+)::", re.IGNORECASE)

@@ -53,14 +53,16 @@ class NoteType:
 
     @property
     def field_names(self) -> tuple[str, ...]:
-        return tuple(field.name for field in self.fields)
+        return _field_names(self.fields)
 
     def values(self, note: Note) -> list[str]:
         """The note's field values, in field order, as HTML."""
-        filled = {**self.fill(note), **_common(note)}
-        if set(filled) != set(self.field_names):
-            raise ValueError(f"{self.name}: filled {sorted(filled)}, fields {self.field_names}")
-        return [filled[name] for name in self.field_names]
+        filled = self.fill(note)
+        filled.update(_common(note))
+        try:
+            return [filled[name] for name in _field_names(self.fields)]
+        except KeyError as missing:
+            raise ValueError(f"{self.name}: no value for field {missing}") from None
 
     def card_ords(self, note: Note) -> list[int]:
         """The cards the note makes, as Anki numbers them: one per cloze number (c1 is 0),
@@ -75,6 +77,11 @@ class NoteType:
 # Shared by every note type, after its own fields: deckgen's id of the note, the domain
 # shown on every card, optional extra text, and the retired marker that empties every front.
 _COMMON = ("Extra", "Domain", "ID", "Retired")
+
+
+@cache
+def _field_names(fields: tuple[Field, ...]) -> tuple[str, ...]:
+    return tuple(field.name for field in fields)
 
 
 def _common(note: Note) -> dict[str, str]:

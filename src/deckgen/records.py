@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
-import genanki
-
+from deckgen.apkg import guid_for
 from deckgen.notes import Deck, Domain, Note
 from deckgen.notetypes import NOTE_TYPES, NoteType
 
@@ -29,17 +28,18 @@ class Record:
     deck: str  # the subdeck its cards go to
     ords: tuple[int, ...]  # its cards; none for a retired note
     retired: bool = False
+    # A hash of everything Anki stores for the note (fields, tags, deck), made once.
+    digest: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def digest(self) -> str:
-        """A hash of everything Anki stores for the note: fields, tags, deck."""
+    def __post_init__(self) -> None:
         content = json.dumps([self.kind, self.fields, self.tags, self.deck], ensure_ascii=False)
-        return hashlib.sha256(content.encode()).hexdigest()[:16]
+        digest = hashlib.sha256(content.encode()).hexdigest()[:16]
+        object.__setattr__(self, "digest", digest)
 
 
 def guid(deck_key: str, note_id: str) -> str:
     """A note's permanent GUID: from the deck key and the note id only, never its text."""
-    return str(genanki.guid_for(deck_key, note_id))
+    return guid_for(deck_key, note_id)
 
 
 def subdeck_name(deck: Deck, domain: Domain) -> str:
@@ -48,20 +48,26 @@ def subdeck_name(deck: Deck, domain: Domain) -> str:
 
 def records(deck: Deck, note_types: Mapping[str, NoteType] = NOTE_TYPES) -> list[Record]:
     """Every note of the deck as Anki will store it, in study order."""
-    return [_record(deck, note, note_types[note.kind]) for note in deck.notes]
+    return records_of(deck.key, deck.name, deck.notes, note_types)
 
 
-def _record(deck: Deck, note: Note, note_type: NoteType) -> Record:
-    return Record(
-        note_id=note.id,
-        kind=note.kind,
-        domain=note.domain.key,
-        guid=guid(deck.key, note.id),
-        fields=tuple(note_type.values(note)),
-        tags=(f"domain::{note.domain.key}", f"kind::{note.kind}", *note.tags),
-        deck=subdeck_name(deck, note.domain),
-        ords=tuple(note_type.card_ords(note)),
-    )
+def records_of(
+    deck_key: str, deck_name: str, notes: Iterable[Note], note_types: Mapping[str, NoteType]
+) -> list[Record]:
+    """Some notes as Anki will store them, in a deck of that key and name."""
+    return [
+        Record(
+            note_id=note.id,
+            kind=note.kind,
+            domain=note.domain.key,
+            guid=guid(deck_key, note.id),
+            fields=tuple(note_types[note.kind].values(note)),
+            tags=(f"domain::{note.domain.key}", f"kind::{note.kind}", *note.tags),
+            deck=f"{deck_name}::{note.domain.name}",
+            ords=tuple(note_types[note.kind].card_ords(note)),
+        )
+        for note in notes
+    ]
 
 
 def tombstone(

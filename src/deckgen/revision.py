@@ -79,8 +79,10 @@ def revise(
     note_types: Mapping[str, NoteType] = NOTE_TYPES,
     *,
     drop_retired: bool = False,
+    live: list[Record] | None = None,
 ) -> Revision:
-    """Stamp every note and note type against the previous lock; None: all is new."""
+    """Stamp every note and note type against the previous lock; None: all is new.
+    `live` are the deck's records when already made (they follow from deck and types)."""
     before = previous or Lock()
     stamped: list[Stamped] = []
     entries: dict[str, NoteEntry] = {}
@@ -92,7 +94,8 @@ def revise(
     def newer(entry: NoteEntry | NotetypeEntry | None) -> int:
         return now if entry is None else max(now, entry.mod + 1)
 
-    for note, record in zip(deck.notes, records(deck, note_types), strict=True):
+    live = records(deck, note_types) if live is None else live
+    for note, record in zip(deck.notes, live, strict=True):
         entry = before.notes.get(record.note_id)
         if entry is not None and entry.kind != record.kind:
             change = KindChange(record.note_id, entry.kind, record.kind, note.origin)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 
 from deckgen.notes import KINDS, Deck
 from deckgen.notetypes import note_type
+from deckgen.records import Record
 
 KIND_NAMES = tuple(kind.kind for kind in KINDS)
 
@@ -23,16 +25,18 @@ def cards_by(deck: Deck) -> Counter[tuple[str, str]]:
     return cards
 
 
-def summary(deck: Deck) -> str:
+def summary(records: Iterable[Record]) -> str:
     """`8 notes (2 fact, ...), 14 cards (3 fact, ...)`: one line for the end of a build."""
-    notes, cards = notes_by(deck), cards_by(deck)
+    notes: Counter[str] = Counter()
+    cards: Counter[str] = Counter()
+    for record in records:
+        if not record.retired:
+            notes[record.kind] += 1
+            cards[record.kind] += len(record.ords)
 
-    def by_kind(counts: Counter[tuple[str, str]], noun: str) -> str:
-        per_kind = {
-            kind: sum(n for (_, k), n in counts.items() if k == kind) for kind in KIND_NAMES
-        }
-        parts = ", ".join(f"{n} {kind}" for kind, n in per_kind.items())
-        return f"{sum(per_kind.values())} {noun} ({parts})"
+    def by_kind(counts: Counter[str], noun: str) -> str:
+        parts = ", ".join(f"{counts[kind]} {kind}" for kind in KIND_NAMES)
+        return f"{sum(counts.values())} {noun} ({parts})"
 
     return f"{by_kind(notes, 'notes')}, {by_kind(cards, 'cards')}"
 

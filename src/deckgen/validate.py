@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +14,9 @@ import yaml
 from deckgen import source
 from deckgen.diagnostics import START, Diagnostic, Level, Position, has_errors
 from deckgen.markup import parse_clozes
-from deckgen.notes import KINDS, Deck, Domain, Note, PairItem
+from deckgen.notes import KINDS, Domain, Note, PairItem
+from deckgen.notetypes import NOTE_TYPES
+from deckgen.records import Record, records_of
 
 DECK_FILE = "deck.yaml"
 
@@ -46,57 +48,61 @@ Entries = dict[str, tuple[yaml.ScalarNode, yaml.Node]]
 Fields = dict[str, Any]  # a kind's own fields, as keyword arguments of its note class
 
 
-def load_deck(notes_dir: Path) -> tuple[Deck | None, list[Diagnostic]]:
-    """Read and check every file of a notes folder; the deck only if nothing is an error."""
-    problems: list[Diagnostic] = []
-    deck_path = notes_dir / DECK_FILE
-    header: _DeckHeader | None = None
-    if not deck_path.is_file():
-        message = f"no {DECK_FILE} in {notes_dir}: it names the deck and its domains"
-        problems.append(Diagnostic(str(deck_path), START, Level.ERROR, "missing-deck", message))
-    else:
-        parsed, read_problems = source.read(deck_path, str(deck_path))
-        problems += read_problems
-        if parsed is not None:
-            checker = _Checker(parsed)
-            header = checker.deck_header()
-            problems += checker.problems
+@dataclass(frozen=True)
+class FileResult:
+    """What one notes file holds: its notes, its problems, and each note id where it stands
+    (duplicates across files are found once all files are read)."""
 
-    domains = {domain.key: domain for domain in header.domains} if header else {}
-    notes_by_domain: dict[str, list[Note]] = {}
-    seen_ids: dict[str, str] = {}
-    order = {key: index for index, key in enumerate(domains)}
-    files = [
-        p for p in notes_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.name != DECK_FILE
-    ]
-    for path in sorted(files, key=lambda p: (order.get(p.stem, len(order)), p.name)):
-        domain = domains.get(path.stem)
-        if header is not None and domain is None:
-            known = ", ".join(domains) or "none"
-            message = (
-                f"unknown domain '{path.stem}': a notes file is named after a domain key"
-                f" of {DECK_FILE} ({known})"
-            )
-            problems.append(Diagnostic(str(path), START, Level.ERROR, "unknown-domain", message))
-        parsed, read_problems = source.read(path, str(path))
-        problems += read_problems
-        if parsed is None:
-            continue
-        checker = _Checker(parsed, seen_ids, header.tags if header else None)
-        notes = checker.notes(domain or Domain(path.stem, path.stem))
-        problems += checker.problems
-        notes_by_domain.setdefault(path.stem, []).extend(notes)
+    notes: tuple[Note, ...]
+    problems: tuple[Diagnostic, ...]
+    ids: tuple[tuple[str, Position], ...]
+    records: tuple[Record, ...] | None = None  # as Anki will store the notes, if asked
 
-    problems.sort()
-    if header is None or has_errors(problems):
+
+def check_header(path: Path) -> tuple[DeckHeader | None, list[Diagnostic]]:
+    """Read and check deck.yaml."""
+    if not path.is_file():
+        message = f"no {DECK_FILE} in {path.parent}: it names the deck and its domains"
+        return None, [Diagnostic(str(path), START, Level.ERROR, "missing-deck", message)]
+    parsed, problems = source.read(path, str(path), precise=True)
+    if parsed is None:
         return None, problems
-    ordered = tuple(note for key in domains for note in notes_by_domain.get(key, ()))
-    deck = Deck(header.name, header.key, header.description, header.source, header.domains, ordered)
-    return deck, problems
+    checker = _Checker(parsed)
+    header = checker.deck_header()
+    return header, problems + checker.problems
+
+
+def check_file(
+    path: Path,
+    domain: Domain,
+    vocabulary: tuple[str, ...] | None,
+    deck: tuple[str, str] | None = None,
+) -> FileResult:
+    """Read and check one notes file, and with `deck` (its key and name) make its records.
+
+    libyaml reads the file when it can; a file with any problem is read again by PyYAML's
+    own parser, whose messages and positions are the reference."""
+    for precise in (False, True):
+        parsed, problems = source.read(path, str(path), precise=precise)
+        if parsed is None:
+            if precise:
+                return FileResult((), tuple(problems), ())
+            continue
+        checker = _Checker(parsed, vocabulary)
+        notes = checker.notes(domain)
+        if precise or not checker.problems:
+            made = None
+            if deck is not None and not has_errors(checker.problems):
+                made = tuple(records_of(*deck, notes, NOTE_TYPES))
+            all_problems = tuple(problems + checker.problems)
+            return FileResult(tuple(notes), all_problems, tuple(checker.ids), made)
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
-class _DeckHeader:
+class DeckHeader:
+    """What deck.yaml says."""
+
     name: str
     key: str
     description: str
@@ -109,14 +115,11 @@ class _Checker:
     """Checks one file's nodes, collecting every problem with its position."""
 
     def __init__(
-        self,
-        parsed: source.SourceFile,
-        seen_ids: dict[str, str] | None = None,
-        vocabulary: tuple[str, ...] | None = None,
+        self, parsed: source.SourceFile, vocabulary: tuple[str, ...] | None = None
     ) -> None:
         self.source = parsed
         self.problems: list[Diagnostic] = []
-        self.seen_ids = {} if seen_ids is None else seen_ids  # id -> where, across files
+        self.ids: list[tuple[str, Position]] = []  # each note id, where it stands
         self.vocabulary = vocabulary
 
     # -- reporting -------------------------------------------------------------
@@ -193,7 +196,7 @@ class _Checker:
 
     # -- deck.yaml -------------------------------------------------------------
 
-    def deck_header(self) -> _DeckHeader | None:
+    def deck_header(self) -> DeckHeader | None:
         root = self.source.root
         if root is None:
             self.report(
@@ -213,7 +216,7 @@ class _Checker:
         if name is None or key is None or domains is None or vocabulary is None:
             return None
         allowed = vocabulary if "tags" in entries else None
-        return _DeckHeader(name, key, description, attribution, domains, allowed)
+        return DeckHeader(name, key, description, attribution, domains, allowed)
 
     def domains(self, node: yaml.Node) -> tuple[Domain, ...] | None:
         items = self.sequence(node, "'domains'", "[{key: mlops, name: MLOps, weight: 44}]")
@@ -291,11 +294,8 @@ class _Checker:
             if isinstance(key_node, yaml.ScalarNode) and key_node.value in KIND_KEYS:
                 kinds.setdefault(key_node.value, key_node)
         kind = next(iter(kinds), None)
-        # Other kinds' own keys are reported as a second kind, not as unknown keys.
-        allowed = COMMON_KEYS + tuple(KIND_KEYS) + (KIND_KEYS[kind][1:] if kind else ())
-        entries = self.mapping(
-            node, "a note", _NOTE_KEYS if kind is None else allowed, _misplaced(kind)
-        )
+        allowed, explain = _ALLOWED_KEYS[kind]
+        entries = self.mapping(node, "a note", allowed, explain)
         if entries is None:
             return None
         note_id = self.note_id(entries, node)
@@ -312,7 +312,7 @@ class _Checker:
         fields = _KIND_FIELDS[kind](self, entries)
         if fields is None or note_id is None or tags is None or len(kinds) > 1:
             return None
-        origin = (self.source.path, Position.of_mark(entries["id"][1].start_mark))
+        origin = (self.source.path, self.ids[-1][1])
         return _KIND_CLASSES[kind](
             id=note_id, domain=domain, tags=tags, extra=extra, origin=origin, **fields
         )
@@ -324,15 +324,8 @@ class _Checker:
             )
             return None
         note_id = self.slug(entries, "id")
-        if note_id is None:
-            return None
-        position = Position.of_mark(entries["id"][1].start_mark)
-        here = f"{self.source.path}:{position.line}:{position.col}"
-        if note_id in self.seen_ids:
-            message = f"duplicate id '{note_id}': already used at {self.seen_ids[note_id]}"
-            self.report(entries["id"][1], "duplicate-id", message)
-            return None
-        self.seen_ids[note_id] = here
+        if note_id is not None:
+            self.ids.append((note_id, Position.of_mark(entries["id"][1].start_mark)))
         return note_id
 
     def tags(self, entries: Entries) -> tuple[str, ...] | None:
@@ -451,6 +444,15 @@ def _misplaced(kind: str | None) -> Callable[[str], str | None]:
 
 # What each kind of note has beyond the common keys, and the class that holds it.
 _KIND_CLASSES: dict[str, type[Note]] = {cls.kind: cls for cls in KINDS}
+# The keys a note may have once its kind is known, and how to explain any other: other
+# kinds' own keys are reported as a second kind or as misplaced, not as unknown keys.
+_ALLOWED_KEYS: dict[str | None, tuple[tuple[str, ...], Callable[[str], str | None]]] = {
+    None: (_NOTE_KEYS, _misplaced(None)),
+    **{
+        kind: (COMMON_KEYS + tuple(KIND_KEYS) + keys[1:], _misplaced(kind))
+        for kind, keys in KIND_KEYS.items()
+    },
+}
 _KIND_FIELDS: dict[str, Callable[[_Checker, Entries], Fields | None]] = {
     "fact": _Checker.fact,
     "trap": _Checker.trap,
@@ -460,6 +462,8 @@ _KIND_FIELDS: dict[str, Callable[[_Checker, Entries], Fields | None]] = {
 
 
 def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
+    import difflib  # only when there is a problem to explain
+
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     hint = (
         f" (did you mean '{close[0]}'?)" if close else f" (expected one of: {', '.join(allowed)})"
@@ -479,7 +483,9 @@ def _not_text(what: str, node: yaml.Node) -> str:
     return f"{label} must be text, not {shape}"
 
 
+@functools.lru_cache(maxsize=4096)
 def _tag_problem(tag: str, vocabulary: tuple[str, ...] | None) -> tuple[str, str] | None:
+    """What is wrong with a tag, if anything (remembered: decks reuse a few tags a lot)."""
     if any(ch.isspace() for ch in tag):
         return "bad-tag", f"tag '{tag}' has a space; Anki splits tags on spaces: use '-' instead"
     if any(not part for part in tag.split("::")):
@@ -490,6 +496,8 @@ def _tag_problem(tag: str, vocabulary: tuple[str, ...] | None) -> tuple[str, str
             f"tag '{tag}' is reserved: deckgen adds domain::, kind:: and deckgen:: tags",
         )
     if vocabulary is not None and tag not in vocabulary:
+        import difflib
+
         close = difflib.get_close_matches(tag, vocabulary, n=1, cutoff=0.8)
         hint = f"did you mean '{close[0]}'?" if close else f"add it to 'tags' in {DECK_FILE}"
         return "unknown-tag", f"tag '{tag}' is not one of the deck's tags ({hint})"

@@ -1,0 +1,168 @@
+"""deckgen against genanki alone, on synthetic decks of 1,000, 20,000 and 100,000 notes.
+
+    python benchmarks/bench.py [--runs 5] [--sizes 1000,20000,100000]
+
+Every measurement is a fresh process, timed from outside, with the runs of deckgen and
+of the baseline alternated so that both see the same machine. Medians are printed, with
+each ratio to the baseline and the peak memory (largest resident set of the process or
+any worker it started). The yardstick is genanki writing the same notes from ready-made
+Python objects (benchmarks/baseline.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+
+PYTHON = sys.executable
+DECKGEN = [PYTHON, "-m", "deckgen"]
+PEAK = (
+    "import resource, subprocess, sys; done = subprocess.run(sys.argv[1:],"
+    " stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True);"
+    " sys.exit(done.stderr) if done.returncode else"
+    " print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def measure(command: list[str]) -> tuple[float, int]:
+    """Wall time of a command in a fresh process, and the peak memory (KiB) of it and of
+    every process it started."""
+    start = time.perf_counter()
+    done = subprocess.run([PYTHON, "-c", PEAK, *command], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
+    return time.perf_counter() - start, int(done.stdout.strip())
+
+
+def baseline_input(notes: Path, out: Path) -> Path:
+    """The notes as genanki needs them, made once by deckgen: kind, fields, tags, GUID."""
+    from deckgen.load import load
+
+    loaded = load(notes, cache=False, records=True)
+    assert loaded.records is not None, [str(p) for p in loaded.problems]
+    with open(out, "wb") as file:
+        pickle.dump([(r.kind, list(r.fields), list(r.tags), r.guid) for r in loaded.records], file)
+    return out
+
+
+def touch_one_file(notes: Path, round_: int) -> None:
+    """A real edit to one of the 20 files: the extra text of its first note, new each round."""
+    path = notes / "d07.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines = [line for line in lines if not line.startswith("  extra: round ")]
+    lines.insert(1, f"  extra: round {round_}\n")
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def row(name: str, times: list[float], peaks: list[int], base: float | None) -> str:
+    median = statistics.median(times)
+    ratio = f"{median / base:5.2f}x" if base else "     "
+    return f"  {name:<36} {median:7.3f} s  {ratio}  {max(peaks) / 1024:6.0f} MiB"
+
+
+def bench(size: int, runs: int, work: Path, small_deck: Path) -> list[str]:
+    notes = generate(size, work / f"deck{size}" / "notes")
+    cache = notes.parent / ".deckgen_cache"
+    out = work / f"out{size}.apkg"
+    pickled = baseline_input(notes, work / f"base{size}.pickle")
+    subprocess.run([*DECKGEN, "build", str(notes), "-o", str(out)], check=True, capture_output=True)
+    results: dict[str, tuple[list[float], list[int]]] = {}
+
+    def record(name: str, command: list[str], before: object = None) -> None:
+        if callable(before):
+            before()
+        seconds, peak = measure(command)
+        times, peaks = results.setdefault(name, ([], []))
+        times.append(seconds)
+        peaks.append(peak)
+
+    def no_cache() -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+
+    for round_ in range(runs):
+        record("genanki alone", [PYTHON, str(HERE / "baseline.py"), str(pickled), str(out)])
+        record(
+            "deckgen build, cold (no cache)",
+            [*DECKGEN, "build", str(notes), "-o", str(out)],
+            no_cache,
+        )
+        record(
+            "deckgen build, one file edited",
+            [*DECKGEN, "build", str(notes), "-o", str(out)],
+            lambda round_=round_: touch_one_file(notes, round_),
+        )
+        record("deckgen check, cold (no cache)", [*DECKGEN, "check", str(notes)], no_cache)
+        record("deckgen check, warm", [*DECKGEN, "check", str(notes)])
+    base = statistics.median(results["genanki alone"][0])
+    megabytes = sum(p.stat().st_size for p in notes.glob("*.yaml")) / 1e6
+    lines = [f"{size:,} notes ({megabytes:.1f} MB of YAML):"]
+    lines += [
+        row(name, t, p, None if name == "genanki alone" else base)
+        for name, (t, p) in results.items()
+    ]
+    return lines
+
+
+def small(runs: int, work: Path, notes: Path) -> list[str]:
+    copy = Path(shutil.copytree(notes, work / "small" / "notes"))
+    out = work / "small.apkg"
+    times: dict[str, tuple[list[float], list[int]]] = {
+        "import genanki": ([], []),
+        "deckgen build": ([], []),
+    }
+    for _ in range(runs):
+        for name, command in (
+            ("import genanki", [PYTHON, "-c", "import genanki"]),
+            ("deckgen build", [*DECKGEN, "build", str(copy), "-o", str(out)]),
+        ):
+            seconds, peak = measure(command)
+            times[name][0].append(seconds)
+            times[name][1].append(peak)
+    base = statistics.median(times["import genanki"][0])
+    return [f"The real deck ({len(list(copy.glob('*.yaml')))} files):"] + [
+        row(name, t, p, None if name == "import genanki" else base)
+        for name, (t, p) in times.items()
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sizes", default="1000,20000,100000")
+    args = parser.parse_args()
+    repo = HERE.parent
+    print(
+        f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, {args.runs} runs each, medians:"
+    )
+    with tempfile.TemporaryDirectory(prefix="deckgen-bench-") as scratch:
+        work = Path(scratch)
+        print("\n".join(small(args.runs, work, repo / "notes")))
+        for size in (int(s) for s in args.sizes.split(",")):
+            print(
+                "\n".join(
+                    bench(
+                        size,
+                        args.runs if size <= 20000 else max(1, args.runs // 2),
+                        work,
+                        repo / "notes",
+                    )
+                )
+            )
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""A synthetic deck of N notes of mixed kinds across 20 files, the same for the same N.
+
+python benchmarks/generate.py 20000 /tmp/deck20k
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+FILES = 20
+WORDS = [
+    "model",
+    "feature",
+    "table",
+    "drift",
+    "monitor",
+    "pipeline",
+    "endpoint",
+    "serving",
+    "batch",
+    "alias",
+    "champion",
+    "challenger",
+    "spark",
+    "pandas",
+    "partition",
+    "group",
+    "cluster",
+    "node",
+    "worker",
+    "trial",
+    "search",
+    "tuning",
+    "metric",
+    "label",
+    "schema",
+    "vector",
+    "index",
+    "encoder",
+    "registry",
+    "catalog",
+    "bundle",
+    "target",
+    "refresh",
+    "snapshot",
+    "inference",
+    "latency",
+    "traffic",
+    "rollback",
+    "canary",
+    "shadow",
+    "retrain",
+    "validate",
+]
+
+
+def sentence(rng: random.Random, words: int) -> str:
+    text = " ".join(rng.choice(WORDS) for _ in range(words))
+    return text[0].upper() + text[1:]
+
+
+def quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def note(rng: random.Random, index: int) -> str:
+    note_id = f"note-{index:06d}"
+    kind = rng.choices(("fact", "trap", "pair", "scenario"), weights=(4, 2, 2, 2))[0]
+    tags = f"  tags: [topic::t{index % 13}, source::s{index % 3}]\n"
+    if kind == "fact":
+        words = sentence(rng, 12).split()
+        words[3] = f"{{{{c1::`{words[3]}`}}}}"
+        words[10] = f"{{{{c2::{words[10]}}}}}"
+        return f"- id: {note_id}\n  fact: >-\n    {' '.join(words)}\n{tags}"
+    if kind == "trap":
+        return (
+            f"- id: {note_id}\n  trap: {quoted(sentence(rng, 7))}\n"
+            f"  reality: >-\n    {sentence(rng, 11)}.\n{tags}"
+        )
+    if kind == "pair":
+        items = "".join(
+            f"    - name: {quoted(f'Item {n} of {index}')}\n"
+            f"      means: >-\n        {sentence(rng, 7)}.\n"
+            for n in range(1, rng.choice((2, 3)) + 1)
+        )
+        return f"- id: {note_id}\n  pair:\n{items}  difference: {quoted(sentence(rng, 7))}\n{tags}"
+    return (
+        f"- id: {note_id}\n  scenario: >-\n    {sentence(rng, 10)}...\n"
+        f"  answer: {quoted(sentence(rng, 8))}\n  distractor: {quoted(sentence(rng, 8))}\n"
+        f"  why_not: >-\n    {sentence(rng, 7)}.\n{tags}"
+    )
+
+
+def generate(count: int, folder: Path) -> Path:
+    """Write the deck into `folder` (replacing what is there); return the notes folder."""
+    rng = random.Random(count)
+    folder.mkdir(parents=True, exist_ok=True)
+    domains = "".join(
+        f"  - {{key: d{n:02d}, name: Domain {n:02d}, weight: 5}}\n" for n in range(FILES)
+    )
+    (folder / "deck.yaml").write_text(
+        f"name: Benchmark {count}\nkey: benchmark-{count}\ndomains:\n{domains}", encoding="utf-8"
+    )
+    for stale in folder.glob("*.lock"):
+        stale.unlink()
+    per_file = -(-count // FILES)
+    for n in range(FILES):
+        indices = range(n * per_file, min(count, (n + 1) * per_file))
+        body = "\n".join(note(rng, i) for i in indices)
+        (folder / f"d{n:02d}.yaml").write_text(body, encoding="utf-8")
+    return folder
+
+
+if __name__ == "__main__":
+    generate(int(sys.argv[1]), Path(sys.argv[2]))

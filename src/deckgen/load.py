@@ -1,0 +1,198 @@
+"""Read a notes folder: deck.yaml, then every notes file, then what spans files.
+
+Each notes file is checked on its own (so large decks can check files in parallel and
+reuse what they checked last time); duplicate ids across files are found afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from deckgen import __version__
+from deckgen.diagnostics import START, Diagnostic, Level, has_errors
+from deckgen.files import write_atomic
+from deckgen.notes import Deck, Domain, Note
+from deckgen.records import Record
+from deckgen.validate import DECK_FILE, DeckHeader, FileResult, check_file, check_header
+
+# Below this much YAML, reading everything afresh in one process is quicker than
+# starting workers or reading a cache.
+LARGE = 1 << 20
+CACHE_DIR = ".deckgen_cache"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    deck: Deck | None  # only if nothing is an error
+    problems: list[Diagnostic]
+    records: list[Record] | None = None  # the deck's, if asked for, with deckgen's note types
+
+
+def load_deck(notes_dir: Path, *, cache: bool = True) -> tuple[Deck | None, list[Diagnostic]]:
+    """Read and check every file of a notes folder; the deck only if nothing is an error."""
+    loaded = load(notes_dir, cache=cache)
+    return loaded.deck, loaded.problems
+
+
+def load(notes_dir: Path, *, cache: bool = True, records: bool = False) -> Loaded:
+    """Read and check every file of a notes folder, and with `records`, make the records
+    of its notes too (in the same pass, so that large decks make them in parallel)."""
+    deck_yaml = notes_dir / DECK_FILE
+    header, problems = check_header(deck_yaml)
+    domains = {domain.key: domain for domain in header.domains} if header else {}
+    order = {key: index for index, key in enumerate(domains)}
+    paths = sorted(
+        (p for p in notes_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.name != DECK_FILE),
+        key=lambda p: (order.get(p.stem, len(order)), p.name),
+    )
+    for path in paths:
+        if header is not None and path.stem not in domains:
+            known = ", ".join(domains) or "none"
+            message = (
+                f"unknown domain '{path.stem}': a notes file is named after a domain key"
+                f" of {DECK_FILE} ({known})"
+            )
+            problems.append(Diagnostic(str(path), START, Level.ERROR, "unknown-domain", message))
+
+    jobs = [(p, domains.get(p.stem) or Domain(p.stem, p.stem)) for p in paths]
+    vocabulary = header.tags if header else None
+    deck = (header.key, header.name) if header and records else None
+    results = _check_all(jobs, vocabulary, deck, deck_yaml, cache)
+
+    seen: dict[str, str] = {}
+    notes: list[Note] = []
+    for (path, _), result in zip(jobs, results, strict=True):
+        problems += result.problems
+        notes += result.notes
+        for note_id, position in result.ids:
+            if note_id in seen:
+                message = f"duplicate id '{note_id}': already used at {seen[note_id]}"
+                problems.append(
+                    Diagnostic(str(path), position, Level.ERROR, "duplicate-id", message)
+                )
+            else:
+                seen[note_id] = f"{path}:{position.line}:{position.col}"
+
+    problems.sort()
+    if header is None or has_errors(problems):
+        return Loaded(None, problems)
+    made = [r for result in results for r in result.records or ()] if deck else None
+    return Loaded(_deck(header, notes), problems, made)
+
+
+def _deck(header: DeckHeader, notes: list[Note]) -> Deck:
+    order = {domain.key: index for index, domain in enumerate(header.domains)}
+    ordered = sorted(notes, key=lambda note: order[note.domain.key])  # stable: file order kept
+    return Deck(
+        header.name, header.key, header.description, header.source, header.domains, tuple(ordered)
+    )
+
+
+def _check_all(
+    jobs: list[tuple[Path, Domain]],
+    vocabulary: tuple[str, ...] | None,
+    deck: tuple[str, str] | None,
+    deck_yaml: Path,
+    use_cache: bool,
+) -> list[FileResult]:
+    if sum(_size(path) for path, _ in jobs) < LARGE:
+        return [check_file(path, domain, vocabulary, deck) for path, domain in jobs]
+    cache = _Cache(deck_yaml, vocabulary) if use_cache else None
+    entries = [cache.entry(path, domain) if cache else None for path, domain in jobs]
+    results = [_Cache.get(entry, deck is not None) if entry else None for entry in entries]
+    todo = [i for i, result in enumerate(results) if result is None]
+    work = [(*jobs[i], vocabulary, deck, entries[i]) for i in todo]
+    for i, result in zip(todo, _in_parallel(work), strict=True):
+        results[i] = result
+    if cache is not None:
+        cache.prune()
+    return [r for r in results if r is not None]
+
+
+_Job = tuple[Path, Domain, "tuple[str, ...] | None", "tuple[str, str] | None", "Path | None"]
+
+
+def _check_and_keep(job: _Job) -> FileResult:
+    """Check one file (in a worker) and keep the result in the cache entry given."""
+    path, domain, vocabulary, deck, entry = job
+    result = check_file(path, domain, vocabulary, deck)
+    if entry is not None:
+        _Cache.put(entry, result)
+    return result
+
+
+def _in_parallel(work: list[_Job]) -> Iterator[FileResult]:
+    workers = min(len(work), os.cpu_count() or 1)
+    if workers < 2:
+        yield from map(_check_and_keep, work)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers) as pool:
+        yield from pool.map(_check_and_keep, work)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+class _Cache:
+    """Checked files by content: a file whose bytes, deck.yaml and deckgen version are
+    unchanged is not parsed again. Kept beside the notes folder, never committed."""
+
+    def __init__(self, deck_yaml: Path, vocabulary: tuple[str, ...] | None) -> None:
+        self.folder = deck_yaml.parent.parent / CACHE_DIR
+        context = repr((__version__, vocabulary)).encode() + _read(deck_yaml)
+        self.context = hashlib.sha256(context).hexdigest()
+        self.used: set[Path] = set()
+
+    def entry(self, path: Path, domain: Domain) -> Path:
+        """Where the result for this file, as it is now, is kept."""
+        key = hashlib.sha256(
+            self.context.encode() + repr(domain).encode() + str(path).encode() + _read(path)
+        ).hexdigest()
+        entry = self.folder / f"{key}.pickle"
+        self.used.add(entry)
+        return entry
+
+    def prune(self) -> None:
+        """Forget entries this run did not use: older versions of the files."""
+        for entry in self.folder.glob("*.pickle"):
+            if entry not in self.used:
+                entry.unlink(missing_ok=True)
+
+    @staticmethod
+    def get(entry: Path, with_records: bool) -> FileResult | None:
+        try:
+            with open(entry, "rb") as file:
+                result = pickle.load(file)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return None
+        if not isinstance(result, FileResult) or (with_records and result.records is None):
+            return None
+        return result
+
+    @staticmethod
+    def put(entry: Path, result: FileResult) -> None:
+        try:
+            if not entry.parent.exists():
+                entry.parent.mkdir(parents=True, exist_ok=True)
+                (entry.parent / ".gitignore").write_text("*\n", encoding="utf-8")
+            write_atomic(entry, pickle.dumps(result, protocol=5))
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
