@@ -106,6 +106,15 @@ def _refusals(
             " keep the old one. Give it a new id (the old note is then retired)"
         )
         problems.append(Diagnostic(path, position, Level.ERROR, "kind-changed", message))
+    for reuse in revision.reused_ids:
+        path, position = reuse.origin or (str(notes_dir), START)
+        message = (
+            f"id '{reuse.note_id}' belonged to a note removed earlier, and this note's text is"
+            " not that note's: in every collection that had it, this note would inherit the"
+            " old note's reviews. Give this note a new id (if it is the old note come back,"
+            " restore its old text, build once, then edit it)"
+        )
+        problems.append(Diagnostic(path, position, Level.ERROR, "id-reused", message))
     if revision.schema_changes and not options.allow_schema_change:
         changes = "; ".join(revision.schema_changes)
         message = (

@@ -45,21 +45,16 @@ def load(notes_dir: Path, *, cache: bool = True, records: bool = False) -> Loade
     deck_yaml = notes_dir / DECK_FILE
     header, problems = check_header(deck_yaml)
     domains = {domain.key: domain for domain in header.domains} if header else {}
-    order = {key: index for index, key in enumerate(domains)}
-    paths = sorted(
-        (p for p in notes_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.name != DECK_FILE),
-        key=lambda p: (order.get(p.stem, len(order)), p.name),
-    )
-    for path in paths:
-        if header is not None and path.stem not in domains:
+    files = _notes_files(notes_dir, list(domains))
+    for key, path in files:
+        if header is not None and key not in domains:
             known = ", ".join(domains) or "none"
             message = (
-                f"unknown domain '{path.stem}': a notes file is named after a domain key"
-                f" of {DECK_FILE} ({known})"
+                f"unknown domain '{key}': notes files are named after a domain key of"
+                f" {DECK_FILE} ({known}), or kept in a folder so named"
             )
             problems.append(Diagnostic(str(path), START, Level.ERROR, "unknown-domain", message))
-
-    jobs = [(p, domains.get(p.stem) or Domain(p.stem, p.stem)) for p in paths]
+    jobs = [(path, domains.get(key) or Domain(key, key)) for key, path in files]
     vocabulary = header.tags if header else None
     deck = (header.key, header.name) if header and records else None
     results = _check_all(jobs, vocabulary, deck, deck_yaml, cache)
@@ -83,6 +78,25 @@ def load(notes_dir: Path, *, cache: bool = True, records: bool = False) -> Loade
         return Loaded(None, problems)
     made = [r for result in results for r in result.records or ()] if deck else None
     return Loaded(_deck(header, notes), problems, made)
+
+
+def _notes_files(notes_dir: Path, domain_order: list[str]) -> list[tuple[str, Path]]:
+    """Each notes file with its domain key, in study order: `<domain>.yaml`, then the files
+    of a folder `<domain>/` by name (a large domain can be split over several files)."""
+    found: list[tuple[str, Path]] = []
+    for entry in notes_dir.iterdir():
+        if entry.is_dir() and not entry.name.startswith("."):
+            found += [(entry.name, f) for f in entry.iterdir() if f.suffix in _YAML]
+        elif entry.suffix in _YAML and entry.name != DECK_FILE:
+            found.append((entry.stem, entry))
+    order = {key: index for index, key in enumerate(domain_order)}
+    return sorted(
+        found,
+        key=lambda kp: (order.get(kp[0], len(order)), kp[0], kp[1].parent != notes_dir, kp[1].name),
+    )
+
+
+_YAML = (".yaml", ".yml")
 
 
 def _deck(header: DeckHeader, notes: list[Note]) -> Deck:

@@ -4,7 +4,7 @@ Plain text next to the notes, one entry per line, sorted, so that two people who
 different notes merge it without conflict:
 
     deck <key>
-    note <id> <kind> <domain> <mod> <hash> [retired]
+    note <id> <kind> <domain> <mod> <hash> [retired <hash when last in the notes>]
     notetype <kind> <mod> <hash> <schema as JSON>
 """
 
@@ -59,9 +59,10 @@ class NoteEntry:
     mod: int
     digest: str
     retired: bool = False
+    live_digest: str = ""  # for a retired note, its hash when it was last in the notes
 
     def line(self) -> str:
-        retired = " retired" if self.retired else ""
+        retired = f" retired {self.live_digest}".rstrip() if self.retired else ""
         return f"note {self.id} {self.kind} {self.domain} {self.mod} {self.digest}{retired}"
 
 
@@ -142,10 +143,11 @@ def _entry(line: str) -> str | NoteEntry | NotetypeEntry:
         return rest.strip()
     if kind == "note":
         parts = rest.split()
-        if len(parts) not in (5, 6) or (len(parts) == 6 and parts[5] != "retired"):
+        if len(parts) not in (5, 6, 7) or (len(parts) > 5 and parts[5] != "retired"):
             raise ValueError("expected 'note <id> <kind> <domain> <mod> <hash> [retired]'")
         note_id, note_kind, domain, mod, digest = parts[:5]
-        return NoteEntry(note_id, note_kind, domain, int(mod), digest, len(parts) == 6)
+        live = parts[6] if len(parts) == 7 else ""
+        return NoteEntry(note_id, note_kind, domain, int(mod), digest, len(parts) > 5, live)
     if kind == "notetype":
         parts = rest.split(" ", 3)
         if len(parts) != 4:

@@ -9,13 +9,12 @@ import hashlib
 import io
 import shutil
 import sqlite3
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from deckgen import apkg
+from deckgen.files import scratch_dir
 from deckgen.markup import to_html
 from deckgen.notes import Deck
 from deckgen.notetypes import NOTE_TYPES, NoteType, css
@@ -42,8 +41,8 @@ def render(
     progress: Progress | None = None,
 ) -> bytes:
     """The .apkg file for a revision of the deck, as bytes."""
-    with tempfile.TemporaryDirectory(prefix="deckgen-") as work:
-        path = Path(work) / "collection.anki2"
+    with scratch_dir() as work:
+        path = work / "collection.anki2"
         connection = sqlite3.connect(path)
         # A scratch file, read once when complete: no journal, no waiting for the disk.
         connection.execute("PRAGMA journal_mode = OFF")

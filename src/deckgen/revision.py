@@ -48,6 +48,8 @@ class Revision:
     retired: tuple[str, ...] = ()  # retired by this build
     schema_changes: tuple[str, ...] = ()
     kind_changes: tuple[KindChange, ...] = ()
+    # Retired ids given to a note with other content: it would inherit the old reviews.
+    reused_ids: tuple[KindChange, ...] = ()
     had_lock: bool = True
     key_change: tuple[str, str] | None = field(default=None)
 
@@ -90,6 +92,7 @@ def revise(
     changed: list[str] = []
     retired: list[str] = []
     kind_changes: list[KindChange] = []
+    reused: list[KindChange] = []
 
     def newer(entry: NoteEntry | NotetypeEntry | None) -> int:
         return now if entry is None else max(now, entry.mod + 1)
@@ -100,6 +103,8 @@ def revise(
         if entry is not None and entry.kind != record.kind:
             change = KindChange(record.note_id, entry.kind, record.kind, note.origin)
             kind_changes.append(change)
+        elif entry is not None and entry.retired and entry.live_digest not in ("", record.digest):
+            reused.append(KindChange(record.note_id, entry.kind, record.kind, note.origin))
         if entry is not None and not entry.retired and entry.digest == record.digest:
             mod = entry.mod
         else:
@@ -120,7 +125,10 @@ def revise(
         else:
             mod = newer(entry)
             retired.append(note_id)
-        entries[note_id] = NoteEntry(note_id, entry.kind, entry.domain, mod, stone.digest, True)
+        live_digest = entry.live_digest if entry.retired else entry.digest
+        entries[note_id] = NoteEntry(
+            note_id, entry.kind, entry.domain, mod, stone.digest, True, live_digest
+        )
         if not drop_retired:
             stamped.append(Stamped(stone, mod))
 
@@ -146,6 +154,7 @@ def revise(
         retired=tuple(retired),
         schema_changes=tuple(schema_changes),
         kind_changes=tuple(kind_changes),
+        reused_ids=tuple(reused),
         had_lock=previous is not None,
         key_change=key_change,
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
+import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,17 +64,70 @@ _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def read(
     path: Path, shown_as: str, *, precise: bool = True
 ) -> tuple[SourceFile | None, list[Diagnostic]]:
-    """Parse one file; on failure return no file and the reason, positioned.
+    """Parse one file; on failure return no file and the reasons, positioned.
 
     `precise=False` lets libyaml parse it; its error messages differ a little from
     PyYAML's, so a file with a problem is read again precisely for the report.
     """
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            message = (
+                f"the file is {size / 2**20:.1f} MiB; deckgen reads notes files of up to"
+                f" {MAX_BYTES // 2**20} MiB: split it into files in a folder named after"
+                " its domain"
+            )
+            return None, [_problem(shown_as, START, "too-large", message)]
         data = path.read_bytes()
     except OSError as error:
-        return None, [
-            _problem(shown_as, START, "unreadable", f"cannot read file: {error.strerror}")
-        ]
+        message = f"cannot read file: {error.strerror or error}"
+        return None, [_problem(shown_as, START, "unreadable", message)]
+    text, problems = _decode(data, shown_as)
+    if text is None:
+        return None, problems
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader if precise else _FAST_LOADER)
+    except yaml.MarkedYAMLError as error:
+        return None, [_problem(shown_as, *_yaml_problem(error))]
+    except yaml.YAMLError as error:
+        return None, [_problem(shown_as, START, "yaml-syntax", f"invalid YAML: {error}")]
+    bomb = _alias_bomb(root)
+    if bomb is not None:
+        node, size = bomb
+        message = (
+            f"aliases here repeat {size:,} nodes: aliases may share small things (a list"
+            " of tags), not multiply a file"
+        )
+        return None, [_problem(shown_as, Position.of_mark(node.start_mark), "alias-bomb", message)]
+    return SourceFile(shown_as, text, root), []
+
+
+# The largest notes file read; a domain can spread over many files in its own folder.
+MAX_BYTES = 16 * 2**20
+# How far aliases may expand a file beyond its own nodes before it counts as a bomb.
+ALIAS_ALLOWANCE = 10_000
+
+_BOMS = {
+    codecs.BOM_UTF32_LE: "UTF-32",
+    codecs.BOM_UTF32_BE: "UTF-32",
+    codecs.BOM_UTF16_LE: "UTF-16",
+    codecs.BOM_UTF16_BE: "UTF-16",
+}
+_CONFLICT = re.compile(r"^(?:<{7}|={7}|>{7}|\|{7})(?: |$)", re.MULTILINE)
+
+
+def _decode(data: bytes, shown_as: str) -> tuple[str | None, list[Diagnostic]]:
+    """The file's text: UTF-8 (a byte-order mark is fine), no NUL, no unresolved merge."""
+    for bom, encoding in _BOMS.items():
+        if data.startswith(bom):
+            message = f"the file is {encoding}; save it as UTF-8"
+            return None, [_problem(shown_as, START, "encoding", message)]
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if b"\0" in data:
+        position = _position_of_offset(data, data.index(b"\0"))
+        message = "a NUL byte: notes are text, and this looks like a binary file"
+        return None, [_problem(shown_as, position, "nul-byte", message)]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -80,13 +136,58 @@ def read(
             f"not UTF-8: byte 0x{data[error.start]:02x} cannot be decoded; save the file as UTF-8"
         )
         return None, [_problem(shown_as, position, "encoding", message)]
+    markers = [
+        _problem(
+            shown_as,
+            Position(text.count("\n", 0, match.start()) + 1, 1),
+            "merge-conflict",
+            f"an unresolved git merge conflict ('{match.group().strip()}'): keep the lines you"
+            " want and delete the markers",
+        )
+        for match in _CONFLICT.finditer(text)
+    ]
+    return (None, markers) if markers else (text, [])
+
+
+def _alias_bomb(root: yaml.Node | None) -> tuple[yaml.Node, int] | None:
+    """The node where aliases multiply the file (billion laughs), and to what size."""
+    if root is None:
+        return None
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = 1  # a cycle counts once
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(key) + size(value) for key, value in node.value)
+        sizes[id(node)] = total
+        return total
+
+    limit = ALIAS_ALLOWANCE
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader if precise else _FAST_LOADER)
-    except yaml.MarkedYAMLError as error:
-        return None, [_problem(shown_as, *_yaml_problem(error))]
-    except yaml.YAMLError as error:
-        return None, [_problem(shown_as, START, "yaml-syntax", f"invalid YAML: {error}")]
-    return SourceFile(shown_as, text, root), []
+        expanded = size(root)
+    except RecursionError:
+        return root, sys.maxsize
+    if expanded <= len(sizes) + limit:
+        return None
+    node = root
+    while True:
+        children = (
+            list(node.value)
+            if isinstance(node, yaml.SequenceNode)
+            else [v for pair in node.value for v in pair]
+            if isinstance(node, yaml.MappingNode)
+            else []
+        )
+        big = next((child for child in children if sizes[id(child)] > limit), None)
+        if big is None:
+            return node, sizes[id(node)]
+        node = big
 
 
 def _yaml_problem(error: yaml.MarkedYAMLError) -> tuple[Position, str, str]:
@@ -97,6 +198,10 @@ def _yaml_problem(error: yaml.MarkedYAMLError) -> tuple[Position, str, str]:
     if error.context and error.problem and error.context_mark is not None:
         where = Position.of_mark(error.context_mark)
         message += f" ({error.context} at line {where.line}, column {where.col})"
+    if error.problem == "but found another document":
+        message = "a second YAML document starts here: a notes file holds one, so remove the '---'"
+    elif "'\\t'" in message:
+        message += "; YAML cannot indent with tabs: use spaces"
     return position, "yaml-syntax", f"invalid YAML: {message}"
 
 
