@@ -34,6 +34,8 @@ def to_html(text: str) -> str:
     """Render a note's Markdown; a single paragraph comes out inline, without `<p>`."""
     text = text.strip()
     if not _MARKUP.search(text) and not _LIST_START.match(text):
+        if "`" not in text and "*" not in text and "_" not in text:
+            return escape(text)
         fast = _inline(text)
         if fast is not None:
             return fast

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from deckgen.markup import parse_clozes, to_html
+from deckgen.markup import to_html
 from deckgen.notes import Fact, Note, Pair, Scenario, Trap
 
 
@@ -51,16 +52,17 @@ class NoteType:
     fill: Callable[[Note], dict[str, str]]
     is_cloze: bool = False
 
-    @property
-    def field_names(self) -> tuple[str, ...]:
-        return _field_names(self.fields)
+    field_names: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field_names", tuple(f.name for f in self.fields))
 
     def values(self, note: Note) -> list[str]:
         """The note's field values, in field order, as HTML."""
         filled = self.fill(note)
         filled.update(_common(note))
         try:
-            return [filled[name] for name in _field_names(self.fields)]
+            return [filled[name] for name in self.field_names]
         except KeyError as missing:
             raise ValueError(f"{self.name}: no value for field {missing}") from None
 
@@ -68,11 +70,15 @@ class NoteType:
         """The cards the note makes, as Anki numbers them: one per cloze number (c1 is 0),
         or one per template whose front it fills (a two-item pair has no third Which card)."""
         if isinstance(note, Fact):
-            return [number - 1 for number in sorted(parse_clozes(note.text).numbers)]
+            # The notes are checked before cards are counted, so every opener is a cloze.
+            numbers = {int(n) for n in _CLOZE_NUMBER.findall(note.text)}
+            return [number - 1 for number in sorted(numbers) if number > 0]
         if isinstance(note, Pair):
             return list(range(1 + len(note.items)))
         return list(range(len(self.templates)))
 
+
+_CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::", re.IGNORECASE)
 
 # Shared by every note type, after its own fields: deckgen's id of the note, the domain
 # shown on every card, optional extra text, and the retired marker that empties every front.
@@ -80,14 +86,14 @@ _COMMON = ("Extra", "Domain", "ID", "Retired")
 
 
 @cache
-def _field_names(fields: tuple[Field, ...]) -> tuple[str, ...]:
-    return tuple(field.name for field in fields)
+def _escaped(label: str) -> str:
+    return html.escape(label)
 
 
 def _common(note: Note) -> dict[str, str]:
     return {
         "Extra": to_html(note.extra),
-        "Domain": html.escape(note.domain.label),
+        "Domain": _escaped(note.domain.label),
         "ID": html.escape(note.id),
         "Retired": "",
     }
