@@ -164,7 +164,7 @@ class _Cache:
 
     def __init__(self, deck_yaml: Path, vocabulary: tuple[str, ...] | None) -> None:
         self.folder = deck_yaml.parent.parent / CACHE_DIR
-        context = repr((__version__, vocabulary)).encode() + _read(deck_yaml)
+        context = repr((__version__, _code_stamp(), vocabulary)).encode() + _read(deck_yaml)
         self.context = hashlib.sha256(context).hexdigest()
         self.used: set[Path] = set()
 
@@ -203,6 +203,14 @@ class _Cache:
             write_atomic(entry, pickle.dumps(result, protocol=5))
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+
+def _code_stamp() -> list[tuple[str, int, int]]:
+    """deckgen's own files by size and time, so that a changed deckgen never reuses what
+    an older one checked, released or not."""
+    package = Path(__file__).parent
+    files = sorted([*package.glob("*.py"), *package.glob("templates/*")])
+    return [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files]
 
 
 def _read(path: Path) -> bytes:
