@@ -14,7 +14,7 @@ from deckgen.lock import LOCK_FILE
 from deckgen.notes import Deck
 from deckgen.notetypes import NOTE_TYPES, NoteType
 from deckgen.package import Progress
-from deckgen.revision import Revision, revise
+from deckgen.revision import NoteChange, Revision, revise
 from deckgen.validate import DECK_FILE
 
 
@@ -98,23 +98,32 @@ def _refusals(
         )
         problems.append(_error(str(notes_dir / DECK_FILE), "key-changed", message))
         return problems
-    for change in revision.kind_changes:
+
+    def at_note(change: NoteChange, code: str, message: str) -> Diagnostic:
         path, position = change.origin or (str(notes_dir), START)
-        message = (
+        return Diagnostic(path, position, Level.ERROR, code, message)
+
+    problems += [
+        at_note(
+            change,
+            "kind-changed",
             f"note '{change.note_id}' was a {change.old} note and is now a {change.new} note:"
             " Anki cannot change a note's type on import, so collections that have it would"
-            " keep the old one. Give it a new id (the old note is then retired)"
+            " keep the old one. Give it a new id (the old note is then retired)",
         )
-        problems.append(Diagnostic(path, position, Level.ERROR, "kind-changed", message))
-    for reuse in revision.reused_ids:
-        path, position = reuse.origin or (str(notes_dir), START)
-        message = (
+        for change in revision.kind_changes
+    ]
+    problems += [
+        at_note(
+            reuse,
+            "id-reused",
             f"id '{reuse.note_id}' belonged to a note removed earlier, and this note's text is"
             " not that note's: in every collection that had it, this note would inherit the"
             " old note's reviews. Give this note a new id (if it is the old note come back,"
-            " restore its old text, build once, then edit it)"
+            " restore its old text, build once, then edit it)",
         )
-        problems.append(Diagnostic(path, position, Level.ERROR, "id-reused", message))
+        for reuse in revision.reused_ids
+    ]
     if revision.schema_changes and not options.allow_schema_change:
         changes = "; ".join(revision.schema_changes)
         message = (

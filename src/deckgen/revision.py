@@ -29,7 +29,9 @@ class Stamped:
 
 
 @dataclass(frozen=True)
-class KindChange:
+class NoteChange:
+    """A note whose id the lock knew as something else: another kind, or a removed note."""
+
     note_id: str
     old: str
     new: str
@@ -47,9 +49,9 @@ class Revision:
     changed: tuple[str, ...] = ()
     retired: tuple[str, ...] = ()  # retired by this build
     schema_changes: tuple[str, ...] = ()
-    kind_changes: tuple[KindChange, ...] = ()
+    kind_changes: tuple[NoteChange, ...] = ()
     # Retired ids given to a note with other content: it would inherit the old reviews.
-    reused_ids: tuple[KindChange, ...] = ()
+    reused_ids: tuple[NoteChange, ...] = ()
     had_lock: bool = True
     key_change: tuple[str, str] | None = field(default=None)
 
@@ -91,8 +93,8 @@ def revise(
     added: list[str] = []
     changed: list[str] = []
     retired: list[str] = []
-    kind_changes: list[KindChange] = []
-    reused: list[KindChange] = []
+    kind_changes: list[NoteChange] = []
+    reused: list[NoteChange] = []
 
     def newer(entry: NoteEntry | NotetypeEntry | None) -> int:
         return now if entry is None else max(now, entry.mod + 1)
@@ -101,10 +103,10 @@ def revise(
     for note, record in zip(deck.notes, live, strict=True):
         entry = before.notes.get(record.note_id)
         if entry is not None and entry.kind != record.kind:
-            change = KindChange(record.note_id, entry.kind, record.kind, note.origin)
+            change = NoteChange(record.note_id, entry.kind, record.kind, note.origin)
             kind_changes.append(change)
         elif entry is not None and entry.retired and entry.live_digest not in ("", record.digest):
-            reused.append(KindChange(record.note_id, entry.kind, record.kind, note.origin))
+            reused.append(NoteChange(record.note_id, entry.kind, record.kind, note.origin))
         if entry is not None and not entry.retired and entry.digest == record.digest:
             mod = entry.mod
         else:
