@@ -59,7 +59,8 @@ def test_a_malformed_entry_is_an_error_at_its_line() -> None:
     assert lock is None
     assert [str(p) for p in problems] == [
         "notes/deck.lock:7:1: error: malformed lock entry: expected"
-        " 'note <id> <kind> <domain> <mod> <hash> [retired]' [lock-syntax]"
+        " 'note <id> <kind> <domain> <mod> <hash> [retired]'; if the lock cannot be mended,"
+        " delete it (every note then counts as changed once) [lock-syntax]"
     ]
 
 

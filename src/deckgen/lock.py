@@ -116,7 +116,11 @@ def parse(text: str, path: str) -> tuple[Lock | None, list[Diagnostic]]:
         try:
             entry = _entry(line)
         except (ValueError, KeyError, TypeError, IndexError) as error:
-            problems.append(_error(Path(path), number, 1, f"malformed lock entry: {error}"))
+            message = (
+                f"malformed lock entry: {error}; if the lock cannot be mended, delete it"
+                " (every note then counts as changed once)"
+            )
+            problems.append(_error(Path(path), number, 1, message))
             continue
         # After a merge both sides' lines may be there: the newer of each wins.
         if isinstance(entry, str):
