@@ -14,8 +14,8 @@ from deckgen.lock import LOCK_FILE
 from deckgen.notes import Deck
 from deckgen.notetypes import NOTE_TYPES, NoteType
 from deckgen.package import Progress
-from deckgen.revision import NoteChange, Revision, revise
-from deckgen.validate import DECK_FILE
+from deckgen.revision import NoteChange, Reviser, Revision, revise
+from deckgen.validate import DECK_FILE, DeckHeader, FileResult
 
 
 @dataclass(frozen=True)
@@ -46,24 +46,51 @@ def prepare(
     note_types: Mapping[str, NoteType] = NOTE_TYPES,
     progress: Progress | None = None,
 ) -> tuple[Build | None, list[Diagnostic]]:
-    """Check the notes and the lock and make the package; nothing is written yet."""
-    # With deckgen's own note types, the records are made while the files are read.
-    loaded = load(notes_dir, records=note_types is NOTE_TYPES)
-    deck, problems = loaded.deck, loaded.problems
+    """Check the notes and the lock and make the package; nothing is written yet.
+
+    With deckgen's own note types, each file's notes are stamped and written into the
+    package as soon as the file is read, while the next files are still being read."""
     lock_path = notes_dir / LOCK_FILE
-    previous, lock_problems = lock.read(lock_path)
-    problems += lock_problems
-    if deck is None or has_errors(problems):
-        return None, problems
+    previous, problems = lock.read(lock_path)
     if options.new_key:
         previous = None
-    revision = revise(
-        deck, previous, now, note_types, drop_retired=options.drop_retired, live=loaded.records
-    )
-    problems += _refusals(revision, notes_dir, lock_path, options)
-    if has_errors(problems):
-        return None, problems
-    data = package.render(deck, revision, note_types, progress)
+    reviser = Reviser(previous, now, note_types)
+    streaming = note_types is NOTE_TYPES and not has_errors(problems)
+    writer: package.Writer | None = None
+
+    def on_file(header: DeckHeader, result: FileResult) -> None:
+        nonlocal writer, streaming
+        if not streaming or result.records is None or has_errors(result.problems):
+            streaming = False
+            return
+        if writer is None:
+            info = package.DeckInfo.of(header)
+            writer = package.Writer(info, reviser.notetype_mods, note_types, progress)
+        writer.add([reviser.stamp(n, r) for n, r in zip(result.notes, result.records, strict=True)])
+
+    try:
+        loaded = load(notes_dir, records=streaming, on_file=on_file if streaming else None)
+        deck = loaded.deck
+        problems = loaded.problems + problems
+        if deck is None or has_errors(problems):
+            return None, sorted(problems)
+        if streaming and writer is not None:
+            stones = reviser.tombstones(deck.key)
+            revision = reviser.finish(deck.key, drop_retired=options.drop_retired, stones=stones)
+        else:
+            revision = revise(deck, previous, now, note_types, drop_retired=options.drop_retired)
+        problems += _refusals(revision, notes_dir, lock_path, options)
+        if has_errors(problems):
+            return None, problems
+        if streaming and writer is not None:
+            if not options.drop_retired:
+                writer.add(stones)
+            data = writer.finish()
+        else:
+            data = package.render(deck, revision, note_types, progress)
+    finally:
+        if writer is not None:
+            writer.close()
     return Build(deck, revision, data, lock_path, options), problems
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -46,12 +47,12 @@ class Diagnostic:
         return f"{where}: {self.level.value}: {self.message} [{self.code}]"
 
 
-def has_errors(diagnostics: list[Diagnostic]) -> bool:
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     """Whether any of the diagnostics stops the build."""
     return any(d.level is Level.ERROR for d in diagnostics)
 
 
-def summary(diagnostics: list[Diagnostic]) -> str:
+def summary(diagnostics: Sequence[Diagnostic]) -> str:
     """`2 errors, 1 warning`, for the last line of a failed run."""
     errors = sum(d.level is Level.ERROR for d in diagnostics)
     warnings = len(diagnostics) - errors

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,9 +39,16 @@ def load_deck(notes_dir: Path, *, cache: bool = True) -> tuple[Deck | None, list
     return loaded.deck, loaded.problems
 
 
-def load(notes_dir: Path, *, cache: bool = True, records: bool = False) -> Loaded:
+def load(
+    notes_dir: Path,
+    *,
+    cache: bool = True,
+    records: bool = False,
+    on_file: Callable[[DeckHeader, FileResult], None] | None = None,
+) -> Loaded:
     """Read and check every file of a notes folder, and with `records`, make the records
-    of its notes too (in the same pass, so that large decks make them in parallel)."""
+    of its notes too (in the same pass, so that large decks make them in parallel).
+    `on_file` is given each file's result as soon as it is there, in study order."""
     deck_yaml = notes_dir / DECK_FILE
     header, problems = check_header(deck_yaml)
     domains = {domain.key: domain for domain in header.domains} if header else {}
@@ -57,11 +64,14 @@ def load(notes_dir: Path, *, cache: bool = True, records: bool = False) -> Loade
     jobs = [(path, domains.get(key) or Domain(key, key)) for key, path in files]
     vocabulary = header.tags if header else None
     deck = (header.key, header.name) if header and records else None
-    results = _check_all(jobs, vocabulary, deck, deck_yaml, cache)
-
+    results: list[FileResult] = []
     seen: dict[str, str] = {}
     notes: list[Note] = []
-    for (path, _), result in zip(jobs, results, strict=True):
+    checked = _check_all(jobs, vocabulary, deck, deck_yaml, cache)
+    for (path, domain), result in zip(jobs, checked, strict=True):
+        results.append(result)
+        if on_file is not None and header is not None and domain.key in domains:
+            on_file(header, result)
         problems += result.problems
         notes += result.notes
         for note_id, position in result.ids:
@@ -113,19 +123,35 @@ def _check_all(
     deck: tuple[str, str] | None,
     deck_yaml: Path,
     use_cache: bool,
-) -> list[FileResult]:
+) -> Iterator[FileResult]:
+    """Each file's result, in the order of `jobs`, each as soon as it is ready."""
     if sum(_size(path) for path, _ in jobs) < LARGE:
-        return [check_file(path, domain, vocabulary, deck) for path, domain in jobs]
+        yield from (check_file(path, domain, vocabulary, deck) for path, domain in jobs)
+        return
     cache = _Cache(deck_yaml, vocabulary) if use_cache else None
     entries = [cache.entry(path, domain) if cache else None for path, domain in jobs]
-    results = [_Cache.get(entry, deck is not None) if entry else None for entry in entries]
-    todo = [i for i, result in enumerate(results) if result is None]
-    work = [(*jobs[i], vocabulary, deck, entries[i]) for i in todo]
-    for i, result in zip(todo, _in_parallel(work), strict=True):
-        results[i] = result
+    cached = [_Cache.get(entry, deck is not None) if entry else None for entry in entries]
+    work = [
+        (*job, vocabulary, deck, entry)
+        for job, entry, hit in zip(jobs, entries, cached, strict=True)
+        if hit is None
+    ]
+    workers = min(len(work), os.cpu_count() or 1)
+    pool = None
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(workers)
+    try:
+        # Every file goes to the workers at once; results come back in order.
+        pending = pool.map(_check_and_keep, work) if pool else map(_check_and_keep, work)
+        for hit in cached:
+            yield hit if hit is not None else next(pending)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     if cache is not None:
         cache.prune()
-    return [r for r in results if r is not None]
 
 
 _Job = tuple[Path, Domain, "tuple[str, ...] | None", "tuple[str, str] | None", "Path | None"]
@@ -138,17 +164,6 @@ def _check_and_keep(job: _Job) -> FileResult:
     if entry is not None:
         _Cache.put(entry, result)
     return result
-
-
-def _in_parallel(work: list[_Job]) -> Iterator[FileResult]:
-    workers = min(len(work), os.cpu_count() or 1)
-    if workers < 2:
-        yield from map(_check_and_keep, work)
-        return
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(workers) as pool:
-        yield from pool.map(_check_and_keep, work)
 
 
 def _size(path: Path) -> int:

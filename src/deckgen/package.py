@@ -10,16 +10,17 @@ import io
 import shutil
 import sqlite3
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from deckgen import apkg
 from deckgen.files import scratch_dir
 from deckgen.markup import to_html
-from deckgen.notes import Deck
+from deckgen.notes import Deck, Domain
 from deckgen.notetypes import NOTE_TYPES, NoteType, css
-from deckgen.records import subdeck_name
-from deckgen.revision import Revision
+from deckgen.revision import Revision, Stamped
+from deckgen.validate import DeckHeader
 
 # Zip entries carry this date instead of the wall clock, so equal input gives equal bytes.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -41,64 +42,88 @@ def render(
     progress: Progress | None = None,
 ) -> bytes:
     """The .apkg file for a revision of the deck, as bytes."""
-    with scratch_dir() as work:
-        path = work / "collection.anki2"
-        connection = sqlite3.connect(path)
-        # A scratch file, read once when complete: no journal, no waiting for the disk.
-        connection.execute("PRAGMA journal_mode = OFF")
-        connection.execute("PRAGMA synchronous = OFF")
-        try:
-            with connection:
-                _write_collection(connection, deck, revision, note_types, progress)
-        finally:
-            connection.close()
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            with (
-                open(path, "rb") as collection,
-                archive.open(_entry("collection.anki2"), "w") as entry,
-            ):
-                shutil.copyfileobj(collection, entry, 1 << 20)
-            archive.writestr(_entry("media"), b"{}", compresslevel=_LEVEL)
-    return buffer.getvalue()
-
-
-def _write_collection(
-    db: sqlite3.Connection,
-    deck: Deck,
-    revision: Revision,
-    note_types: Mapping[str, NoteType],
-    progress: Progress | None,
-) -> None:
-    db.executescript(apkg.SCHEMA)
-    top_id = deck_id(deck.key)
-    decks = {str(top_id): apkg.deck_json(top_id, deck.name, _description(deck))}
-    deck_ids = {}
-    for domain in deck.domains:
-        name = subdeck_name(deck, domain)
-        deck_ids[name] = deck_id(deck.key, domain.key)
-        decks[str(deck_ids[name])] = apkg.deck_json(deck_ids[name], name)
-    models = {
-        str(t.model_id): model_json(t, revision.notetype_mods[kind], top_id)
-        for kind, t in note_types.items()
-    }
-    db.execute(
-        "INSERT INTO col VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", apkg.collection_row(models, decks)
+    writer = Writer(
+        DeckInfo.of(deck), revision.notetype_mods, note_types, progress, len(revision.notes)
     )
-    model_ids = {kind: t.model_id for kind, t in note_types.items()}
-    note_ids: list[int] = []
-    used: set[int] = set()
-    total = len(revision.notes)
+    try:
+        writer.add(revision.notes)
+        return writer.finish()
+    finally:
+        writer.close()
 
-    def notes() -> Iterator[tuple[object, ...]]:
-        """Rows made as SQLite takes them, so that a large deck is never held twice."""
-        for position, stamped in enumerate(revision.notes, start=1):
+
+@dataclass(frozen=True)
+class DeckInfo:
+    """What the package says of the deck itself: its decks and their description."""
+
+    key: str
+    name: str
+    description: str
+    source: str
+    domains: tuple[Domain, ...]
+
+    @classmethod
+    def of(cls, deck: Deck | DeckHeader) -> DeckInfo:
+        return cls(deck.key, deck.name, deck.description, deck.source, deck.domains)
+
+
+class Writer:
+    """Writes a package note by note, so that a large build can write the notes of one
+    file while the next is still being read. The rows go in the same order however the
+    notes arrive (note type and deck rows, every note, every card, the indexes), so the
+    bytes are the same for the same notes."""
+
+    def __init__(
+        self,
+        deck: DeckInfo,
+        notetype_mods: Mapping[str, int],
+        note_types: Mapping[str, NoteType] = NOTE_TYPES,
+        progress: Progress | None = None,
+        expected: int = 0,
+    ) -> None:
+        self._scratch = scratch_dir()
+        self._path = self._scratch.__enter__() / "collection.anki2"
+        self._db = sqlite3.connect(self._path)
+        # A scratch file, read once when complete: no journal, no waiting for the disk.
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute("PRAGMA cache_size = -512")  # KiB: pages go to the file, not memory
+        self._db.executescript(apkg.SCHEMA)
+        top_id = deck_id(deck.key)
+        decks = {str(top_id): apkg.deck_json(top_id, deck.name, _description(deck))}
+        self._deck_ids: dict[str, int] = {}
+        for domain in deck.domains:
+            name = f"{deck.name}::{domain.name}"
+            self._deck_ids[name] = deck_id(deck.key, domain.key)
+            decks[str(self._deck_ids[name])] = apkg.deck_json(self._deck_ids[name], name)
+        models = {
+            str(t.model_id): model_json(t, notetype_mods[kind], top_id)
+            for kind, t in note_types.items()
+        }
+        self._db.execute(
+            "INSERT INTO col VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            apkg.collection_row(models, decks),
+        )
+        self._model_ids = {kind: t.model_id for kind, t in note_types.items()}
+        self._used: set[int] = set()
+        # Cards go in after every note: (note id, deck id, ords, mod, position) each note.
+        self._cards: list[tuple[int, int, tuple[int, ...], int, int]] = []
+        self._progress = progress
+        self._expected = expected
+
+    def add(self, notes: Iterable[Stamped]) -> None:
+        self._db.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", self._rows(notes))
+
+    def _rows(self, notes: Iterable[Stamped]) -> Iterator[tuple[object, ...]]:
+        for stamped in notes:
             record = stamped.record
-            note_id = _note_id(used, record.guid)
-            note_ids.append(note_id)
+            note_id = _note_id(self._used, record.guid)
+            position = len(self._cards) + 1
+            did = self._deck_ids[record.deck] if record.ords else 0
+            self._cards.append((note_id, did, record.ords, stamped.mod, position))
             tags = f" {' '.join(record.tags)} "
             fields = "\x1f".join(record.fields)
-            mid = model_ids[record.kind]
+            mid = self._model_ids[record.kind]
             yield (
                 note_id,
                 record.guid,
@@ -112,41 +137,40 @@ def _write_collection(
                 0,
                 "",
             )
-            if progress is not None and position % 1000 == 0:
-                progress(position, total)
+            if self._progress is not None and position % 1000 == 0:
+                self._progress(position, max(self._expected, position))
 
-    def cards() -> Iterator[tuple[object, ...]]:
-        pairs = zip(revision.notes, note_ids, strict=True)
-        for position, (stamped, note_id) in enumerate(pairs, start=1):
-            for ord_ in stamped.record.ords:
-                did = deck_ids[stamped.record.deck]
+    def finish(self) -> bytes:
+        """Write the cards and indexes; the package as bytes."""
+        self._db.executemany(
+            "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
                 # Note ids are _CARD_SLOTS apart, so a note's cards take the ids after it.
-                yield (
-                    note_id + ord_,
-                    note_id,
-                    did,
-                    ord_,
-                    stamped.mod,
-                    -1,
-                    0,
-                    0,
-                    position,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    "",
-                )
+                (note_id + o, note_id, did, o, mod, -1, 0, 0, pos, 0, 0, 0, 0, 0, 0, 0, 0, "")
+                for note_id, did, ords, mod, pos in self._cards
+                for o in ords
+            ),
+        )
+        self._db.executescript(apkg.INDEXES)
+        self._db.commit()
+        self._db.close()
+        self._cards.clear()
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            with (
+                open(self._path, "rb") as collection,
+                archive.open(_entry("collection.anki2"), "w") as entry,
+            ):
+                shutil.copyfileobj(collection, entry, 1 << 20)
+            archive.writestr(_entry("media"), b"{}", compresslevel=_LEVEL)
+        if self._progress is not None:
+            self._progress(len(self._cards), len(self._cards))
+        return buffer.getvalue()
 
-    db.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", notes())
-    db.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards())
-    db.executescript(apkg.INDEXES)
-    if progress is not None:
-        progress(total, total)
+    def close(self) -> None:
+        """Let go of the scratch file, finished or not."""
+        self._db.close()
+        self._scratch.__exit__(None, None, None)
 
 
 def deck_id(*keys: str) -> int:
@@ -180,7 +204,7 @@ def model_json(note_type: NoteType, mod: int, deck_id: int = 1) -> dict[str, Any
     )
 
 
-def _description(deck: Deck) -> str:
+def _description(deck: DeckInfo) -> str:
     parts = [to_html(deck.description)] if deck.description else []
     if deck.source:
         parts.append(f"Source: {to_html(deck.source)}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from deckgen.diagnostics import Position
 from deckgen.lock import Lock, NoteEntry, NotetypeEntry, Schema
-from deckgen.notes import Deck
+from deckgen.notes import Deck, Note
 from deckgen.notetypes import NOTE_TYPES, NoteType, css
 from deckgen.records import Record, records, tombstone
 
@@ -87,79 +87,114 @@ def revise(
 ) -> Revision:
     """Stamp every note and note type against the previous lock; None: all is new.
     `live` are the deck's records when already made (they follow from deck and types)."""
-    before = previous or Lock()
-    stamped: list[Stamped] = []
-    entries: dict[str, NoteEntry] = {}
-    added: list[str] = []
-    changed: list[str] = []
-    retired: list[str] = []
-    kind_changes: list[NoteChange] = []
-    reused: list[NoteChange] = []
-
-    def newer(entry: NoteEntry | NotetypeEntry | None) -> int:
-        return now if entry is None else max(now, entry.mod + 1)
-
+    reviser = Reviser(previous, now, note_types)
     live = records(deck, note_types) if live is None else live
     for note, record in zip(deck.notes, live, strict=True):
-        entry = before.notes.get(record.note_id)
+        reviser.stamp(note, record)
+    return reviser.finish(deck.key, drop_retired=drop_retired)
+
+
+class Reviser:
+    """Stamps notes one at a time, as they are read (see `revise`); then the tombstones
+    and the new lock once every note has been seen."""
+
+    def __init__(
+        self, previous: Lock | None, now: int, note_types: Mapping[str, NoteType] = NOTE_TYPES
+    ) -> None:
+        self.previous = previous
+        self.before = previous or Lock()
+        self.now = now
+        self.note_types = note_types
+        self.stamped: list[Stamped] = []
+        self.entries: dict[str, NoteEntry] = {}
+        self.added: list[str] = []
+        self.changed: list[str] = []
+        self.retired: list[str] = []  # retired by this build
+        self.kind_changes: list[NoteChange] = []
+        self.reused: list[NoteChange] = []
+        # Note types do not depend on the notes: known before the first note is read.
+        self.notetypes: dict[str, NotetypeEntry] = {}
+        self.schema_changes: list[str] = []
+        for kind, note_type in note_types.items():
+            digest, now_schema = notetype_digest(note_type), schema(note_type)
+            old = self.before.notetypes.get(kind)
+            mod = old.mod if old is not None and old.digest == digest else self._newer(old)
+            if old is not None and old.schema.structure != now_schema.structure:
+                change = describe_schema_change(note_type.name, old.schema, now_schema)
+                self.schema_changes.append(change)
+            self.notetypes[kind] = NotetypeEntry(kind, mod, digest, now_schema)
+
+    @property
+    def notetype_mods(self) -> dict[str, int]:
+        return {kind: entry.mod for kind, entry in self.notetypes.items()}
+
+    def _newer(self, entry: NoteEntry | NotetypeEntry | None) -> int:
+        return self.now if entry is None else max(self.now, entry.mod + 1)
+
+    def stamp(self, note: Note, record: Record) -> Stamped:
+        entry = self.before.notes.get(record.note_id)
         if entry is not None and entry.kind != record.kind:
             change = NoteChange(record.note_id, entry.kind, record.kind, note.origin)
-            kind_changes.append(change)
+            self.kind_changes.append(change)
         elif entry is not None and entry.retired and entry.live_digest not in ("", record.digest):
-            reused.append(NoteChange(record.note_id, entry.kind, record.kind, note.origin))
+            self.reused.append(NoteChange(record.note_id, entry.kind, record.kind, note.origin))
         if entry is not None and not entry.retired and entry.digest == record.digest:
             mod = entry.mod
         else:
-            mod = newer(entry)
-            (added if entry is None else changed).append(record.note_id)
-        stamped.append(Stamped(record, mod))
-        entries[record.note_id] = NoteEntry(
+            mod = self._newer(entry)
+            (self.added if entry is None else self.changed).append(record.note_id)
+        stamped = Stamped(record, mod)
+        self.stamped.append(stamped)
+        self.entries[record.note_id] = NoteEntry(
             record.note_id, record.kind, record.domain, mod, record.digest
         )
+        return stamped
 
-    for note_id in sorted(set(before.notes) - set(entries)):
-        entry = before.notes[note_id]
-        if entry.kind not in note_types:
-            continue
-        stone = tombstone(deck.key, note_id, entry.kind, entry.domain, note_types)
-        if entry.retired and entry.digest == stone.digest:
-            mod = entry.mod
-        else:
-            mod = newer(entry)
-            retired.append(note_id)
-        live_digest = entry.live_digest if entry.retired else entry.digest
-        entries[note_id] = NoteEntry(
-            note_id, entry.kind, entry.domain, mod, stone.digest, True, live_digest
+    def tombstones(self, deck_key: str) -> list[Stamped]:
+        """The notes the lock knows and the notes no longer have, retired."""
+        stones: list[Stamped] = []
+        for note_id in sorted(set(self.before.notes) - set(self.entries)):
+            entry = self.before.notes[note_id]
+            if entry.kind not in self.note_types:
+                continue
+            stone = tombstone(deck_key, note_id, entry.kind, entry.domain, self.note_types)
+            if entry.retired and entry.digest == stone.digest:
+                mod = entry.mod
+            else:
+                mod = self._newer(entry)
+                self.retired.append(note_id)
+            live_digest = entry.live_digest if entry.retired else entry.digest
+            self.entries[note_id] = NoteEntry(
+                note_id, entry.kind, entry.domain, mod, stone.digest, True, live_digest
+            )
+            stones.append(Stamped(stone, mod))
+        return stones
+
+    def finish(
+        self, deck_key: str, *, drop_retired: bool = False, stones: list[Stamped] | None = None
+    ) -> Revision:
+        """The revision: every note stamped so far, then the tombstones (made here unless
+        `stones` are the ones already made)."""
+        if stones is None:
+            stones = self.tombstones(deck_key)
+        shipped = [] if drop_retired else stones
+        key_change = None
+        previous = self.previous
+        if previous is not None and previous.key is not None and previous.key != deck_key:
+            key_change = (previous.key, deck_key)
+        return Revision(
+            notes=(*self.stamped, *shipped),
+            notetype_mods=self.notetype_mods,
+            lock=Lock(deck_key, self.entries, self.notetypes),
+            added=tuple(self.added),
+            changed=tuple(self.changed),
+            retired=tuple(self.retired),
+            schema_changes=tuple(self.schema_changes),
+            kind_changes=tuple(self.kind_changes),
+            reused_ids=tuple(self.reused),
+            had_lock=previous is not None,
+            key_change=key_change,
         )
-        if not drop_retired:
-            stamped.append(Stamped(stone, mod))
-
-    notetypes: dict[str, NotetypeEntry] = {}
-    schema_changes: list[str] = []
-    for kind, note_type in note_types.items():
-        digest, now_schema = notetype_digest(note_type), schema(note_type)
-        old = before.notetypes.get(kind)
-        mod = old.mod if old is not None and old.digest == digest else newer(old)
-        if old is not None and old.schema.structure != now_schema.structure:
-            schema_changes.append(describe_schema_change(note_type.name, old.schema, now_schema))
-        notetypes[kind] = NotetypeEntry(kind, mod, digest, now_schema)
-
-    key_change = None
-    if previous is not None and previous.key is not None and previous.key != deck.key:
-        key_change = (previous.key, deck.key)
-    return Revision(
-        notes=tuple(stamped),
-        notetype_mods={kind: entry.mod for kind, entry in notetypes.items()},
-        lock=Lock(deck.key, entries, notetypes),
-        added=tuple(added),
-        changed=tuple(changed),
-        retired=tuple(retired),
-        schema_changes=tuple(schema_changes),
-        kind_changes=tuple(kind_changes),
-        reused_ids=tuple(reused),
-        had_lock=previous is not None,
-        key_change=key_change,
-    )
 
 
 def describe_schema_change(name: str, old: Schema, new: Schema) -> str:
