@@ -22,10 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from generate import generate  # beside this script, so on its path
 
-from generate import generate  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 PYTHON = sys.executable
 DECKGEN = [PYTHON, "-m", "deckgen"]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import ONE_OF_EACH, REPO, write_notes
+from generate import generate
 
 from deckgen.cli import main
 
@@ -144,15 +145,15 @@ class _Terminal(io.StringIO):
         return True
 
 
-def _big_deck(folder: Path, count: int) -> Path:
-    facts = "".join(f"- id: fact-{i}\n  fact: Fact {{{{c1::{i}}}}}\n" for i in range(count))
-    return write_notes(folder, {"mlops.yaml": facts})
+def _big_deck(folder: Path) -> Path:
+    """Over a megabyte of notes: what makes a build slow enough for a progress bar."""
+    return generate(4_000, folder)
 
 
 def test_a_large_build_shows_progress_on_a_terminal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = _big_deck(tmp_path / "notes", 2_000)
+    folder = _big_deck(tmp_path / "notes")
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
 
@@ -162,7 +163,7 @@ def test_a_large_build_shows_progress_on_a_terminal(
 
 
 def test_no_progress_when_not_a_terminal(tmp_path: Path) -> None:
-    folder = _big_deck(tmp_path / "notes", 2_000)
+    folder = _big_deck(tmp_path / "notes")
     result = CliRunner().invoke(main, ["build", str(folder), "-o", str(tmp_path / "big.apkg")])
     assert result.exit_code == 0
     assert "Building" not in result.stderr

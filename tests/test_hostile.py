@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import ONE_OF_EACH, build, write_notes
+from generate import generate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -221,9 +222,6 @@ def test_a_failed_build_changes_nothing(tmp_path: Path, monkeypatch: pytest.Monk
 @pytest.mark.parametrize("delay", [0.05, 0.3, 0.6, 0.9, 1.2, 1.6])
 def test_a_killed_build_leaves_the_previous_deck_and_lock(tmp_path: Path, delay: float) -> None:
     """SIGKILL at some moment of a build of a deck large enough to take a while."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-    from generate import generate
-
     notes = generate(3_000, tmp_path / "notes")
     out = tmp_path / "dist" / "deck.apkg"
     command = [sys.executable, "-m", "deckgen", "build", str(notes), "-o", str(out)]

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import genanki
 import pytest
+from generate import generate
 
 from deckgen import load as load_module
 from deckgen.apkg import guid_for
 from deckgen.load import CACHE_DIR, load
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from generate import generate
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,10 @@ from pathlib import Path
 from deckgen import lock, package
 from deckgen.diagnostics import START, Diagnostic, Level, has_errors
 from deckgen.files import write_atomic
-from deckgen.load import load
+from deckgen.load import Progress, load
 from deckgen.lock import LOCK_FILE
 from deckgen.notes import Deck
 from deckgen.notetypes import NOTE_TYPES, NoteType
-from deckgen.package import Progress
 from deckgen.revision import NoteChange, Reviser, Revision, revise
 from deckgen.validate import DECK_FILE, DeckHeader, FileResult
 
@@ -65,11 +64,16 @@ def prepare(
             return
         if writer is None:
             info = package.DeckInfo.of(header)
-            writer = package.Writer(info, reviser.notetype_mods, note_types, progress)
+            writer = package.Writer(info, reviser.notetype_mods, note_types)
         writer.add([reviser.stamp(n, r) for n, r in zip(result.notes, result.records, strict=True)])
 
     try:
-        loaded = load(notes_dir, records=streaming, on_file=on_file if streaming else None)
+        loaded = load(
+            notes_dir,
+            records=streaming,
+            on_file=on_file if streaming else None,
+            progress=progress,
+        )
         deck = loaded.deck
         problems = loaded.problems + problems
         if deck is None or has_errors(problems):
@@ -87,7 +91,7 @@ def prepare(
                 writer.add(stones)
             data = writer.finish()
         else:
-            data = package.render(deck, revision, note_types, progress)
+            data = package.render(deck, revision, note_types)
     finally:
         if writer is not None:
             writer.close()

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from deckgen.notes import Deck
 
 T = TypeVar("T")
-# Below this many notes a build is too quick for a progress bar to mean anything.
-PROGRESS_FROM = 2_000
+# Below this much YAML a build is too quick for a progress bar to mean anything.
+PROGRESS_FROM = 1 << 20
 
 NOTES_DIR = click.argument(
     "notes_dir",
@@ -58,8 +58,8 @@ def _load(notes_dir: Path) -> Deck:
 
 @contextlib.contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress callback (done, total): click's bar on a terminal for a large deck;
-    nothing when the output is not a terminal."""
+    """A progress callback (bytes of notes read, in all): click's bar on a terminal for a
+    large deck; nothing when the output is not a terminal."""
     with contextlib.ExitStack() as stack:
         bar: Any = None
 

@@ -20,6 +20,8 @@ from deckgen.notes import Deck, Domain, Note
 from deckgen.records import Record
 from deckgen.validate import DECK_FILE, DeckHeader, FileResult, check_file, check_header
 
+Progress = Callable[[int, int], None]  # (bytes of notes read, bytes in all)
+
 # Below this much YAML, reading everything afresh in one process is quicker than
 # starting workers or reading a cache.
 LARGE = 1 << 20
@@ -45,10 +47,12 @@ def load(
     cache: bool = True,
     records: bool = False,
     on_file: Callable[[DeckHeader, FileResult], None] | None = None,
+    progress: Progress | None = None,
 ) -> Loaded:
     """Read and check every file of a notes folder, and with `records`, make the records
     of its notes too (in the same pass, so that large decks make them in parallel).
-    `on_file` is given each file's result as soon as it is there, in study order."""
+    `on_file` is given each file's result as soon as it is there, in study order, and
+    `progress` the bytes of YAML read so far and in all."""
     deck_yaml = notes_dir / DECK_FILE
     header, problems = check_header(deck_yaml)
     domains = {domain.key: domain for domain in header.domains} if header else {}
@@ -67,11 +71,16 @@ def load(
     results: list[FileResult] = []
     seen: dict[str, str] = {}
     notes: list[Note] = []
-    checked = _check_all(jobs, vocabulary, deck, deck_yaml, cache)
-    for (path, domain), result in zip(jobs, checked, strict=True):
+    sizes = [_size(path) for path, _ in jobs]
+    checked = _check_all(jobs, sizes, vocabulary, deck, deck_yaml, cache)
+    done = 0
+    for (path, domain), result, size in zip(jobs, checked, sizes, strict=True):
         results.append(result)
         if on_file is not None and header is not None and domain.key in domains:
             on_file(header, result)
+        done += size
+        if progress is not None:
+            progress(done, sum(sizes))
         problems += result.problems
         notes += result.notes
         for note_id, position in result.ids:
@@ -119,13 +128,14 @@ def _deck(header: DeckHeader, notes: list[Note]) -> Deck:
 
 def _check_all(
     jobs: list[tuple[Path, Domain]],
+    sizes: list[int],
     vocabulary: tuple[str, ...] | None,
     deck: tuple[str, str] | None,
     deck_yaml: Path,
     use_cache: bool,
 ) -> Iterator[FileResult]:
     """Each file's result, in the order of `jobs`, each as soon as it is ready."""
-    if sum(_size(path) for path, _ in jobs) < LARGE:
+    if sum(sizes) < LARGE:
         yield from (check_file(path, domain, vocabulary, deck) for path, domain in jobs)
         return
     cache = _Cache(deck_yaml, vocabulary) if use_cache else None

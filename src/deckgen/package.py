@@ -10,7 +10,7 @@ import io
 import shutil
 import sqlite3
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,19 +32,11 @@ _ID_BASE, _ID_SPAN = 1_000_000_000_000, 1_000_000_000_000
 _CARD_SLOTS = 8  # more than any note type's templates
 
 
-Progress = Callable[[int, int], None]  # (notes done, notes in all)
-
-
 def render(
-    deck: Deck,
-    revision: Revision,
-    note_types: Mapping[str, NoteType] = NOTE_TYPES,
-    progress: Progress | None = None,
+    deck: Deck, revision: Revision, note_types: Mapping[str, NoteType] = NOTE_TYPES
 ) -> bytes:
     """The .apkg file for a revision of the deck, as bytes."""
-    writer = Writer(
-        DeckInfo.of(deck), revision.notetype_mods, note_types, progress, len(revision.notes)
-    )
+    writer = Writer(DeckInfo.of(deck), revision.notetype_mods, note_types)
     try:
         writer.add(revision.notes)
         return writer.finish()
@@ -78,8 +70,6 @@ class Writer:
         deck: DeckInfo,
         notetype_mods: Mapping[str, int],
         note_types: Mapping[str, NoteType] = NOTE_TYPES,
-        progress: Progress | None = None,
-        expected: int = 0,
     ) -> None:
         self._scratch = scratch_dir()
         self._path = self._scratch.__enter__() / "collection.anki2"
@@ -108,8 +98,6 @@ class Writer:
         self._used: set[int] = set()
         # Cards go in after every note: (note id, deck id, ords, mod, position) each note.
         self._cards: list[tuple[int, int, tuple[int, ...], int, int]] = []
-        self._progress = progress
-        self._expected = expected
 
     def add(self, notes: Iterable[Stamped]) -> None:
         self._db.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", self._rows(notes))
@@ -137,8 +125,6 @@ class Writer:
                 0,
                 "",
             )
-            if self._progress is not None and position % 1000 == 0:
-                self._progress(position, max(self._expected, position))
 
     def finish(self) -> bytes:
         """Write the cards and indexes; the package as bytes."""
@@ -163,8 +149,6 @@ class Writer:
             ):
                 shutil.copyfileobj(collection, entry, 1 << 20)
             archive.writestr(_entry("media"), b"{}", compresslevel=_LEVEL)
-        if self._progress is not None:
-            self._progress(len(self._cards), len(self._cards))
         return buffer.getvalue()
 
     def close(self) -> None:
