@@ -86,10 +86,14 @@ CODE_SPANS = st.lists(
     st.sampled_from(["`", "``", " ", "a", "<&", '"', "\u00a0", "{{c1::", "}}", "*", "_", "é"]),
     max_size=14,
 ).map("".join)
+EMPHASIS = st.lists(
+    st.sampled_from(["*", "**", "_", " ", "a", "B", "1", ".", "(", ")", "`", "é", "-", "&"]),
+    max_size=12,
+).map("".join)
 
 
 @settings(max_examples=1500, derandomize=True)
-@given(st.one_of(ANY_TEXT, CODE_SPANS))
+@given(st.one_of(ANY_TEXT, CODE_SPANS, EMPHASIS))
 def test_plain_text_and_code_spans_skip_the_parser_with_the_same_result(text: str) -> None:
     """The fast path for plain text and code spans gives what the parser would have."""
     assert to_html(text) == parsed(text)

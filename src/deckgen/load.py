@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,6 +209,8 @@ class _Cache:
 
     @staticmethod
     def get(entry: Path, with_records: bool) -> FileResult | None:
+        import pickle  # only large decks have a cache
+
         try:
             with open(entry, "rb") as file:
                 result = pickle.load(file)
@@ -221,6 +222,8 @@ class _Cache:
 
     @staticmethod
     def put(entry: Path, result: FileResult) -> None:
+        import pickle
+
         try:
             if not entry.parent.exists():
                 entry.parent.mkdir(parents=True, exist_ok=True)

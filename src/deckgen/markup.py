@@ -50,10 +50,11 @@ def to_html(text: str) -> str:
 
 
 def _inline(text: str) -> str | None:
-    """One line of text whose only Markdown is code spans, as CommonMark renders it; None
-    if it may hold emphasis. A run of backticks opens a span that the next run of the same
-    length closes, one space each side of the content is dropped, and an unmatched run is
-    text; a `*` or `_` that can neither open nor close emphasis is text too."""
+    """One line of text whose only Markdown is code spans and at most one plain emphasis,
+    as CommonMark renders it; None for anything more. A run of backticks opens a span that
+    the next run of the same length closes, one space each side of the content is
+    dropped, and an unmatched run is text; a `*` or `_` that can neither open nor close
+    emphasis is text too."""
     spans: list[tuple[int, int, int, int]] = []  # opener start and end, closer start and end
     runs = list(_BACKTICKS.finditer(text))
     index = 0
@@ -68,20 +69,58 @@ def _inline(text: str) -> str | None:
             continue
         spans.append((opener.start(), opener.end(), runs[closer].start(), runs[closer].end()))
         index = closer + 1
-    for delimiter in _DELIMITERS.finditer(text):
-        inside = any(start < delimiter.start() < end for start, _, _, end in spans)
-        if not inside and not _inert(text, delimiter.start(), delimiter.end()):
+    active = [
+        d
+        for d in _DELIMITERS.finditer(text)
+        if not any(start < d.start() < end for start, _, _, end in spans)
+        and not _inert(text, d.start(), d.end())
+    ]
+    tags: dict[int, str] = {}  # where an emphasis mark becomes a tag
+    if active:
+        if len(active) != 2 or not _emphasis(text, active[0].start(), active[1].start()):
             return None
+        tags = {active[0].start(): "<em>", active[1].start(): "</em>"}
     out: list[str] = []
     done = 0
-    for start, content_start, content_end, end in spans:
-        content = text[content_start:content_end]
-        if content.startswith(" ") and content.endswith(" ") and content.strip():
-            content = content[1:-1]
-        out += [escape(text[done:start]), "<code>", escape(content), "</code>"]
+    edits = sorted(
+        [(start, end, "code", text[c_start:c_end]) for start, c_start, c_end, end in spans]
+        + [(at, at + 1, tag, "") for at, tag in tags.items()]
+    )
+    for start, end, what, content in edits:
+        out.append(escape(text[done:start]))
+        if what == "code":
+            if content.startswith(" ") and content.endswith(" ") and content.strip():
+                content = content[1:-1]
+            out += ["<code>", escape(content), "</code>"]
+        else:
+            out.append(what)
         done = end
     out.append(escape(text[done:]))
     return "".join(out)
+
+
+# Neighbours of an emphasis mark whose meaning is plain: ASCII letters and digits, spaces,
+# and common punctuation. Anything else is left to the parser.
+_PUNCTUATION = frozenset(".,;:!?()[]'\"")
+
+
+def _emphasis(text: str, opener: int, closer: int) -> bool:
+    """Whether single `*` at `opener` and `closer` plainly make one emphasis: the first
+    can only open (space or punctuation before, a letter after) and the second can only
+    close (a letter before, space or punctuation after)."""
+    if text[opener] != "*" or text[closer] != "*" or closer - opener < 2:
+        return False
+    before = text[opener - 1] if opener > 0 else " "
+    after = text[closer + 1] if closer + 1 < len(text) else " "
+    first, last = text[opener + 1], text[closer - 1]
+    return (
+        (before == " " or before in _PUNCTUATION)
+        and first.isascii()
+        and first.isalnum()
+        and last.isascii()
+        and last.isalnum()
+        and (after == " " or after in _PUNCTUATION)
+    )
 
 
 def _inert(text: str, start: int, end: int) -> bool:
