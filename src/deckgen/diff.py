@@ -9,9 +9,7 @@ type is updated in place if its field and template ids are unchanged and it is n
 from __future__ import annotations
 
 import difflib
-import html
 import json
-import re
 import sqlite3
 import tempfile
 import zipfile
@@ -21,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from deckgen.build import Build
+from deckgen.markup import visible_text
 from deckgen.notetypes import NOTE_TYPES, NoteType
 from deckgen.package import model_json
 
@@ -171,7 +170,7 @@ def _field(old: _OldNote, name: str, models: Mapping[int, Mapping[str, Any]]) ->
 
 def _fields(old: _OldNote, new: tuple[str, ...], note_type: NoteType) -> tuple[FieldChange, ...]:
     return tuple(
-        FieldChange(name, _word_diff(_visible(before), _visible(after)))
+        FieldChange(name, _word_diff(visible_text(before), visible_text(after)))
         for name, before, after in zip(note_type.field_names, old.fields, new, strict=False)
         if before != after
     )
@@ -217,10 +216,6 @@ def _notetype_change(
     else:
         anki = "Anki keeps its own: this one is no newer"
     return NotetypeChange(note_type.name, tuple(changes), anki)
-
-
-def _visible(field: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", " ", field))
 
 
 def _word_diff(before: str, after: str, context: int = 3) -> str:

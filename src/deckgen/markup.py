@@ -138,6 +138,16 @@ def _inert(text: str, start: int, end: int) -> bool:
     )
 
 
+def visible_text(fragment: str) -> str:
+    """The text a reader sees in some HTML: tags dropped, entities decoded, spaces folded."""
+    import html
+
+    return " ".join(html.unescape(_TAG.sub(" ", fragment)).split())
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
 def escape(text: str) -> str:
     """Escape text as Markdown's renderer does: &, <, > and double quotes."""
     return (

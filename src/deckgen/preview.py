@@ -18,6 +18,7 @@ from pathlib import Path
 from string import Template
 
 from deckgen.build import Build
+from deckgen.markup import visible_text
 from deckgen.notetypes import NOTE_TYPES, NoteType
 
 ASSETS = ("preview.css", "preview.js")
@@ -170,7 +171,10 @@ def _body_html(build: Build, preview: Preview) -> str:
 def _note_html(note: NoteView) -> str:
     anchor = f"note-{note.note_id}"
     text = " ".join(
-        [note.note_id, *(_visible(c.question) + " " + _visible(c.answer) for c in note.cards)]
+        [
+            note.note_id,
+            *(visible_text(c.question) + " " + visible_text(c.answer) for c in note.cards),
+        ]
     ).lower()
     tags = " ".join(note.tags)
     lines = [
@@ -191,10 +195,6 @@ def _note_html(note: NoteView) -> str:
         )
     lines.append("</article>")
     return "\n".join(lines)
-
-
-def _visible(fragment: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
 
 
 def _attr(value: str) -> str:
