@@ -14,7 +14,7 @@ from deckgen.lock import LOCK_FILE
 from deckgen.notes import Deck
 from deckgen.notetypes import NOTE_TYPES, NoteType
 from deckgen.revision import NoteChange, Reviser, Revision, revise
-from deckgen.validate import DECK_FILE, DeckHeader, FileResult
+from deckgen.validate import DECK_FILE, DeckHeader, FileResult, id_position
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,8 @@ def _refusals(
 
     def at_note(change: NoteChange, code: str, message: str) -> Diagnostic:
         path, position = change.origin or (str(notes_dir), START)
+        if position is None:
+            position = id_position(path, change.note_id)
         return Diagnostic(path, position, Level.ERROR, code, message)
 
     problems += [

@@ -13,11 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deckgen import __version__
-from deckgen.diagnostics import START, Diagnostic, Level, has_errors
+from deckgen.diagnostics import START, Diagnostic, Level, Position, has_errors
 from deckgen.files import write_atomic
 from deckgen.notes import Deck, Domain, Note
 from deckgen.records import Record
-from deckgen.validate import DECK_FILE, DeckHeader, FileResult, check_file, check_header
+from deckgen.validate import (
+    DECK_FILE,
+    DeckHeader,
+    FileResult,
+    check_file,
+    check_header,
+    id_position,
+)
 
 Progress = Callable[[int, int], None]  # (bytes of notes read, bytes in all)
 
@@ -68,7 +75,7 @@ def load(
     vocabulary = header.tags if header else None
     deck = (header.key, header.name) if header and records else None
     results: list[FileResult] = []
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, Position | None]] = {}  # each id's first use
     notes: list[Note] = []
     sizes = [_size(path) for path, _ in jobs]
     checked = _check_all(jobs, sizes, vocabulary, deck, deck_yaml, cache)
@@ -82,14 +89,19 @@ def load(
             progress(done, sum(sizes))
         problems += result.problems
         notes += result.notes
+        uses: dict[str, int] = {}  # of each id in this file so far
         for note_id, position in result.ids:
-            if note_id in seen:
-                message = f"duplicate id '{note_id}': already used at {seen[note_id]}"
-                problems.append(
-                    Diagnostic(str(path), position, Level.ERROR, "duplicate-id", message)
-                )
-            else:
-                seen[note_id] = f"{path}:{position.line}:{position.col}"
+            uses[note_id] = uses.get(note_id, 0) + 1
+            if note_id not in seen:
+                seen[note_id] = (str(path), position)
+                continue
+            first_path, first = seen[note_id]
+            first = first or id_position(first_path, note_id)
+            here = position or id_position(str(path), note_id, uses[note_id] - 1)
+            message = (
+                f"duplicate id '{note_id}': already used at {first_path}:{first.line}:{first.col}"
+            )
+            problems.append(Diagnostic(str(path), here, Level.ERROR, "duplicate-id", message))
 
     problems.sort()
     if header is None or has_errors(problems):

@@ -32,8 +32,9 @@ class NoteBase:
     domain: Domain
     tags: tuple[str, ...] = ()
     extra: str = ""
-    # Where the note's id stands in the notes, for messages about the note as a whole.
-    origin: tuple[str, Position] | None = field(default=None, compare=False, repr=False)
+    # Where the note's id stands in the notes, for messages about the note as a whole
+    # (the file, and the position if the file was read with positions).
+    origin: tuple[str, Position | None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

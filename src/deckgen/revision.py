@@ -35,7 +35,7 @@ class NoteChange:
     note_id: str
     old: str
     new: str
-    origin: tuple[str, Position] | None = None
+    origin: tuple[str, Position | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,14 +61,25 @@ class SourceFile:
 # libyaml's parser, where PyYAML was built with it: the same nodes, marks and tags, faster.
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+# libyaml's parser ported to Rust (ryaml), returning plain values: several times quicker
+# again, but it keeps no positions and reads scalars by YAML 1.2's rules.
+_plain_loads: Callable[[str], object] | None
+try:
+    from ryaml import loads as _plain_loads  # type: ignore[attr-defined]  # not re-exported
+except ImportError:  # a speed-up only: without it, libyaml reads every file
+    _plain_loads = None
+
 
 def read(
-    path: Path, shown_as: str, *, precise: bool = True
+    path: Path, shown_as: str, *, precise: bool = True, positions: bool = True
 ) -> tuple[SourceFile | None, list[Diagnostic]]:
     """Parse one file; on failure return no file and the reasons, positioned.
 
     `precise=False` lets libyaml parse it; its error messages differ a little from
-    PyYAML's, so a file with a problem is read again precisely for the report.
+    PyYAML's, so a file with a problem is read again precisely for the report. With
+    `positions=False` too, a file of nothing but text may be read without marks: its
+    nodes' `start_mark` is None (see `_plain_nodes`), so it must be read again, with
+    positions, for anything that reports where.
     """
     try:
         size = path.stat().st_size
@@ -85,13 +97,16 @@ def read(
     text, problems = _decode(data, shown_as)
     if text is None:
         return None, problems
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader if precise else _FAST_LOADER)
-    except yaml.MarkedYAMLError as error:
-        return None, [_problem(shown_as, *_yaml_problem(error))]
-    except yaml.YAMLError as error:
-        return None, [_problem(shown_as, START, "yaml-syntax", f"invalid YAML: {error}")]
-    bomb = _alias_bomb(root)
+    root = None if precise or positions else _plain_nodes(text)
+    if root is None:
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader if precise else _FAST_LOADER)
+        except yaml.MarkedYAMLError as error:
+            return None, [_problem(shown_as, *_yaml_problem(error))]
+        except yaml.YAMLError as error:
+            return None, [_problem(shown_as, START, "yaml-syntax", f"invalid YAML: {error}")]
+    # Only an anchor (`&name`) lets aliases share nodes: without one, nothing to count.
+    bomb = _alias_bomb(root) if "&" in text else None
     if bomb is not None:
         node, size = bomb
         message = (
@@ -147,6 +162,62 @@ def _decode(data: bytes, shown_as: str) -> tuple[str | None, list[Diagnostic]]:
         for match in _CONFLICT.finditer(text)
     ]
     return (None, markers) if markers else (text, [])
+
+
+_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{name}" for name in ("str", "seq", "map"))
+# PyYAML's rules for plain scalars that are not text (`no`, `1.10`, `0123`, `~`, dates),
+# keyed by first character, as its resolver looks them up.
+_ANY_START = tuple(p for _, p in yaml.resolver.Resolver.yaml_implicit_resolvers.get(None, ()))
+_IMPLICIT = {
+    first: tuple(p for _, p in rules) + _ANY_START
+    for first, rules in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+    if first is not None
+}
+# Anchors (`&a`) and tags (`!t`) begin a token, so follow a space, a line start or a flow
+# indicator, never a letter or digit; directives (`%YAML`) begin a line. Files with any
+# of these, or what looks like them, are left to libyaml.
+_PROPERTIES = re.compile(r"(?<!\w)[&!](?=\S)|^%", re.MULTILINE)
+
+
+class _NotPlain(Exception):
+    """A value that the plain reader cannot vouch for: libyaml reads the file instead."""
+
+
+def _plain_nodes(text: str) -> yaml.Node | None:
+    """The file's nodes, read by ryaml, when every key and value is text that PyYAML
+    would read as text too; None when ryaml is missing, the file is empty or anything
+    in it is not such text: a number, a boolean, null, a date, anything that looks like
+    one (quoted or not, as ryaml does not say), an anchor, alias, tag or directive, a
+    duplicate key, a second document, a syntax error. Both are libyaml's parser, so
+    text they both read as text has the same value; the rest is left to libyaml."""
+    if _plain_loads is None or _PROPERTIES.search(text):
+        return None
+    try:
+        value = _plain_loads(text)
+        return None if value is None else _node(value)
+    except _NotPlain:
+        return None
+    except Exception:  # ryaml's errors (syntax, duplicate key, ...) differ by kind: any will do
+        return None
+
+
+def _node(value: object) -> yaml.Node:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, dict):
+        return yaml.MappingNode(_MAP, [(_text(k), _node(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return yaml.SequenceNode(_SEQ, [_node(v) for v in value])
+    raise _NotPlain
+
+
+def _text(value: object) -> yaml.ScalarNode:
+    if not isinstance(value, str):
+        raise _NotPlain
+    for pattern in _IMPLICIT.get(value[:1], _ANY_START):
+        if pattern.match(value):
+            raise _NotPlain
+    return yaml.ScalarNode(_STR, value)
 
 
 def _alias_bomb(root: yaml.Node | None) -> tuple[yaml.Node, int] | None:

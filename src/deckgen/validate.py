@@ -55,7 +55,8 @@ class FileResult:
 
     notes: tuple[Note, ...]
     problems: tuple[Diagnostic, ...]
-    ids: tuple[tuple[str, Position], ...]
+    # None where the file was read without positions (see `id_position`).
+    ids: tuple[tuple[str, Position | None], ...]
     records: tuple[Record, ...] | None = None  # as Anki will store the notes, if asked
 
 
@@ -80,10 +81,12 @@ def check_file(
 ) -> FileResult:
     """Read and check one notes file, and with `deck` (its key and name) make its records.
 
-    libyaml reads the file when it can; a file with any problem is read again by PyYAML's
-    own parser, whose messages and positions are the reference."""
+    The fastest reader that can vouch for the file reads it first, without positions;
+    a file with any problem, even a warning, is read again by PyYAML's own parser, whose
+    messages and positions are the reference. So a result without problems may know no
+    positions of its ids: `id_position` finds one when a message needs it."""
     for precise in (False, True):
-        parsed, problems = source.read(path, str(path), precise=precise)
+        parsed, problems = source.read(path, str(path), precise=precise, positions=precise)
         if parsed is None:
             if precise:
                 return FileResult((), tuple(problems), ())
@@ -119,7 +122,7 @@ class _Checker:
     ) -> None:
         self.source = parsed
         self.problems: list[Diagnostic] = []
-        self.ids: list[tuple[str, Position]] = []  # each note id, where it stands
+        self.ids: list[tuple[str, Position | None]] = []  # each note id, where it stands
         self.vocabulary = vocabulary
 
     # -- reporting -------------------------------------------------------------
@@ -127,11 +130,12 @@ class _Checker:
     def report(
         self, node: yaml.Node | None, code: str, message: str, level: Level = Level.ERROR
     ) -> None:
-        position = START if node is None else Position.of_mark(node.start_mark)
+        # Without positions (never shown: such a file is read again, see `check_file`).
+        position = (_where(node) if node is not None else None) or START
         self.problems.append(Diagnostic(self.source.path, position, level, code, message))
 
     def report_at(self, node: yaml.ScalarNode, offset: int, code: str, message: str) -> None:
-        position = self.source.position_in(node, offset)
+        position = START if node.start_mark is None else self.source.position_in(node, offset)
         self.problems.append(Diagnostic(self.source.path, position, Level.ERROR, code, message))
 
     # -- shapes ----------------------------------------------------------------
@@ -154,7 +158,7 @@ class _Checker:
                 continue
             key = key_node.value
             if key in entries:
-                first = Position.of_mark(entries[key][0].start_mark)
+                first = _where(entries[key][0]) or START
                 message = f"duplicate key '{key}' (first at line {first.line}, column {first.col})"
                 self.report(key_node, "duplicate-key", message)
                 continue
@@ -236,7 +240,7 @@ class _Checker:
             name = self.text(entries, "name")
             weight = self.weight(entries)
             if key is not None and key in seen:
-                first = Position.of_mark(seen[key].start_mark)
+                first = _where(seen[key]) or START
                 message = (
                     f"duplicate domain '{key}' (first at line {first.line}, column {first.col})"
                 )
@@ -312,7 +316,7 @@ class _Checker:
         fields = _KIND_FIELDS[kind](self, entries)
         if fields is None or note_id is None or tags is None or len(kinds) > 1:
             return None
-        origin = (self.source.path, self.ids[-1][1])
+        origin = (self.source.path, self.ids[-1][1])  # the position may be unknown
         return _KIND_CLASSES[kind](
             id=note_id, domain=domain, tags=tags, extra=extra, origin=origin, **fields
         )
@@ -325,7 +329,7 @@ class _Checker:
             return None
         note_id = self.slug(entries, "id")
         if note_id is not None:
-            self.ids.append((note_id, Position.of_mark(entries["id"][1].start_mark)))
+            self.ids.append((note_id, _where(entries["id"][1])))
         return note_id
 
     def tags(self, entries: Entries) -> tuple[str, ...] | None:
@@ -459,6 +463,27 @@ _KIND_FIELDS: dict[str, Callable[[_Checker, Entries], Fields | None]] = {
     "pair": _Checker.pair,
     "scenario": _Checker.scenario,
 }
+
+
+def _where(node: yaml.Node) -> Position | None:
+    """Where a node starts; None if its file was read without positions."""
+    return None if node.start_mark is None else Position.of_mark(node.start_mark)
+
+
+def id_position(path: str, note_id: str, occurrence: int = 0) -> Position:
+    """Where a note id stands in a notes file (its `occurrence`-th use there, from 0),
+    for the messages about a note as a whole when the file was read without positions:
+    the file is read again, by libyaml, which keeps them."""
+    parsed, _ = source.read(Path(path), path, precise=False)
+    items = parsed.root.value if parsed and isinstance(parsed.root, yaml.SequenceNode) else []
+    found = [
+        Position.of_mark(value.start_mark)
+        for item in items
+        if isinstance(item, yaml.MappingNode)
+        for key, value in item.value
+        if key.value == "id" and value.value == note_id
+    ]
+    return found[occurrence] if occurrence < len(found) else START
 
 
 def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
