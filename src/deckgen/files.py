@@ -13,12 +13,13 @@ from pathlib import Path
 _PREFIX = "deckgen-"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write `data` to `path` in one step: readers see the old file or the new, whole.
 
     The new file is written under a hidden name beside `path` and renamed over it. A
     build killed in the middle of that leaves the hidden file, which the next write to
-    `path` removes (it carries the dead process's id).
+    `path` removes (it carries the dead process's id). `durable=False` skips waiting for
+    the disk, for files that only save time (a cache whose damaged entries are ignored).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.*.partial"):
@@ -32,7 +33,8 @@ def write_atomic(path: Path, data: bytes) -> None:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(partial, path)

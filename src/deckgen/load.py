@@ -164,10 +164,11 @@ def _check_all(
 
         pool = ProcessPoolExecutor(workers)
     try:
-        # Every file goes to the workers at once; results come back in order.
+        # Every file goes to the workers at once; results come back in order, pickled
+        # once, for the cache and for the way back.
         pending = pool.map(_check_and_keep, work) if pool else map(_check_and_keep, work)
         for hit in cached:
-            yield hit if hit is not None else next(pending)
+            yield hit if hit is not None else _unpickle(next(pending))
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -178,12 +179,23 @@ def _check_all(
 _Job = tuple[Path, Domain, "tuple[str, ...] | None", "tuple[str, str] | None", "Path | None"]
 
 
-def _check_and_keep(job: _Job) -> FileResult:
-    """Check one file (in a worker) and keep the result in the cache entry given."""
+def _check_and_keep(job: _Job) -> bytes:
+    """Check one file (in a worker), keep the result in the cache entry given, and
+    return it pickled."""
+    import pickle
+
     path, domain, vocabulary, deck, entry = job
-    result = check_file(path, domain, vocabulary, deck)
+    data = pickle.dumps(check_file(path, domain, vocabulary, deck), protocol=5)
     if entry is not None:
-        _Cache.put(entry, result)
+        _Cache.put(entry, data)
+    return data
+
+
+def _unpickle(data: bytes) -> FileResult:
+    import pickle
+
+    result = pickle.loads(data)
+    assert isinstance(result, FileResult)
     return result
 
 
@@ -233,14 +245,13 @@ class _Cache:
         return result
 
     @staticmethod
-    def put(entry: Path, result: FileResult) -> None:
-        import pickle
-
+    def put(entry: Path, pickled: bytes) -> None:
+        """Keep a pickled FileResult."""
         try:
             if not entry.parent.exists():
                 entry.parent.mkdir(parents=True, exist_ok=True)
                 (entry.parent / ".gitignore").write_text("*\n", encoding="utf-8")
-            write_atomic(entry, pickle.dumps(result, protocol=5))
+            write_atomic(entry, pickled, durable=False)
         except OSError:
             pass  # a cache that cannot be written only costs time
 
