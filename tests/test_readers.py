@@ -51,6 +51,20 @@ def test_an_ordinary_notes_file_is_read_by_the_plain_reader() -> None:
     assert shape(nodes) == reference(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- fact: R&D, Q&A and 44% {{c1::done}}!\n",
+        "- fact: 'Wow! {{c1::x}}'\n  tags: [a_&b]\n",
+        "- fact: |\n    100%\n    % not a directive here\n",
+    ],
+)
+def test_ampersands_bangs_and_percents_in_text_are_still_plain(text: str) -> None:
+    nodes = source._plain_nodes(text)
+    assert nodes is not None
+    assert shape(nodes) == reference(text)
+
+
 # Plain scalars that YAML 1.1 (PyYAML) and YAML 1.2 (ryaml) read differently, or that are
 # not text in either: the plain reader must leave every one of them to libyaml.
 PITFALLS = [
@@ -79,6 +93,10 @@ def test_values_that_yaml_versions_read_differently_are_left_to_libyaml(
         "- !!str x\n",  # tags
         "- a: !foo x\n",
         "%YAML 1.1\n---\n- x\n",  # directives
+        "# a comment\n%YAML 1.1\n---\n- x\n",
+        "- [a, &b c]\n",
+        "- {a: !t b}\n",
+        '- {"a":&b c}\n',
         "- a: x\n  a: y\n",  # a duplicate key
         "- x\n---\n- y\n",  # a second document
         "- a: [x\n",  # a syntax error

@@ -174,9 +174,23 @@ _IMPLICIT = {
     if first is not None
 }
 # Anchors (`&a`) and tags (`!t`) begin a token, so follow a space, a line start or a flow
-# indicator, never a letter or digit; directives (`%YAML`) begin a line. Files with any
-# of these, or what looks like them, are left to libyaml.
-_PROPERTIES = re.compile(r"(?<!\w)[&!](?=\S)|^%", re.MULTILINE)
+# indicator, never a letter, digit or `_`; directives (`%YAML`) begin a line.
+_PROPERTY = re.compile(r"[&!](?=\S)")
+_DIRECTIVE = re.compile(r"[\n\r\x85\u2028\u2029]%")
+
+
+def _may_have_properties(text: str) -> bool:
+    """Whether the text has an anchor, tag or directive, or something like one. Most
+    files have none of `&`, `!` or a `%` at a line start, which is quick to tell."""
+    if text.startswith("%") or ("%" in text and _DIRECTIVE.search(text)):
+        return True
+    if "&" not in text and "!" not in text:
+        return False
+    for match in _PROPERTY.finditer(text):
+        before = text[match.start() - 1 : match.start()]
+        if not (before.isalnum() or before == "_"):
+            return True
+    return False
 
 
 class _NotPlain(Exception):
@@ -190,7 +204,7 @@ def _plain_nodes(text: str) -> yaml.Node | None:
     one (quoted or not, as ryaml does not say), an anchor, alias, tag or directive, a
     duplicate key, a second document, a syntax error. Both are libyaml's parser, so
     text they both read as text has the same value; the rest is left to libyaml."""
-    if _plain_loads is None or _PROPERTIES.search(text):
+    if _plain_loads is None or _may_have_properties(text):
         return None
     try:
         value = _plain_loads(text)
@@ -205,9 +219,9 @@ def _node(value: object) -> yaml.Node:
     if isinstance(value, str):
         return _text(value)
     if isinstance(value, dict):
-        return yaml.MappingNode(_MAP, [(_text(k), _node(v)) for k, v in value.items()])
+        return _Mapping([(_text(k), _node(v)) for k, v in value.items()])
     if isinstance(value, list):
-        return yaml.SequenceNode(_SEQ, [_node(v) for v in value])
+        return _Sequence([_node(v) for v in value])
     raise _NotPlain
 
 
@@ -217,7 +231,30 @@ def _text(value: object) -> yaml.ScalarNode:
     for pattern in _IMPLICIT.get(value[:1], _ANY_START):
         if pattern.match(value):
             raise _NotPlain
-    return yaml.ScalarNode(_STR, value)
+    return _Text(value)
+
+
+# Nodes read without positions: tag, marks and style are the class's, so that making
+# one sets only its value (a large file has hundreds of thousands).
+class _Text(yaml.ScalarNode):
+    tag, start_mark, end_mark, style = _STR, None, None, None
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+
+class _Mapping(yaml.MappingNode):
+    tag, start_mark, end_mark, flow_style = _MAP, None, None, None
+
+    def __init__(self, value: list[tuple[yaml.Node, yaml.Node]]) -> None:
+        self.value = value
+
+
+class _Sequence(yaml.SequenceNode):
+    tag, start_mark, end_mark, flow_style = _SEQ, None, None, None
+
+    def __init__(self, value: list[yaml.Node]) -> None:
+        self.value = value
 
 
 def _alias_bomb(root: yaml.Node | None) -> tuple[yaml.Node, int] | None:
