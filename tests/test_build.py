@@ -11,8 +11,9 @@ from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPack
 from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
 from click.testing import CliRunner
 from conftest import ONE_OF_EACH, build, import_package, write_notes
+from generate import generate
 
-from deckgen.build import Options, prepare
+from deckgen.build import Options, is_reproducible, prepare
 from deckgen.cli import main
 from deckgen.notetypes import NOTE_TYPES, Field, NoteType
 
@@ -36,6 +37,25 @@ def test_same_notes_and_lock_give_the_same_bytes_on_any_day(notes: Path, tmp_pat
     assert (tmp_path / "again.apkg").read_bytes() == first
     assert (tmp_path / "clone.apkg").read_bytes() == first
     assert (clone / "deck.lock").read_bytes() == (notes / "deck.lock").read_bytes()
+
+
+def test_a_deck_written_as_its_files_arrive_is_the_deck_written_at_once(
+    tmp_path: Path, collection: Collection
+) -> None:
+    # 2,500 notes in 20 files: the package is written file by file, over several batches
+    # of notes and cards; rendering every note at once must give the same bytes.
+    notes = generate(2_500, tmp_path / "notes")
+    made, problems = prepare(notes, T0)
+    assert made is not None and problems == []
+    assert is_reproducible(made, T0 + 86_400)
+
+    (tmp_path / "big.apkg").write_bytes(made.data)
+    log = import_package(collection, tmp_path / "big.apkg")
+    assert len(log.new) == 2_500 and not log.conflicting
+    cards = sum(len(s.record.ords) for s in made.revision.notes)
+    assert collection.card_count() == cards
+    guids = sorted(collection.db.list("SELECT guid FROM notes"))
+    assert guids == sorted(s.record.guid for s in made.revision.notes)
 
 
 def test_check_reproducible(notes: Path) -> None:

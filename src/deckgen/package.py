@@ -30,6 +30,9 @@ _LEVEL = 1
 # Anki's own ids live; Anki matches notes by GUID and renumbers ids that collide.
 _ID_BASE, _ID_SPAN = 1_000_000_000_000, 1_000_000_000_000
 _CARD_SLOTS = 8  # more than any note type's templates
+# Notes written at a time, each batch followed by its cards: a large build writes most
+# cards while later files are still being read, not all at the end.
+_BATCH = 1000
 
 
 def render(
@@ -62,8 +65,8 @@ class DeckInfo:
 class Writer:
     """Writes a package note by note, so that a large build can write the notes of one
     file while the next is still being read. The rows go in the same order however the
-    notes arrive (note type and deck rows, every note, every card, the indexes), so the
-    bytes are the same for the same notes."""
+    notes arrive (note type and deck rows; the notes a batch at a time, each batch's
+    cards after it; the indexes), so the bytes are the same for the same notes."""
 
     def __init__(
         self,
@@ -96,19 +99,41 @@ class Writer:
         )
         self._model_ids = {kind: t.model_id for kind, t in note_types.items()}
         self._used: set[int] = set()
-        # Cards go in after every note: (note id, deck id, ords, mod, position) each note.
-        self._cards: list[tuple[int, int, tuple[int, ...], int, int]] = []
+        self._pending: list[Stamped] = []  # notes not yet written: less than a batch
+        self._written = 0
 
     def add(self, notes: Iterable[Stamped]) -> None:
-        self._db.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", self._rows(notes))
+        self._pending += notes
+        while len(self._pending) >= _BATCH:
+            self._write(self._pending[:_BATCH])
+            del self._pending[:_BATCH]
 
-    def _rows(self, notes: Iterable[Stamped]) -> Iterator[tuple[object, ...]]:
+    def _write(self, notes: list[Stamped]) -> None:
+        """Some notes, then their cards."""
+        # (note id, deck id, ords, mod, position) for each note with cards
+        cards: list[tuple[int, int, tuple[int, ...], int, int]] = []
+        self._db.executemany(
+            "INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", self._rows(notes, cards)
+        )
+        self._db.executemany(
+            "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                # Note ids are _CARD_SLOTS apart, so a note's cards take the ids after it.
+                (note_id + o, note_id, did, o, mod, -1, 0, 0, pos, 0, 0, 0, 0, 0, 0, 0, 0, "")
+                for note_id, did, ords, mod, pos in cards
+                for o in ords
+            ),
+        )
+
+    def _rows(
+        self, notes: list[Stamped], cards: list[tuple[int, int, tuple[int, ...], int, int]]
+    ) -> Iterator[tuple[object, ...]]:
         for stamped in notes:
             record = stamped.record
             note_id = _note_id(self._used, record.guid)
-            position = len(self._cards) + 1
+            self._written += 1
             did = self._deck_ids[record.deck] if record.ords else 0
-            self._cards.append((note_id, did, record.ords, stamped.mod, position))
+            cards.append((note_id, did, record.ords, stamped.mod, self._written))
             tags = f" {' '.join(record.tags)} "
             fields = "\x1f".join(record.fields)
             mid = self._model_ids[record.kind]
@@ -127,20 +152,12 @@ class Writer:
             )
 
     def finish(self) -> bytes:
-        """Write the cards and indexes; the package as bytes."""
-        self._db.executemany(
-            "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                # Note ids are _CARD_SLOTS apart, so a note's cards take the ids after it.
-                (note_id + o, note_id, did, o, mod, -1, 0, 0, pos, 0, 0, 0, 0, 0, 0, 0, 0, "")
-                for note_id, did, ords, mod, pos in self._cards
-                for o in ords
-            ),
-        )
+        """Write the last notes and the indexes; the package as bytes."""
+        self._write(self._pending)
+        self._pending.clear()
         self._db.executescript(apkg.INDEXES)
         self._db.commit()
         self._db.close()
-        self._cards.clear()
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             with (

@@ -11,6 +11,9 @@ from deckgen.apkg import guid_for
 from deckgen.notes import Deck, Domain, Note
 from deckgen.notetypes import NOTE_TYPES, NoteType
 
+# json.dumps(value, ensure_ascii=False), without making an encoder for every note.
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
+
 RETIRED_TAG = "deckgen::retired"
 RETIRED_MARK = "retired"
 
@@ -32,7 +35,7 @@ class Record:
     digest: str = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        content = json.dumps([self.kind, self.fields, self.tags, self.deck], ensure_ascii=False)
+        content = _JSON([self.kind, self.fields, self.tags, self.deck])
         digest = hashlib.sha256(content.encode()).hexdigest()[:16]
         object.__setattr__(self, "digest", digest)
 
