@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from deckgen import lock, package
 from deckgen.diagnostics import START, Diagnostic, Level, has_errors
@@ -17,8 +17,7 @@ from deckgen.revision import NoteChange, Reviser, Revision, revise
 from deckgen.validate import DECK_FILE, DeckHeader, FileResult, id_position
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     drop_retired: bool = False
     allow_schema_change: bool = False
     new_key: bool = False
@@ -27,8 +26,7 @@ class Options:
 DEFAULTS = Options()
 
 
-@dataclass(frozen=True)
-class Build:
+class Build(NamedTuple):
     """A package made in memory, and the lock to write beside the notes with it."""
 
     deck: Deck

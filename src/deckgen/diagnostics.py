@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 import yaml
 
@@ -16,8 +16,7 @@ class Level(str, Enum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True, order=True)
-class Position:
+class Position(NamedTuple):
     """A 1-based line and column in a source file."""
 
     line: int
@@ -32,8 +31,7 @@ class Position:
 START = Position(1, 1)
 
 
-@dataclass(frozen=True, order=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     """One problem at one place, printed as `path:line:col: level: message [code]`."""
 
     path: str

@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from deckgen import __version__
 from deckgen.diagnostics import START, Diagnostic, Level, Position, has_errors
@@ -34,8 +34,7 @@ LARGE = 1 << 20
 CACHE_DIR = ".deckgen_cache"
 
 
-@dataclass(frozen=True)
-class Loaded:
+class Loaded(NamedTuple):
     deck: Deck | None  # only if nothing is an error
     problems: list[Diagnostic]
     records: list[Record] | None = None  # the deck's, if asked for, with deckgen's note types

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from deckgen.diagnostics import Diagnostic, Level, Position
 from deckgen.files import write_atomic
@@ -26,8 +27,7 @@ _HEADER = """\
 _CONFLICT_MARKERS = ("<<<<<<<", "=======", ">>>>>>>", "|||||||")
 
 
-@dataclass(frozen=True)
-class Schema:
+class Schema(NamedTuple):
     """A note type's fields and templates, as (permanent id, name) in order."""
 
     fields: tuple[tuple[int, str], ...]
@@ -51,8 +51,7 @@ class Schema:
         )
 
 
-@dataclass(frozen=True)
-class NoteEntry:
+class NoteEntry(NamedTuple):
     id: str
     kind: str
     domain: str
@@ -66,8 +65,7 @@ class NoteEntry:
         return f"note {self.id} {self.kind} {self.domain} {self.mod} {self.digest}{retired}"
 
 
-@dataclass(frozen=True)
-class NotetypeEntry:
+class NotetypeEntry(NamedTuple):
     kind: str
     mod: int
     digest: str

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -162,8 +161,7 @@ _NUMBER_ZERO = "cloze numbers start at 1: write {{c1::...}}"
 _NESTED = "a cloze inside another cloze is not supported"
 
 
-@dataclass(frozen=True)
-class ClozeProblem:
+class ClozeProblem(NamedTuple):
     """Malformed cloze markup at a character offset of the text."""
 
     offset: int
@@ -171,8 +169,7 @@ class ClozeProblem:
     message: str
 
 
-@dataclass(frozen=True)
-class Clozes:
+class Clozes(NamedTuple):
     """The cloze numbers a text uses (one card each) and what is wrong with its markup."""
 
     numbers: frozenset[int]

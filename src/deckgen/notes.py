@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, TypeAlias
+from typing import ClassVar, NamedTuple, TypeAlias
 
 from deckgen.diagnostics import Position
 
 
-@dataclass(frozen=True)
-class Domain:
+class Domain(NamedTuple):
     """An exam domain: a subdeck and a tag."""
 
     key: str
@@ -56,8 +55,7 @@ class Trap(NoteBase):
     reality: str
 
 
-@dataclass(frozen=True)
-class PairItem:
+class PairItem(NamedTuple):
     """One of the things a confusing pair tells apart."""
 
     name: str

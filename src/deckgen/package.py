@@ -11,8 +11,7 @@ import shutil
 import sqlite3
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from deckgen import apkg
 from deckgen.files import scratch_dir
@@ -47,8 +46,7 @@ def render(
         writer.close()
 
 
-@dataclass(frozen=True)
-class DeckInfo:
+class DeckInfo(NamedTuple):
     """What the package says of the deck itself: its decks and their description."""
 
     key: str

@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from deckgen.diagnostics import Position
 from deckgen.lock import Lock, NoteEntry, NotetypeEntry, Schema
@@ -20,16 +21,14 @@ from deckgen.notetypes import NOTE_TYPES, NoteType, css
 from deckgen.records import Record, records, tombstone
 
 
-@dataclass(frozen=True)
-class Stamped:
+class Stamped(NamedTuple):
     """A note as the package holds it, with the modification time Anki compares."""
 
     record: Record
     mod: int
 
 
-@dataclass(frozen=True)
-class NoteChange:
+class NoteChange(NamedTuple):
     """A note whose id the lock knew as something else: another kind, or a removed note."""
 
     note_id: str

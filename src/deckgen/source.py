@@ -6,16 +6,15 @@ import codecs
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
 from deckgen.diagnostics import START, Diagnostic, Level, Position
 
 
-@dataclass(frozen=True)
-class SourceFile:
+class SourceFile(NamedTuple):
     """One parsed YAML file: its text, and its root node (None for an empty file)."""
 
     path: str

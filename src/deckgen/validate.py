@@ -5,9 +5,8 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -48,8 +47,7 @@ Entries = dict[str, tuple[yaml.ScalarNode, yaml.Node]]
 Fields = dict[str, Any]  # a kind's own fields, as keyword arguments of its note class
 
 
-@dataclass(frozen=True)
-class FileResult:
+class FileResult(NamedTuple):
     """What one notes file holds: its notes, its problems, and each note id where it stands
     (duplicates across files are found once all files are read)."""
 
@@ -102,8 +100,7 @@ def check_file(
     raise AssertionError("unreachable")
 
 
-@dataclass(frozen=True)
-class DeckHeader:
+class DeckHeader(NamedTuple):
     """What deck.yaml says."""
 
     name: str
