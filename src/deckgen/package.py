@@ -113,9 +113,10 @@ class Writer:
         """Some notes, then their cards."""
         # (note id, deck id, ords, mod, position) for each note with cards
         cards: list[tuple[int, int, tuple[int, ...], int, int]] = []
-        self._db.executemany(
-            "INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", self._rows(notes, cards)
-        )
+        # By id: ids are random, and in order each page of the table is visited once.
+        rows = sorted(self._rows(notes, cards), key=_first)
+        self._db.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+        cards.sort(key=_first)
         self._db.executemany(
             "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
@@ -173,6 +174,10 @@ class Writer:
         """Let go of the scratch file, finished or not."""
         self._db.close()
         self._scratch.__exit__(None, None, None)
+
+
+def _first(row: tuple[Any, ...]) -> Any:
+    return row[0]
 
 
 def deck_id(*keys: str) -> int:
