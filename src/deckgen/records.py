@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from deckgen.apkg import guid_for
 from deckgen.notes import Deck, Domain, Note
@@ -18,10 +18,7 @@ RETIRED_TAG = "deckgen::retired"
 RETIRED_MARK = "retired"
 
 
-@dataclass(frozen=True)
-class Record:
-    """One Anki note: what the package holds for it, and what its content hash covers."""
-
+class _Record(NamedTuple):
     note_id: str
     kind: str
     domain: str
@@ -30,14 +27,42 @@ class Record:
     tags: tuple[str, ...]
     deck: str  # the subdeck its cards go to
     ords: tuple[int, ...]  # its cards; none for a retired note
-    retired: bool = False
+    retired: bool
     # A hash of everything Anki stores for the note (fields, tags, deck), made once.
-    digest: str = field(init=False, compare=False, repr=False)
+    digest: str
 
-    def __post_init__(self) -> None:
-        content = _JSON([self.kind, self.fields, self.tags, self.deck])
-        digest = hashlib.sha256(content.encode()).hexdigest()[:16]
-        object.__setattr__(self, "digest", digest)
+
+class Record(_Record):
+    """One Anki note: what the package holds for it, and what its content hash covers.
+    (A tuple: quick to make, to pickle and to read back from the cache.)"""
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        note_id: str,
+        kind: str,
+        domain: str,
+        guid: str,
+        fields: tuple[str, ...],
+        tags: tuple[str, ...],
+        deck: str,
+        ords: tuple[int, ...],
+        retired: bool = False,
+        digest: str | None = None,  # given only by pickle, which had it made here
+    ) -> Record:
+        if digest is None:
+            content = _JSON([kind, fields, tags, deck])
+            digest = hashlib.sha256(content.encode()).hexdigest()[:16]
+        return super().__new__(
+            cls, note_id, kind, domain, guid, fields, tags, deck, ords, retired, digest
+        )
+
+    def _replace(self, **changes: Any) -> Record:
+        """A copy with some fields changed, and its hash made again."""
+        values = {**self._asdict(), **changes}
+        del values["digest"]
+        return Record(**values)
 
 
 def guid(deck_key: str, note_id: str) -> str:
