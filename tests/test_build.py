@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,10 @@ from click.testing import CliRunner
 from conftest import ONE_OF_EACH, build, import_package, write_notes
 from generate import generate
 
+from deckgen import package
 from deckgen.build import Options, is_reproducible, prepare
 from deckgen.cli import main
+from deckgen.load import is_large
 from deckgen.notetypes import NOTE_TYPES, Field, NoteType
 
 T0 = 1_700_000_000
@@ -56,6 +59,50 @@ def test_a_deck_written_as_its_files_arrive_is_the_deck_written_at_once(
     assert collection.card_count() == cards
     guids = sorted(collection.db.list("SELECT guid FROM notes"))
     assert guids == sorted(s.record.guid for s in made.revision.notes)
+
+
+def test_a_large_deck_is_written_by_a_process_of_its_own_with_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notes = generate(4_000, tmp_path / "notes")
+    assert is_large(notes)
+    started: list[package.CollectionProcess] = []
+    real = package.CollectionProcess.__init__
+
+    def spy(self: package.CollectionProcess) -> None:
+        real(self)
+        started.append(self)
+
+    monkeypatch.setattr(package.CollectionProcess, "__init__", spy)
+    made, problems = prepare(notes, T0)
+
+    assert made is not None and problems == [] and len(started) == 1
+    assert not started[0]._process.is_alive()  # stopped, its scratch file gone
+    assert is_reproducible(made, T0 + 86_400)  # written here, all at once: the same bytes
+
+
+def test_what_goes_wrong_in_the_writing_process_is_raised_here() -> None:
+    collection = package.CollectionProcess()
+    try:
+        collection.start(("too", "few", "values"))
+        collection.write([], [])
+        with pytest.raises(sqlite3.Error):
+            collection.finish()
+    finally:
+        collection.close()
+    assert not collection._process.is_alive()
+
+
+def test_a_writing_process_that_dies_is_an_error_not_a_hang() -> None:
+    collection = package.CollectionProcess()
+    try:
+        collection._process.kill()
+        collection._process.join()
+        with pytest.raises(OSError, match="stopped"):
+            collection.start(("x",))
+            collection.finish()
+    finally:
+        collection.close()
 
 
 def test_check_reproducible(notes: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -247,3 +248,47 @@ def test_a_killed_build_leaves_the_previous_deck_and_lock(tmp_path: Path, delay:
         p.name for p in (out.parent, notes) for p in p.iterdir() if p.name.endswith(".partial")
     ]
     assert strays == []
+
+
+def _children(pid: int) -> set[int]:
+    """Live processes whose parent is `pid` (Linux's /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/stat").exists() or (os.cpu_count() or 1) < 2,
+    reason="needs Linux's /proc, and two cores for a build to start processes",
+)
+def test_a_killed_large_build_leaves_no_process_behind(tmp_path: Path) -> None:
+    notes = generate(4_000, tmp_path / "notes")  # over a megabyte: read and written apart
+    command = [sys.executable, "-m", "deckgen", "build", str(notes), "-o", str(tmp_path / "d")]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: set[int] = set()
+    deadline = time.monotonic() + 10
+    while len(children) < 3 and time.monotonic() < deadline:  # a writer and two readers
+        children |= _children(process.pid)
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    assert len(children) >= 3
+    deadline = time.monotonic() + 5
+    while any(_running(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in children if _running(pid)] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -9,7 +10,7 @@ from typing import NamedTuple
 from deckgen import lock, package
 from deckgen.diagnostics import START, Diagnostic, Level, has_errors
 from deckgen.files import write_atomic
-from deckgen.load import Progress, load
+from deckgen.load import Progress, is_large, load
 from deckgen.lock import LOCK_FILE
 from deckgen.notes import Deck
 from deckgen.notetypes import NOTE_TYPES, NoteType
@@ -54,6 +55,10 @@ def prepare(
     reviser = Reviser(previous, now, note_types)
     streaming = note_types is NOTE_TYPES and not has_errors(problems)
     writer: package.Writer | None = None
+    # A large deck's package is written by a process of its own, beside the reading.
+    # Started first: before the processes that read, and before any thread.
+    own_process = streaming and (os.cpu_count() or 1) > 1 and is_large(notes_dir)
+    collection = package.CollectionProcess() if own_process else None
 
     def on_file(header: DeckHeader, result: FileResult) -> None:
         nonlocal writer, streaming
@@ -62,7 +67,7 @@ def prepare(
             return
         if writer is None:
             info = package.DeckInfo.of(header)
-            writer = package.Writer(info, reviser.notetype_mods, note_types)
+            writer = package.Writer(info, reviser.notetype_mods, note_types, collection)
         writer.add([reviser.stamp(n, r) for n, r in zip(result.notes, result.records, strict=True)])
 
     try:
@@ -93,6 +98,8 @@ def prepare(
     finally:
         if writer is not None:
             writer.close()
+        if collection is not None:
+            collection.close()
     return Build(deck, revision, data, lock_path, options), problems
 
 

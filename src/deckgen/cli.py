@@ -149,8 +149,11 @@ def build(
 
     now = int(time.time())
     options = build_.Options(drop_retired, allow_schema_change, new_key)
-    with _progress("Building") as progress:
-        made, problems = build_.prepare(notes_dir, now, options, progress=progress)
+    try:
+        with _progress("Building") as progress:
+            made, problems = build_.prepare(notes_dir, now, options, progress=progress)
+    except OSError as error:  # the scratch file: a full disk, say
+        raise click.ClickException(f"cannot build: {error.strerror or error}") from error
     made = _report(made, problems, notes_dir)
     out = output or Path("dist") / f"{made.deck.key}.apkg"
     if check_reproducible and not build_.is_reproducible(made, now + 86_400):

@@ -109,6 +109,15 @@ def load(
     return Loaded(_deck(header, notes), problems, made)
 
 
+def is_large(notes_dir: Path) -> bool:
+    """Whether the notes are enough YAML to be worth more than one process."""
+    try:
+        files = _notes_files(notes_dir, [])
+    except OSError:
+        return False
+    return sum(_size(path) for _, path in files) >= LARGE
+
+
 def _notes_files(notes_dir: Path, domain_order: list[str]) -> list[tuple[str, Path]]:
     """Each notes file with its domain key, in study order: `<domain>.yaml`, then the files
     of a folder `<domain>/` by name (a large domain can be split over several files)."""
@@ -161,7 +170,9 @@ def _check_all(
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        pool = ProcessPoolExecutor(workers)
+        from deckgen.children import end_with_parent
+
+        pool = ProcessPoolExecutor(workers, initializer=end_with_parent)
     try:
         # Every file goes to the workers at once; results come back in order, pickled
         # once, for the cache and for the way back.

@@ -5,6 +5,7 @@ Every time and id in the package comes from the lock or the GUID, never the cloc
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import shutil
@@ -64,25 +65,17 @@ class Writer:
     """Writes a package note by note, so that a large build can write the notes of one
     file while the next is still being read. The rows go in the same order however the
     notes arrive (note type and deck rows; the notes a batch at a time, each batch's
-    cards after it; the indexes), so the bytes are the same for the same notes."""
+    cards after it; the indexes), so the bytes are the same for the same notes.
+
+    The collection file is written here, or by a `CollectionProcess` given."""
 
     def __init__(
         self,
         deck: DeckInfo,
         notetype_mods: Mapping[str, int],
         note_types: Mapping[str, NoteType] = NOTE_TYPES,
+        collection: CollectionProcess | None = None,
     ) -> None:
-        self._scratch = scratch_dir()
-        self._path = self._scratch.__enter__() / "collection.anki2"
-        self._db = sqlite3.connect(self._path)
-        # A scratch file, read once when complete: no journal, no waiting for the disk.
-        self._db.execute("PRAGMA journal_mode = OFF")
-        self._db.execute("PRAGMA synchronous = OFF")
-        self._db.execute("PRAGMA cache_size = -512")  # KiB: pages go to the file, not memory
-        # Notes go in by id, which is random: with pages of 16 KiB instead of 4, far fewer
-        # are split and written again (a third less time for 20,000 notes).
-        self._db.execute("PRAGMA page_size = 16384")
-        self._db.executescript(apkg.SCHEMA)
         top_id = deck_id(deck.key)
         decks = {str(top_id): apkg.deck_json(top_id, deck.name, _description(deck))}
         self._deck_ids: dict[str, int] = {}
@@ -94,10 +87,8 @@ class Writer:
             str(t.model_id): model_json(t, notetype_mods[kind], top_id)
             for kind, t in note_types.items()
         }
-        self._db.execute(
-            "INSERT INTO col VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            apkg.collection_row(models, decks),
-        )
+        self._collection = collection or _Collection()
+        self._collection.start(apkg.collection_row(models, decks))
         self._model_ids = {kind: t.model_id for kind, t in note_types.items()}
         self._used: set[int] = set()
         self._pending: list[Stamped] = []  # notes not yet written: less than a batch
@@ -110,26 +101,24 @@ class Writer:
             del self._pending[:_BATCH]
 
     def _write(self, notes: list[Stamped]) -> None:
-        """Some notes, then their cards."""
-        # (note id, deck id, ords, mod, position) for each note with cards
+        """Some notes, then their cards, each in id order: ids are random, and in order
+        each page of the table is visited once."""
         cards: list[tuple[int, int, tuple[int, ...], int, int]] = []
-        # By id: ids are random, and in order each page of the table is visited once.
         rows = sorted(self._rows(notes, cards), key=_first)
-        self._db.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
         cards.sort(key=_first)
-        self._db.executemany(
-            "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
+        self._collection.write(
+            rows,
+            [
                 # Note ids are _CARD_SLOTS apart, so a note's cards take the ids after it.
                 (note_id + o, note_id, did, o, mod, -1, 0, 0, pos, 0, 0, 0, 0, 0, 0, 0, 0, "")
                 for note_id, did, ords, mod, pos in cards
                 for o in ords
-            ),
+            ],
         )
 
     def _rows(
         self, notes: list[Stamped], cards: list[tuple[int, int, tuple[int, ...], int, int]]
-    ) -> Iterator[tuple[object, ...]]:
+    ) -> Iterator[_Row]:
         for stamped in notes:
             record = stamped.record
             note_id = _note_id(self._used, record.guid)
@@ -157,6 +146,42 @@ class Writer:
         """Write the last notes and the indexes; the package as bytes."""
         self._write(self._pending)
         self._pending.clear()
+        return self._collection.finish()
+
+    def close(self) -> None:
+        """Let go of the scratch file, finished or not."""
+        self._collection.close()
+
+
+_Row = tuple[Any, ...]
+
+
+class _Collection:
+    """The package's collection file, as rows are written into it."""
+
+    def start(self, row: _Row) -> None:
+        """A new file with Anki's tables and the collection row (decks, note types)."""
+        self._scratch = scratch_dir()
+        self._path = self._scratch.__enter__() / "collection.anki2"
+        self._db = sqlite3.connect(self._path)
+        # A scratch file, read once when complete: no journal, no waiting for the disk.
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute("PRAGMA cache_size = -512")  # KiB: pages go to the file, not memory
+        # Notes go in by id, which is random: with pages of 16 KiB instead of 4, far fewer
+        # are split and written again (a third less time for 20,000 notes).
+        self._db.execute("PRAGMA page_size = 16384")
+        self._db.executescript(apkg.SCHEMA)
+        self._db.execute("INSERT INTO col VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+
+    def write(self, notes: list[_Row], cards: list[_Row]) -> None:
+        self._db.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", notes)
+        self._db.executemany(
+            "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards
+        )
+
+    def finish(self) -> bytes:
+        """The indexes, then the package: the file zipped with an empty media list."""
         self._db.executescript(apkg.INDEXES)
         self._db.commit()
         self._db.close()
@@ -171,9 +196,97 @@ class Writer:
         return buffer.getvalue()
 
     def close(self) -> None:
-        """Let go of the scratch file, finished or not."""
-        self._db.close()
-        self._scratch.__exit__(None, None, None)
+        if hasattr(self, "_db"):
+            self._db.close()
+            self._scratch.__exit__(None, None, None)
+
+
+class CollectionProcess:
+    """A `_Collection` written by a process of its own, so that SQLite and deflate run
+    beside the reading and stamping of notes (which, in a rebuild from the cache, is
+    all this process does). Start it before any thread: it is forked where fork is the
+    default. A failure there is raised here by `finish`."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        self._connection, theirs = multiprocessing.Pipe()
+        self._process = multiprocessing.Process(target=_serve, args=(theirs,), daemon=True)
+        self._process.start()
+        theirs.close()
+
+    def start(self, row: _Row) -> None:
+        self._send(("start", row))
+
+    def write(self, notes: list[_Row], cards: list[_Row]) -> None:
+        self._send(("write", notes, cards))
+
+    def finish(self) -> bytes:
+        self._send(("finish",))
+        try:
+            outcome, value = self._connection.recv()
+        except (EOFError, OSError):
+            raise _stopped() from None
+        if outcome == "error":
+            raise value
+        assert isinstance(value, bytes)
+        return value
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        try:
+            self._connection.send(message)
+        except OSError:  # a broken pipe: the process is gone
+            raise _stopped() from None
+
+    def close(self) -> None:
+        """Stop the process, finished or not; its scratch file goes with it."""
+        if self._process.is_alive():
+            with contextlib.suppress(OSError):
+                self._connection.send(None)
+            self._process.join(5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._connection.close()
+
+
+def _stopped() -> OSError:
+    return OSError("the process writing the package stopped before it was done")
+
+
+def _serve(connection: Any) -> None:
+    """The body of a `CollectionProcess`: messages in, a package or an error out."""
+    from deckgen.children import end_with_parent
+
+    end_with_parent()  # its scratch file is then removed by the next build
+    collection = _Collection()
+    failure: BaseException | None = None
+    try:
+        while True:
+            try:
+                message = connection.recv()
+            except EOFError:  # the build stopped
+                return
+            if message is None:
+                return
+            if message[0] == "finish":
+                if failure is None:
+                    try:
+                        connection.send(("done", collection.finish()))
+                        continue
+                    except Exception as error:
+                        failure = error
+                connection.send(("error", failure))
+            elif failure is None:
+                try:
+                    if message[0] == "start":
+                        collection.start(*message[1:])
+                    else:
+                        collection.write(*message[1:])
+                except Exception as error:  # told at `finish`, where it is awaited
+                    failure = error
+    finally:
+        collection.close()
 
 
 def _first(row: tuple[Any, ...]) -> Any:
