@@ -11,7 +11,7 @@ import io
 import shutil
 import sqlite3
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from deckgen import apkg
@@ -196,7 +196,7 @@ class _Collection:
         return buffer.getvalue()
 
     def close(self) -> None:
-        if hasattr(self, "_db"):
+        if hasattr(self, "_db"):  # started
             self._db.close()
             self._scratch.__exit__(None, None, None)
 
@@ -255,38 +255,46 @@ def _stopped() -> OSError:
 
 
 def _serve(connection: Any) -> None:
-    """The body of a `CollectionProcess`: messages in, a package or an error out."""
+    """The body of a `CollectionProcess`: messages in, a package or an error out. An
+    error is kept until `finish`, which is the one message answered."""
     from deckgen.children import end_with_parent
 
-    end_with_parent()  # its scratch file is then removed by the next build
+    end_with_parent()  # if killed with the build, the next build removes its scratch file
     collection = _Collection()
-    failure: BaseException | None = None
+    actions: dict[str, Callable[..., None]] = {
+        "start": collection.start,
+        "write": collection.write,
+    }
+    failure: Exception | None = None
     try:
-        while True:
-            try:
-                message = connection.recv()
-            except EOFError:  # the build stopped
-                return
-            if message is None:
-                return
-            if message[0] == "finish":
-                if failure is None:
-                    try:
-                        connection.send(("done", collection.finish()))
-                        continue
-                    except Exception as error:
-                        failure = error
-                connection.send(("error", failure))
+        while (message := _receive(connection)) is not None:
+            action, *values = message
+            if action == "finish":
+                connection.send(_outcome(collection, failure))
             elif failure is None:
                 try:
-                    if message[0] == "start":
-                        collection.start(*message[1:])
-                    else:
-                        collection.write(*message[1:])
-                except Exception as error:  # told at `finish`, where it is awaited
+                    actions[action](*values)
+                except Exception as error:
                     failure = error
     finally:
         collection.close()
+
+
+def _receive(connection: Any) -> Any:
+    """The next message; None once the build is done, or gone."""
+    try:
+        return connection.recv()
+    except EOFError:
+        return None
+
+
+def _outcome(collection: _Collection, failure: Exception | None) -> tuple[str, Any]:
+    if failure is None:
+        try:
+            return "done", collection.finish()
+        except Exception as error:
+            failure = error
+    return "error", failure
 
 
 def _first(row: tuple[Any, ...]) -> Any:
