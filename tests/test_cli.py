@@ -124,6 +124,30 @@ def test_python_dash_m_runs_the_cli() -> None:
     assert result.stdout.endswith("notes, no errors\n")
 
 
+@pytest.mark.parametrize(
+    ("arguments", "code", "stream", "end"),
+    [
+        (["check", "cases/duplicate-id/notes"], 1, "stderr", "2 errors; nothing written\n"),
+        (["check", "no-such-folder"], 2, "stderr", "does not exist.\n"),
+        (["build", "cases/duplicate-id/notes", "-o", "-/x.apkg"], 1, "stderr", "written\n"),
+        (["--version"], 0, "stdout", "0.1.0\n"),
+    ],
+)
+def test_the_command_ends_with_its_exit_code_and_all_its_output(
+    arguments: list[str], code: int, stream: str, end: str
+) -> None:
+    # The console command ends the process itself once its output is flushed.
+    result = subprocess.run(
+        [sys.executable, "-m", "deckgen", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO / "tests",
+    )
+    assert result.returncode == code, result.stderr
+    assert getattr(result, stream).endswith(end)
+
+
 def test_diagnostics_are_coloured_on_a_terminal(tmp_path: Path) -> None:
     folder = write_notes(tmp_path / "notes", {"mlops.yaml": "- id: x\n  fact: no cloze\n"})
     result = CliRunner().invoke(main, ["check", str(folder)], color=True)
