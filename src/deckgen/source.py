@@ -207,21 +207,35 @@ def _plain_nodes(text: str) -> yaml.Node | None:
         return None
     try:
         value = _plain_loads(text)
-        return None if value is None else _node(value)
+        return None if value is None else _Nodes().node(value)
     except _NotPlain:
         return None
     except Exception:  # ryaml's errors (syntax, duplicate key, ...) differ by kind: any will do
         return None
 
 
-def _node(value: object) -> yaml.Node:
-    if isinstance(value, str):
-        return _text(value)
-    if isinstance(value, dict):
-        return _Mapping([(_text(k), _node(v)) for k, v in value.items()])
-    if isinstance(value, list):
-        return _Sequence([_node(v) for v in value])
-    raise _NotPlain
+class _Nodes:
+    """Plain values -> nodes. Keys and tags repeat from note to note: one node each."""
+
+    def __init__(self) -> None:
+        self.known: dict[object, yaml.ScalarNode] = {}
+
+    def node(self, value: object) -> yaml.Node:
+        if isinstance(value, str):
+            return _text(value)
+        if isinstance(value, dict):
+            return _Mapping(
+                [
+                    (self.word(k), _text(v) if isinstance(v, str) else self.node(v))
+                    for k, v in value.items()
+                ]
+            )
+        if isinstance(value, list):
+            return _Sequence([self.word(v) if isinstance(v, str) else self.node(v) for v in value])
+        raise _NotPlain
+
+    def word(self, value: object) -> yaml.ScalarNode:
+        return self.known.get(value) or self.known.setdefault(value, _text(value))
 
 
 def _text(value: object) -> yaml.ScalarNode:
