@@ -167,7 +167,9 @@ class _Collection:
         # A scratch file, read once when complete: no journal, no waiting for the disk.
         self._db.execute("PRAGMA journal_mode = OFF")
         self._db.execute("PRAGMA synchronous = OFF")
-        self._db.execute("PRAGMA cache_size = -512")  # KiB: pages go to the file, not memory
+        # KiB, taken as pages are used: a 20,000-note collection (13 MB) fits whole, and a
+        # larger one, whose notes go to random pages, is not slowed by reading them again.
+        self._db.execute("PRAGMA cache_size = -65536")
         # Notes go in by id, which is random: with pages of 16 KiB instead of 4, far fewer
         # are split and written again (a third less time for 20,000 notes).
         self._db.execute("PRAGMA page_size = 16384")
