@@ -6,7 +6,7 @@ import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import yaml
 
@@ -63,12 +63,8 @@ def check_header(path: Path) -> tuple[DeckHeader | None, list[Diagnostic]]:
     if not path.is_file():
         message = f"no {DECK_FILE} in {path.parent}: it names the deck and its domains"
         return None, [Diagnostic(str(path), START, Level.ERROR, "missing-deck", message)]
-    parsed, problems = source.read(path, str(path), precise=True)
-    if parsed is None:
-        return None, problems
-    checker = _Checker(parsed)
-    header = checker.deck_header()
-    return header, problems + checker.problems
+    header, _, problems = _read_and_check(path, _Checker.deck_header)
+    return header, problems
 
 
 def check_file(
@@ -78,26 +74,39 @@ def check_file(
     deck: tuple[str, str] | None = None,
 ) -> FileResult:
     """Read and check one notes file, and with `deck` (its key and name) make its records.
+    A result without problems may know no positions of its ids (see `_read_and_check`):
+    `id_position` finds one when a message needs it."""
+    notes, checker, problems = _read_and_check(
+        path, lambda checker: checker.notes(domain), vocabulary
+    )
+    if checker is None or notes is None:
+        return FileResult((), tuple(problems), ())
+    made = None
+    if deck is not None and not has_errors(problems):
+        made = tuple(records_of(*deck, notes, NOTE_TYPES))
+    return FileResult(tuple(notes), tuple(problems), tuple(checker.ids), made)
 
-    The fastest reader that can vouch for the file reads it first, without positions;
-    a file with any problem, even a warning, is read again by PyYAML's own parser, whose
-    messages and positions are the reference. So a result without problems may know no
-    positions of its ids: `id_position` finds one when a message needs it."""
+
+def _read_and_check(
+    path: Path, check: Callable[[_Checker], _T], vocabulary: tuple[str, ...] | None = None
+) -> tuple[_T | None, _Checker | None, list[Diagnostic]]:
+    """Read a file with the fastest reader that can vouch for it (without positions, if
+    it is plain text), and check it. A file with any problem, even a warning, is read
+    again by PyYAML's own parser, whose messages and positions are the reference."""
     for precise in (False, True):
         parsed, problems = source.read(path, str(path), precise=precise, positions=precise)
         if parsed is None:
             if precise:
-                return FileResult((), tuple(problems), ())
+                return None, None, problems
             continue
         checker = _Checker(parsed, vocabulary)
-        notes = checker.notes(domain)
+        value = check(checker)
         if precise or not checker.problems:
-            made = None
-            if deck is not None and not has_errors(checker.problems):
-                made = tuple(records_of(*deck, notes, NOTE_TYPES))
-            all_problems = tuple(problems + checker.problems)
-            return FileResult(tuple(notes), all_problems, tuple(checker.ids), made)
+            return value, checker, problems + checker.problems
     raise AssertionError("unreachable")
+
+
+_T = TypeVar("_T")
 
 
 class DeckHeader(NamedTuple):
