@@ -271,24 +271,49 @@ def _running(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.skipif(
-    not Path("/proc/self/stat").exists() or (os.cpu_count() or 1) < 2,
-    reason="needs Linux's /proc, and two cores for a build to start processes",
-)
-def test_a_killed_large_build_leaves_no_process_behind(tmp_path: Path) -> None:
-    notes = generate(4_000, tmp_path / "notes")  # over a megabyte: read and written apart
+def _start_large_build(tmp_path: Path) -> tuple[subprocess.Popen[str], set[int]]:
+    """A build of over a megabyte of notes (read and written by processes of its own),
+    in a process group of its own, once it has started its children."""
+    notes = generate(4_000, tmp_path / "notes")
     command = [sys.executable, "-m", "deckgen", "build", str(notes), "-o", str(tmp_path / "d")]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, text=True, stderr=subprocess.PIPE, start_new_session=True)
     children: set[int] = set()
     deadline = time.monotonic() + 10
     while len(children) < 3 and time.monotonic() < deadline:  # a writer and two readers
         children |= _children(process.pid)
         time.sleep(0.005)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-
     assert len(children) >= 3
+    return process, children
+
+
+def _none_left(children: set[int]) -> bool:
     deadline = time.monotonic() + 5
     while any(_running(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert [pid for pid in children if _running(pid)] == []
+    return not any(_running(pid) for pid in children)
+
+
+LINUX_TWO_CORES = pytest.mark.skipif(
+    not Path("/proc/self/stat").exists() or (os.cpu_count() or 1) < 2,
+    reason="needs Linux's /proc, and two cores for a build to start processes",
+)
+
+
+@LINUX_TWO_CORES
+def test_a_killed_large_build_leaves_no_process_behind(tmp_path: Path) -> None:
+    process, children = _start_large_build(tmp_path)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+
+    assert _none_left(children)
+
+
+@LINUX_TWO_CORES
+def test_ctrl_c_stops_a_large_build_with_one_line_and_no_process_left(tmp_path: Path) -> None:
+    process, children = _start_large_build(tmp_path)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole process group
+    _, stderr = process.communicate()
+
+    assert process.returncode == 1
+    assert stderr.strip() == "Aborted!"  # click's word; no child's traceback
+    assert _none_left(children)

@@ -1,5 +1,7 @@
-"""The processes a build starts end with it, even when it is killed.
+"""The processes a build starts end with it: on Ctrl-C, and even when it is killed.
 
+Ctrl-C reaches every process of the terminal's group; the build itself stops its
+children then, so they leave it to the build rather than each print a traceback.
 A child forked from a build waits on pipes that its siblings, forked from the same
 build, also hold open: if the build is killed, no end-of-file ever comes, and the child
 would wait forever. So each child watches its parent instead.
@@ -8,12 +10,15 @@ would wait forever. So each child watches its parent instead.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 
 
-def end_with_parent() -> None:
-    """In a child process: exit as soon as the process that started it is gone."""
+def follow_parent() -> None:
+    """In a child process: leave Ctrl-C to the parent, and exit as soon as the parent
+    is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if os.name != "posix":  # no fork there: a child's pipes close with its parent
         return
     parent = os.getppid()

@@ -170,9 +170,9 @@ def _check_all(
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        from deckgen.children import end_with_parent
+        from deckgen.children import follow_parent
 
-        pool = ProcessPoolExecutor(workers, initializer=end_with_parent)
+        pool = ProcessPoolExecutor(workers, initializer=follow_parent)
     try:
         # Every file goes to the workers at once; results come back in order, pickled
         # once, for the cache and for the way back.

@@ -259,9 +259,9 @@ def _stopped() -> OSError:
 def _serve(connection: Any) -> None:
     """The body of a `CollectionProcess`: messages in, a package or an error out. An
     error is kept until `finish`, which is the one message answered."""
-    from deckgen.children import end_with_parent
+    from deckgen.children import follow_parent
 
-    end_with_parent()  # if killed with the build, the next build removes its scratch file
+    follow_parent()  # if killed with the build, the next build removes its scratch file
     collection = _Collection()
     actions: dict[str, Callable[..., None]] = {
         "start": collection.start,
