@@ -170,6 +170,43 @@ def test_what_the_plain_reader_reads_is_what_pyyaml_reads(text: str) -> None:
         assert precise == shape(nodes) or isinstance(precise, type), text
 
 
+# Characters and fragments YAML treats specially, in any order: line breaks of every
+# kind (YAML 1.1's too), byte-order marks, control and private-use characters, tags,
+# anchors, indicators, escapes, document markers.
+SOUP = st.sampled_from(
+    [
+        "a", "b", " ", "\r", "\n", "\r\n", "\t", ":", "-", "'", '"', "#", "\x0b", "\x1f",
+        "\x7f", "\x85", "\u2028", "\u2029", "\ufeff", "é", "😀", "\\", "|", ">", "[", "]",
+        "{", "}", ",", "?", "x: ", "- ", "  ", "---", "...\n", "\ue000", "\ufffe", "*a",
+        "@", "`", "!", "&", "%", "0", "1.5", "no", "\\n", "\\x", "''", '""', "y: |",
+        "z: >-", "\n  ", "}!", "]&", "\ufeff!", '"!', "'&", ".!", "-!", "?&", ")!",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=4000, derandomize=True, deadline=None)
+@given(st.lists(SOUP, min_size=1, max_size=30).map("".join))
+def test_on_any_text_the_plain_reader_reads_what_libyaml_reads_or_declines(text: str) -> None:
+    nodes = source._plain_nodes(text)
+    if nodes is not None:
+        assert shape(nodes) == reference(text), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\ufeff\ufeff- \u00e9\t\n",  # a second byte-order mark: libyaml skips it too
+        "! \u00e9\n",  # the non-specific tag
+        "- !  x\n",
+        "!\u2028x\n",
+        "- a\n\ufeff!t x\n",  # libyaml skips a byte-order mark at a line start
+    ],
+)
+def test_cases_the_soup_found(text: str) -> None:
+    nodes = source._plain_nodes(text)
+    assert nodes is None or shape(nodes) == reference(text)
+
+
 @settings(
     max_examples=300,
     derandomize=True,

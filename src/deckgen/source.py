@@ -172,22 +172,26 @@ _IMPLICIT = {
     for first, rules in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
     if first is not None
 }
-# Anchors (`&a`) and tags (`!t`) begin a token, so follow a space, a line start or a flow
-# indicator, never a letter, digit or `_`; directives (`%YAML`) begin a line.
-_PROPERTY = re.compile(r"[&!](?=\S)")
+# Anchors (`&a`) and tags (`!t`, or `!` alone) begin a token: they follow the start of
+# the text, a space or line break, a byte-order mark (libyaml skips one at a line start),
+# `[`, `{`, `,` or (in a flow mapping) `:`. Directives (`%YAML`) begin a line.
+_PROPERTY = re.compile(r"[&!]")
+_BEFORE_TOKEN = frozenset("[{,:\ufeff")
 _DIRECTIVE = re.compile(r"[\n\r\x85\u2028\u2029]%")
 
 
 def _may_have_properties(text: str) -> bool:
-    """Whether the text has an anchor, tag or directive, or something like one. Most
-    files have none of `&`, `!` or a `%` at a line start, which is quick to tell."""
-    if text.startswith("%") or ("%" in text and _DIRECTIVE.search(text)):
+    """Whether the text has an anchor, tag or directive, or something like one, or
+    starts with a byte-order mark (a second one: `_decode` took the first), which the two
+    readers skip differently. Most files have none of `&`, `!` or a `%` at a line start,
+    which is quick to tell."""
+    if text.startswith(("%", "\ufeff")) or ("%" in text and _DIRECTIVE.search(text)):
         return True
     if "&" not in text and "!" not in text:
         return False
     for match in _PROPERTY.finditer(text):
-        before = text[match.start() - 1 : match.start()]
-        if not (before.isalnum() or before == "_"):
+        start = match.start()
+        if start == 0 or text[start - 1].isspace() or text[start - 1] in _BEFORE_TOKEN:
             return True
     return False
 
