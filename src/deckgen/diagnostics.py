@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from typing import NamedTuple
-
-import yaml
 
 
 class Level(str, Enum):
@@ -22,11 +20,6 @@ class Position(NamedTuple):
     line: int
     col: int
 
-    @classmethod
-    def of_mark(cls, mark: yaml.Mark) -> Position:
-        """Convert PyYAML's 0-based mark; the one place where that conversion happens."""
-        return cls(mark.line + 1, mark.column + 1)
-
 
 START = Position(1, 1)
 
@@ -36,13 +29,26 @@ class Diagnostic(NamedTuple):
 
     path: str
     position: Position
-    level: Level
     code: str
     message: str
+    level: Level = Level.ERROR
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.position.line}:{self.position.col}"
-        return f"{where}: {self.level.value}: {self.message} [{self.code}]"
+        return self.format()
+
+    def format(self, style: Callable[[str, str], str] = lambda text, part: text) -> str:
+        """The one line that shows it; `style` may dress each part (`where`, `error`,
+        `warning`, `code`), as a terminal's colours do."""
+        where = f"{self.path}:{self.position.line}:{self.position.col}:"
+        level = self.level.value
+        return " ".join(
+            [
+                style(where, "where"),
+                style(f"{level}:", level),
+                self.message,
+                style(f"[{self.code}]", "code"),
+            ]
+        )
 
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar, NamedTuple, TypeAlias
-
-from deckgen.diagnostics import Position
 
 
 class Domain(NamedTuple):
@@ -20,6 +18,10 @@ class Domain(NamedTuple):
         """How a card names its domain: `MLOps · 44% of exam`."""
         return self.name if self.weight is None else f"{self.name} · {self.weight}% of exam"
 
+    def subdeck(self, deck_name: str) -> str:
+        """The Anki deck its cards go to: `Databricks ML Professional::MLOps`."""
+        return f"{deck_name}::{self.name}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class NoteBase:
@@ -31,9 +33,6 @@ class NoteBase:
     domain: Domain
     tags: tuple[str, ...] = ()
     extra: str = ""
-    # Where the note's id stands in the notes, for messages about the note as a whole
-    # (the file, and the position if the file was read with positions).
-    origin: tuple[str, Position | None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,15 +86,3 @@ class Scenario(NoteBase):
 Note: TypeAlias = Fact | Trap | Pair | Scenario
 
 KINDS: tuple[type[Note], ...] = (Fact, Trap, Pair, Scenario)
-
-
-@dataclass(frozen=True)
-class Deck:
-    """The whole deck: its identity, its domains in order, and its notes in study order."""
-
-    name: str
-    key: str
-    description: str
-    source: str
-    domains: tuple[Domain, ...]
-    notes: tuple[Note, ...]

@@ -1,125 +1,197 @@
-"""Read notes files: YAML text -> composed nodes that keep their positions."""
+"""Read a notes file: bytes -> text -> nodes that know their line and column.
+
+One reader for every file: libyaml's event stream (PyYAML's own parser where PyYAML was
+built without libyaml), composed here into nodes that keep their position from the
+start. Every dimension of a file is bounded, and a file past a bound is refused with one
+diagnostic where it goes past, before any more of it is read.
+"""
 
 from __future__ import annotations
 
+import bisect
 import codecs
+import os
 import re
-import sys
-from collections.abc import Callable
+import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 import yaml
 
-from deckgen.diagnostics import START, Diagnostic, Level, Position
+from deckgen.diagnostics import START, Diagnostic, Position
+
+# The bounds of a notes file (deck-wide bounds are in load.py).
+MAX_BYTES = 16 * 2**20  # a domain can spread over many files in a folder of its own
+MAX_LINE = 20_000  # characters in a line
+MAX_VALUE = 10_000  # characters in a value: a card is read in seconds
+MAX_DEPTH = 16  # lists and mappings inside each other; notes need 4
+MAX_KEYS = 100  # keys in one mapping; a note has at most 7
+MAX_ITEMS = 100_000  # items in one list: notes in a file, tags of a note
+# Aliases may add as many nodes as the file has of its own, or this many, whichever is
+# more: enough to share a list of tags in every note, not to multiply a file.
+ALIAS_ALLOWANCE = 10_000
+
+STR = "tag:yaml.org,2002:str"
+MERGE = "tag:yaml.org,2002:merge"
+
+
+class Scalar(NamedTuple):
+    """A value as written: its text, its YAML type (tag), and where it stands."""
+
+    value: str
+    tag: str
+    position: Position
+    style: str | None  # None for plain text, or one of ' " | >
+    start: int  # offsets of its source in the file's text
+    end: int
+
+
+class Mapping(NamedTuple):
+    entries: list[tuple[Node, Node]]
+    position: Position
+
+
+class Sequence(NamedTuple):
+    items: list[Node]
+    position: Position
+
+
+Node: TypeAlias = "Scalar | Mapping | Sequence"
 
 
 class SourceFile(NamedTuple):
-    """One parsed YAML file: its text, and its root node (None for an empty file)."""
+    """One parsed file: its text, and its root node (None for an empty file)."""
 
     path: str
     text: str
-    root: yaml.Node | None
+    root: Node | None
 
-    def position_in(self, node: yaml.ScalarNode, offset: int) -> Position:
-        """Where character `offset` of a scalar's value stands in the file.
+    def positions_in(self, node: Scalar, offsets: list[int]) -> list[Position]:
+        """Where characters of a scalar's value stand in the file, by offset.
 
         Each source line of the scalar is found again in its value, which is exact for
         plain, quoted, literal and folded text; where a line cannot be found (escapes,
-        odd folding), the scalar's own start is the answer.
+        odd folding), the scalar's own start is the answer from there on.
         """
-        start = node.start_mark
-        source = self.text[start.index : node.end_mark.index].splitlines()
+        lines = self.text[node.start : node.end].splitlines()
+        line, col = node.position
         block = node.style in ("|", ">")
-        quote = node.style in ("'", '"')  # libyaml marks a plain scalar '' and PyYAML None
-        segments: list[tuple[int, int, int]] = []  # (offset in value, line, column), 0-based
+        quote = node.style in ("'", '"')
+        found_at: list[int] = []  # offset in the value where each segment starts
+        places: list[Position] = []
         searched = 0
-        for number, raw in enumerate(source):
+        for number, raw in enumerate(lines):
             if block and number == 0:
                 continue
-            column = start.column if number == 0 else len(raw) - len(raw.lstrip())
+            column = col - 1 if number == 0 else len(raw) - len(raw.lstrip())
             content = raw if number == 0 else raw.lstrip()
             if quote and number == 0:
                 content, column = content[1:], column + 1
-            if quote and number == len(source) - 1:
+            if quote and number == len(lines) - 1:
                 content = content.rstrip()[:-1]
             content = content.rstrip()
             if not content:
                 continue
             found = node.value.find(content, searched)
             if found < 0:
-                return Position.of_mark(start)
-            segments.append((found, start.line + number, column))
+                break
+            found_at.append(found)
+            places.append(Position(line + number, column + 1))
             searched = found + len(content)
-        for found, line, column in reversed(segments):
-            if offset >= found:
-                return Position(line + 1, column + offset - found + 1)
-        return Position.of_mark(start)
+        result = []
+        for offset in offsets:
+            index = bisect.bisect_right(found_at, offset) - 1
+            if index < 0:
+                result.append(node.position)
+            else:
+                at = places[index]
+                result.append(Position(at.line, at.col + offset - found_at[index]))
+        return result
 
 
-# libyaml's parser, where PyYAML was built with it: the same nodes, marks and tags, faster.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-# libyaml's parser ported to Rust (ryaml), returning plain values: several times quicker
-# again, but it keeps no positions and reads scalars by YAML 1.2's rules.
-_plain_loads: Callable[[str], object] | None
-try:
-    from ryaml import loads as _plain_loads  # type: ignore[attr-defined]  # not re-exported
-except ImportError:  # a speed-up only: without it, libyaml reads every file
-    _plain_loads = None
-
-
-def read(
-    path: Path, shown_as: str, *, precise: bool = True, positions: bool = True
-) -> tuple[SourceFile | None, list[Diagnostic]]:
-    """Parse one file; on failure return no file and the reasons, positioned.
-
-    `precise=False` lets libyaml parse it; its error messages differ a little from
-    PyYAML's, so a file with a problem is read again precisely for the report. With
-    `positions=False` too, a file of nothing but text may be read without marks: its
-    nodes' `start_mark` is None (see `_plain_nodes`), so it must be read again, with
-    positions, for anything that reports where.
-    """
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            message = (
-                f"the file is {size / 2**20:.1f} MiB; deckgen reads notes files of up to"
-                f" {MAX_BYTES // 2**20} MiB: split it into files in a folder named after"
-                " its domain"
-            )
-            return None, [_problem(shown_as, START, "too-large", message)]
-        data = path.read_bytes()
-    except OSError as error:
-        message = f"cannot read file: {error.strerror or error}"
-        return None, [_problem(shown_as, START, "unreadable", message)]
-    text, problems = _decode(data, shown_as)
+def read(path: Path, shown_as: str) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """Parse one YAML file; on failure, no file and the reasons, positioned."""
+    text, problems = read_text(path, shown_as)
     if text is None:
         return None, problems
-    root = None if precise or positions else _plain_nodes(text)
-    if root is None:
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader if precise else _FAST_LOADER)
-        except yaml.MarkedYAMLError as error:
-            return None, [_problem(shown_as, *_yaml_problem(error))]
-        except yaml.YAMLError as error:
-            return None, [_problem(shown_as, START, "yaml-syntax", f"invalid YAML: {error}")]
-    # Only an anchor (`&name`) lets aliases share nodes: without one, nothing to count.
-    bomb = _alias_bomb(root) if "&" in text else None
-    if bomb is not None:
-        node, size = bomb
-        message = (
-            f"aliases here repeat {size:,} nodes: aliases may share small things (a list"
-            " of tags), not multiply a file"
+    markers = [
+        Diagnostic(
+            shown_as,
+            Position(line, 1),
+            "merge-conflict",
+            f"an unresolved git merge conflict ('{marker}'): keep the lines you want and"
+            " delete the markers",
         )
-        return None, [_problem(shown_as, Position.of_mark(node.start_mark), "alias-bomb", message)]
-    return SourceFile(shown_as, text, root), []
+        for line, marker in conflict_markers(text)
+    ]
+    if markers:
+        return None, markers
+    try:
+        return SourceFile(shown_as, text, _compose(text)), []
+    except _Refused as refusal:
+        return None, [Diagnostic(shown_as, *refusal.args)]
+    except yaml.MarkedYAMLError as error:
+        return None, [Diagnostic(shown_as, *_syntax_error(error))]
+    except yaml.YAMLError as error:
+        return None, [Diagnostic(shown_as, START, "yaml-syntax", f"invalid YAML: {error}")]
 
 
-# The largest notes file read; a domain can spread over many files in its own folder.
-MAX_BYTES = 16 * 2**20
-# How far aliases may expand a file beyond its own nodes before it counts as a bomb.
-ALIAS_ALLOWANCE = 10_000
+def read_text(
+    path: Path,
+    shown_as: str,
+    limit: int = MAX_BYTES,
+    advice: str = "split it into files in a folder named after its domain",
+) -> tuple[str | None, list[Diagnostic]]:
+    """A file's text: a regular file (not a FIFO, device or socket, which could make a
+    read wait or never end) of at most `limit` bytes of UTF-8, no NUL, no line longer
+    than MAX_LINE characters."""
+    try:
+        kind = stat.S_IFMT(os.stat(path).st_mode)
+        if kind == stat.S_IFREG:
+            # Without waiting, should a FIFO have taken the file's place since.
+            flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+            fd = os.open(path, flags)
+            try:
+                info = os.fstat(fd)
+                kind = stat.S_IFMT(info.st_mode)
+                # No more than the limit, even if the file grows while it is read.
+                data = b"" if info.st_size > limit else _read_up_to(fd, limit + 1)
+            finally:
+                os.close(fd)
+    except OSError as error:
+        message = f"cannot read file: {error.strerror or error}"
+        return None, [Diagnostic(shown_as, START, "unreadable", message)]
+    if kind != stat.S_IFREG:
+        what = _KINDS.get(kind, "not a regular file")
+        message = f"this is {what}, not a file of notes: deckgen reads regular files only"
+        return None, [Diagnostic(shown_as, START, "not-a-file", message)]
+    if info.st_size > limit or len(data) > limit:
+        size = max(info.st_size, len(data))
+        message = (
+            f"the file is {size / 2**20:.1f} MiB; deckgen reads files of up to"
+            f" {limit // 2**20} MiB: {advice}"
+        )
+        return None, [Diagnostic(shown_as, START, "too-large", message)]
+    return _decode(data, shown_as)
+
+
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def _read_up_to(fd: int, size: int) -> bytes:
+    chunks = []
+    while size > 0 and (chunk := os.read(fd, min(size, 1 << 20))):
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
 
 _BOMS = {
     codecs.BOM_UTF32_LE: "UTF-32",
@@ -127,215 +199,227 @@ _BOMS = {
     codecs.BOM_UTF16_LE: "UTF-16",
     codecs.BOM_UTF16_BE: "UTF-16",
 }
-_CONFLICT = re.compile(r"^(?:<{7}|={7}|>{7}|\|{7})(?: |$)", re.MULTILINE)
 
 
 def _decode(data: bytes, shown_as: str) -> tuple[str | None, list[Diagnostic]]:
-    """The file's text: UTF-8 (a byte-order mark is fine), no NUL, no unresolved merge."""
+    """The file's text: UTF-8 (a byte-order mark is fine), no NUL, no overlong line."""
     for bom, encoding in _BOMS.items():
         if data.startswith(bom):
             message = f"the file is {encoding}; save it as UTF-8"
-            return None, [_problem(shown_as, START, "encoding", message)]
+            return None, [Diagnostic(shown_as, START, "encoding", message)]
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     if b"\0" in data:
-        position = _position_of_offset(data, data.index(b"\0"))
+        position = _position_of_byte(data, data.index(b"\0"))
         message = "a NUL byte: notes are text, and this looks like a binary file"
-        return None, [_problem(shown_as, position, "nul-byte", message)]
+        return None, [Diagnostic(shown_as, position, "nul-byte", message)]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        position = _position_of_offset(data, error.start)
+        position = _position_of_byte(data, error.start)
         message = (
             f"not UTF-8: byte 0x{data[error.start]:02x} cannot be decoded; save the file as UTF-8"
         )
-        return None, [_problem(shown_as, position, "encoding", message)]
-    markers = [
-        _problem(
-            shown_as,
-            Position(text.count("\n", 0, match.start()) + 1, 1),
-            "merge-conflict",
-            f"an unresolved git merge conflict ('{match.group().strip()}'): keep the lines you"
-            " want and delete the markers",
-        )
-        for match in _CONFLICT.finditer(text)
-    ]
-    return (None, markers) if markers else (text, [])
+        return None, [Diagnostic(shown_as, position, "encoding", message)]
+    lines = text.split("\n")
+    if max(map(len, lines)) > MAX_LINE:
+        number = next(n for n, line in enumerate(lines, 1) if len(line) > MAX_LINE)
+        message = f"a line of over {MAX_LINE:,} characters: break it (YAML text can span lines)"
+        return None, [Diagnostic(shown_as, Position(number, MAX_LINE + 1), "too-long", message)]
+    return text, []
 
 
-_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{name}" for name in ("str", "seq", "map"))
-# PyYAML's rules for plain scalars that are not text (`no`, `1.10`, `0123`, `~`, dates),
-# keyed by first character, as its resolver looks them up.
-_ANY_START = tuple(p for _, p in yaml.resolver.Resolver.yaml_implicit_resolvers.get(None, ()))
-_IMPLICIT = {
-    first: tuple(p for _, p in rules) + _ANY_START
-    for first, rules in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
-    if first is not None
-}
-# Anchors (`&a`) and tags (`!t`, or `!` alone) begin a token: they follow the start of
-# the text, a space or line break, a byte-order mark (libyaml skips one at a line start),
-# `[`, `{`, `,` or (in a flow mapping) `:`. Directives (`%YAML`) begin a line.
-_PROPERTY = re.compile(r"[&!]")
-_BEFORE_TOKEN = frozenset("[{,:\ufeff")
-_DIRECTIVE = re.compile(r"[\n\r\x85\u2028\u2029]%")
+_CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})(?: |$)", re.MULTILINE)
 
 
-def _may_have_properties(text: str) -> bool:
-    """Whether the text has an anchor, tag or directive, or something like one, or
-    starts with a byte-order mark (a second one: `_decode` took the first), which the two
-    readers skip differently. Most files have none of `&`, `!` or a `%` at a line start,
-    which is quick to tell."""
-    if text.startswith(("%", "\ufeff")) or ("%" in text and _DIRECTIVE.search(text)):
-        return True
-    if "&" not in text and "!" not in text:
-        return False
-    for match in _PROPERTY.finditer(text):
-        start = match.start()
-        if start == 0 or text[start - 1].isspace() or text[start - 1] in _BEFORE_TOKEN:
-            return True
-    return False
+def conflict_markers(text: str) -> Iterator[tuple[int, str]]:
+    """The lines (1-based) that git left as merge conflict markers, and each marker."""
+    for match in _CONFLICT.finditer(text):
+        yield text.count("\n", 0, match.start()) + 1, match.group(1)
 
 
-class _NotPlain(Exception):
-    """A value that the plain reader cannot vouch for: libyaml reads the file instead."""
-
-
-def _plain_nodes(text: str) -> yaml.Node | None:
-    """The file's nodes, read by ryaml, when every key and value is text that PyYAML
-    would read as text too; None when ryaml is missing, the file is empty or anything
-    in it is not such text: a number, a boolean, null, a date, anything that looks like
-    one (quoted or not, as ryaml does not say), an anchor, alias, tag or directive, a
-    duplicate key, a second document, a syntax error. Both are libyaml's parser, so
-    text they both read as text has the same value; the rest is left to libyaml."""
-    if _plain_loads is None or _may_have_properties(text):
-        return None
-    try:
-        value = _plain_loads(text)
-        return None if value is None else _Nodes().node(value)
-    except _NotPlain:
-        return None
-    except Exception:  # ryaml's errors (syntax, duplicate key, ...) differ by kind: any will do
-        return None
-
-
-class _Nodes:
-    """Plain values -> nodes. Keys and tags repeat from note to note: one node each."""
-
-    def __init__(self) -> None:
-        self.known: dict[object, yaml.ScalarNode] = {}
-
-    def node(self, value: object) -> yaml.Node:
-        if isinstance(value, str):
-            return _text(value)
-        if isinstance(value, dict):
-            return _Mapping(
-                [
-                    (self.word(k), _text(v) if isinstance(v, str) else self.node(v))
-                    for k, v in value.items()
-                ]
-            )
-        if isinstance(value, list):
-            return _Sequence([self.word(v) if isinstance(v, str) else self.node(v) for v in value])
-        raise _NotPlain
-
-    def word(self, value: object) -> yaml.ScalarNode:
-        return self.known.get(value) or self.known.setdefault(value, _text(value))
-
-
-def _text(value: object) -> yaml.ScalarNode:
-    if not isinstance(value, str):
-        raise _NotPlain
-    for pattern in _IMPLICIT.get(value[:1], _ANY_START):
-        if pattern.match(value):
-            raise _NotPlain
-    return _Text(value)
-
-
-# Nodes read without positions: tag, marks and style are the class's, so that making
-# one sets only its value (a large file has hundreds of thousands).
-class _Text(yaml.ScalarNode):
-    tag, start_mark, end_mark, style = _STR, None, None, None
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-
-class _Mapping(yaml.MappingNode):
-    tag, start_mark, end_mark, flow_style = _MAP, None, None, None
-
-    def __init__(self, value: list[tuple[yaml.Node, yaml.Node]]) -> None:
-        self.value = value
-
-
-class _Sequence(yaml.SequenceNode):
-    tag, start_mark, end_mark, flow_style = _SEQ, None, None, None
-
-    def __init__(self, value: list[yaml.Node]) -> None:
-        self.value = value
-
-
-def _alias_bomb(root: yaml.Node | None) -> tuple[yaml.Node, int] | None:
-    """The node where aliases multiply the file (billion laughs), and to what size."""
-    if root is None:
-        return None
-    sizes: dict[int, int] = {}
-
-    def size(node: yaml.Node) -> int:
-        known = sizes.get(id(node))
-        if known is not None:
-            return known
-        sizes[id(node)] = 1  # a cycle counts once
-        total = 1
-        if isinstance(node, yaml.SequenceNode):
-            total += sum(size(child) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            total += sum(size(key) + size(value) for key, value in node.value)
-        sizes[id(node)] = total
-        return total
-
-    limit = ALIAS_ALLOWANCE
-    try:
-        expanded = size(root)
-    except RecursionError:
-        return root, sys.maxsize
-    if expanded <= len(sizes) + limit:
-        return None
-    node = root
-    while True:
-        children = (
-            list(node.value)
-            if isinstance(node, yaml.SequenceNode)
-            else [v for pair in node.value for v in pair]
-            if isinstance(node, yaml.MappingNode)
-            else []
-        )
-        big = next((child for child in children if sizes[id(child)] > limit), None)
-        if big is None:
-            return node, sizes[id(node)]
-        node = big
-
-
-def _yaml_problem(error: yaml.MarkedYAMLError) -> tuple[Position, str, str]:
-    """PyYAML's problem, at its position, with the context it names (where a quote opened)."""
-    mark = error.problem_mark or error.context_mark
-    position = Position.of_mark(mark) if mark is not None else START
-    message = error.problem or error.context or "invalid YAML"
-    if error.context and error.problem and error.context_mark is not None:
-        where = Position.of_mark(error.context_mark)
-        message += f" ({error.context} at line {where.line}, column {where.col})"
-    if error.problem == "but found another document":
-        message = "a second YAML document starts here: a notes file holds one, so remove the '---'"
-    elif "'\\t'" in message:
-        message += "; YAML cannot indent with tabs: use spaces"
-    return position, "yaml-syntax", f"invalid YAML: {message}"
-
-
-def _position_of_offset(data: bytes, offset: int) -> Position:
+def _position_of_byte(data: bytes, offset: int) -> Position:
     before = data[:offset]
     line_start = before.rfind(b"\n") + 1
     column = len(before[line_start:].decode("utf-8", errors="replace"))
     return Position(before.count(b"\n") + 1, column + 1)
 
 
-def _problem(path: str, position: Position, code: str, message: str) -> Diagnostic:
-    return Diagnostic(path, position, Level.ERROR, code, message)
+class _Refused(Exception):
+    """A file past one of the bounds, or not YAML: (position, code, message)."""
+
+
+# libyaml's parser, where PyYAML was built with it: the same events, faster.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# PyYAML's rules for plain scalars that are not text (`no`, `1.10`, `~`, dates), by first
+# character, each with the rules for any first character after it, as its resolver has them.
+_ANY_START: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    yaml.resolver.Resolver.yaml_implicit_resolvers.get(None, ())
+)
+_IMPLICIT = {
+    first: (*rules, *_ANY_START)
+    for first, rules in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+    if first is not None
+}
+
+
+# Tuples made without the Python-level __new__ of a NamedTuple: half the time, for the
+# hundreds of thousands of values of a large deck.
+_new = tuple.__new__
+
+
+def _compose(text: str) -> Node | None:
+    """Events -> nodes, as PyYAML's composer makes them, but with positions kept in the
+    nodes, without recursion, and with every bound checked. (One loop, with no more work
+    per value than it must do: it runs for every value of every file.)"""
+    loader = _LOADER(text)
+    next_event = loader.get_event
+    root: Node | None = None
+    # Each anchor's node, and its size once complete (None while it is being read).
+    anchors: dict[str, tuple[Node, int | None]] = {}
+    own = 0  # nodes in the file
+    aliased = 0  # nodes that aliases repeat: checking the file walks own + aliased
+    # The lists and mappings open around the next node: each as [node, its items (a
+    # mapping's keys and values in turn, paired when it ends), anchor, own and aliased
+    # when it began]; `items` is the innermost one's.
+    stack: list[list[Any]] = []
+    items: list[Any] | None = None
+    documents = 0
+    try:
+        while (event := next_event()) is not None:
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
+                value = event.value
+                mark = event.start_mark
+                position = _new(Position, (mark.line + 1, mark.column + 1))  # see _position
+                if len(value) > MAX_VALUE:
+                    message = (
+                        f"a value of {len(value):,} characters; deckgen takes values of up to"
+                        f" {MAX_VALUE:,}: a card should be read in seconds, so split it"
+                    )
+                    raise _Refused(position, "too-long", message)
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = STR
+                    if event.implicit[0]:
+                        for resolved, pattern in _IMPLICIT.get(value[:1], _ANY_START):
+                            if pattern.match(value):
+                                tag = resolved
+                                break
+                style = event.style or None
+                node: Node = _new(
+                    Scalar, (value, tag, position, style, mark.index, event.end_mark.index)
+                )
+                own += 1
+                if event.anchor is not None:
+                    _anchor(anchors, event.anchor, node, 1)
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                position = _position(event.start_mark)
+                if len(stack) >= MAX_DEPTH:
+                    message = (
+                        f"lists and mappings nested over {MAX_DEPTH} deep; notes need 4 at most"
+                    )
+                    raise _Refused(position, "too-deep", message)
+                children: list[Any] = []
+                node = (
+                    Mapping(children, position)
+                    if kind is yaml.MappingStartEvent
+                    else Sequence(children, position)
+                )
+                if event.anchor is not None:
+                    _anchor(anchors, event.anchor, node, None)
+                own += 1
+                stack.append([node, children, event.anchor, own, aliased])
+                items = children
+                continue
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                node, children, anchor, own_before, aliased_before = stack.pop()
+                items = stack[-1][1] if stack else None
+                if type(node) is Mapping:
+                    _bound(children, 2 * MAX_KEYS, f"a mapping of over {MAX_KEYS} keys")
+                    children[:] = zip(children[0::2], children[1::2], strict=True)
+                else:
+                    _bound(children, MAX_ITEMS, f"a list of over {MAX_ITEMS:,} items")
+                if anchor is not None:
+                    size = 1 + own - own_before + aliased - aliased_before
+                    anchors[anchor] = (node, size)
+            elif kind is yaml.AliasEvent:
+                name, position = event.anchor, _position(event.start_mark)
+                if name not in anchors:
+                    message = f"invalid YAML: the alias '*{name}' names no anchor before it"
+                    raise _Refused(position, "yaml-syntax", message)
+                node, size = anchors[name]
+                if size is None:
+                    message = (
+                        f"the alias '*{name}' is inside the node it names, which would never end"
+                    )
+                    raise _Refused(position, "alias-cycle", message)
+                aliased += size
+                if aliased > max(ALIAS_ALLOWANCE, own):
+                    message = (
+                        f"aliases here expand the file to {own + aliased:,} nodes from the"
+                        f" {own:,} it has: aliases may share small things (a list of tags),"
+                        " not multiply a file"
+                    )
+                    raise _Refused(position, "alias-bomb", message)
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    message = (
+                        "invalid YAML: a second YAML document starts here: a notes file"
+                        " holds one, so remove the '---'"
+                    )
+                    raise _Refused(_position(event.start_mark), "yaml-syntax", message)
+                continue
+            else:
+                continue
+            # A complete node: into the list or mapping open around it, or the root.
+            if items is None:
+                root = node
+            else:
+                items.append(node)
+    finally:
+        loader.dispose()
+    return root
+
+
+def _bound(items: list[Node], most: int, what: str) -> None:
+    """Refuse a list or mapping of more items than any notes file needs (checked once it
+    ends: until then it costs no more than the text it was read from)."""
+    if len(items) > most:
+        message = f"{what}: no notes file needs so many, so split it"
+        raise _Refused(items[most].position, "too-many", message)
+
+
+def _anchor(
+    anchors: dict[str, tuple[Node, int | None]], name: str, node: Node, size: int | None
+) -> None:
+    if name in anchors:
+        first = anchors[name][0].position
+        message = (
+            f"invalid YAML: the anchor '&{name}' is defined twice (first at line"
+            f" {first.line}, column {first.col}): give each anchor its own name"
+        )
+        raise _Refused(node.position, "yaml-syntax", message)
+    anchors[name] = (node, size)
+
+
+def _position(mark: yaml.Mark) -> Position:
+    """PyYAML's 0-based mark made 1-based: here and nowhere else."""
+    return Position(mark.line + 1, mark.column + 1)
+
+
+def _syntax_error(error: yaml.MarkedYAMLError) -> tuple[Position, str, str]:
+    """The parser's problem, at its position, with the context it names (where a quote
+    opened)."""
+    mark = error.problem_mark or error.context_mark
+    position = _position(mark) if mark is not None else START
+    problem = error.problem or error.context or "invalid YAML"
+    if "tab" in problem or "'\\t'" in problem:
+        message = "a tab in the indentation: YAML indents with spaces only"
+    else:
+        message = problem
+        if error.context and error.problem and error.context_mark is not None:
+            where = _position(error.context_mark)
+            message += f" ({error.context} at line {where.line}, column {where.col})"
+    return position, "yaml-syntax", f"invalid YAML: {message}"

@@ -1,0 +1,31 @@
+"""fact: a statement whose key terms are clozes, `{{c1::term}}`: a card per cloze number."""
+
+from __future__ import annotations
+
+from deckgen.markup import parse_clozes
+from deckgen.notes import Fact
+from deckgen.shapes import Checker, Entries, Fields
+from deckgen.source import Scalar
+
+KEYS = ("fact",)
+NOTE = Fact
+
+
+def check(checker: Checker, entries: Entries) -> Fields | None:
+    text = checker.text(entries, "fact")
+    if text is None:
+        return None
+    node = entries["fact"][1]
+    assert type(node) is Scalar  # text() said so
+    clozes = parse_clozes(text)
+    if clozes.problems:
+        offsets = [problem.offset for problem in clozes.problems]
+        places = checker.source.positions_in(node, offsets)
+        for problem, position in zip(clozes.problems, places, strict=True):
+            checker.report(position, problem.code, problem.message)
+        return None
+    if not clozes.numbers:
+        message = "a fact needs at least one cloze on its key term, e.g. {{c1::VectorAssembler}}"
+        checker.report(node.position, "cloze-missing", message)
+        return None
+    return {"text": text}

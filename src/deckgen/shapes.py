@@ -1,0 +1,222 @@
+"""The shapes every YAML file of deckgen shares: mappings, lists, text, slugs and tags.
+
+A `Checker` reads one file's nodes and collects each problem where it stands; the rules
+of deck.yaml and of each kind of note (validate.py, kinds/) are written with it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+from deckgen.diagnostics import Diagnostic, Level, Position
+from deckgen.source import MERGE, STR, Mapping, Node, Scalar, Sequence, SourceFile
+
+Entries = dict[str, tuple[Scalar, Node]]  # a mapping's key and value nodes, by key
+Fields = dict[str, Any]  # a kind's own fields, as keyword arguments of its note class
+
+DECK_FILE = "deck.yaml"
+RESERVED_TAG_PREFIXES = ("domain::", "kind::", "deckgen::")
+MAX_TAG = 100  # characters in a tag
+# Errors reported in a file, and in a run: past this many, checking stops (and so does
+# the time spent on suggestions for each), as a compiler stops after its error limit.
+MAX_ERRORS = 1_000
+
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+_SPACE = re.compile(r"\s")
+# Control characters other than tab and line breaks: YAML's escapes ("\x1f") let them in.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_YAML_TYPES = {
+    "tag:yaml.org,2002:bool": "a boolean",
+    "tag:yaml.org,2002:int": "a number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:timestamp": "a date",
+    "tag:yaml.org,2002:null": "null",
+}
+_NULL = "tag:yaml.org,2002:null"
+
+
+class TooManyErrors(Exception):
+    """The run's error limit is reached: checking stops here."""
+
+
+class Checker:
+    """Checks one file's nodes, collecting every problem with its position."""
+
+    def __init__(self, source: SourceFile, vocabulary: frozenset[str] | None = None) -> None:
+        self.source = source
+        self.vocabulary = vocabulary  # the tags notes may use; None: any
+        self.problems: list[Diagnostic] = []
+        self.errors_left = MAX_ERRORS
+
+    def report(
+        self, position: Position, code: str, message: str, level: Level = Level.ERROR
+    ) -> None:
+        self.problems.append(Diagnostic(self.source.path, position, code, message, level))
+        if level is Level.ERROR:
+            self.errors_left -= 1
+            if self.errors_left <= 0:
+                message = f"{MAX_ERRORS:,} errors, so deckgen stopped here: fix these first"
+                self.problems.append(Diagnostic(self.source.path, position, "too-many", message))
+                raise TooManyErrors
+
+    def mapping(
+        self,
+        node: Node,
+        what: str,
+        allowed: tuple[str, ...],
+        explain: Callable[[str], str | None] = lambda key: None,
+    ) -> Entries | None:
+        """A mapping's entries by key; reports duplicate and unknown keys."""
+        if type(node) is not Mapping:
+            self.report(node.position, "wrong-type", f"{what} must be a mapping of keys to values")
+            return None
+        entries: Entries = {}
+        for key_node, value_node in node.entries:
+            if type(key_node) is not Scalar or key_node.tag != STR:
+                message = (
+                    "merge keys ('<<') are not supported: write the keys out"
+                    if type(key_node) is Scalar and key_node.tag == MERGE
+                    else f"keys of {what} must be plain words"
+                )
+                self.report(key_node.position, "wrong-type", message)
+                continue
+            key = key_node.value
+            if key in entries:
+                first = entries[key][0].position
+                message = f"duplicate key '{key}' (first at line {first.line}, column {first.col})"
+                self.report(key_node.position, "duplicate-key", message)
+                continue
+            entries[key] = (key_node, value_node)
+            if key not in allowed:
+                message = explain(key) or _unknown(f"key '{key}'", key, allowed, 0.6)
+                self.report(key_node.position, "unknown-key", message)
+        return entries
+
+    def sequence(self, node: Node, what: str, example: str) -> list[Node] | None:
+        if type(node) is not Sequence:
+            self.report(node.position, "wrong-type", f"{what} must be a list, e.g. {example}")
+            return None
+        return node.items
+
+    def text(self, entries: Entries, key: str, *, required: bool = True) -> str | None:
+        """The text under `key`; reports a non-text value, and empty text if required."""
+        if key not in entries:
+            return None
+        key_node, node = entries[key]
+        if type(node) is Scalar and node.tag == STR:
+            if not node.value.strip():
+                if required:
+                    self.report(node.position, "empty-text", f"'{key}' is empty")
+                return None
+            control = _CONTROL.search(node.value)
+            if control is not None:
+                message = (
+                    f"'{key}' holds the control character U+{ord(control.group()):04X}, which"
+                    " no card can show (and U+001F would split Anki's fields): remove it"
+                )
+                self.report(node.position, "control-character", message)
+                return None
+            return node.value
+        if type(node) is Scalar and node.tag == _NULL:
+            if required:
+                self.report(key_node.position, "empty-text", f"'{key}' has no value")
+            return None
+        self.report(node.position, "wrong-type", not_text(f"'{key}'", node))
+        return None
+
+    def required(self, entries: Entries, keys: tuple[str, ...], owner: Node, what: str) -> None:
+        for key in keys:
+            if key not in entries:
+                self.report(owner.position, "missing-key", f"{what} needs '{key}'")
+
+    def slug(self, entries: Entries, key: str) -> str | None:
+        value = self.text(entries, key)
+        if value is not None and not _SLUG.match(value):
+            example = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:40] or "my-note"
+            message = (
+                f"'{key}' must be a slug of lowercase letters, digits and single hyphens,"
+                f" like '{example}'"
+            )
+            self.report(entries[key][1].position, "bad-id", message)
+            return None
+        return value
+
+    def tags(self, entries: Entries) -> tuple[str, ...] | None:
+        """A list of tags: each a word of levels (`topic::drift`), one the deck declares."""
+        if "tags" not in entries:
+            return ()
+        items = self.sequence(entries["tags"][1], "'tags'", "[topic::mlflow]")
+        if items is None:
+            return None
+        tags: dict[str, None] = {}
+        valid = True
+        for item in items:
+            if type(item) is not Scalar or item.tag != STR:
+                self.report(item.position, "wrong-type", not_text("a tag", item))
+                valid = False
+                continue
+            problem = self.tag_problem(item.value)
+            if problem is not None:
+                self.report(item.position, *problem)
+                valid = False
+            tags[item.value] = None
+        return tuple(tags) if valid else None
+
+    def tag_problem(self, tag: str) -> tuple[str, str] | None:
+        """What is wrong with a tag, if anything."""
+        return _tag_problem(tag, self.vocabulary)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tag_problem(tag: str, vocabulary: frozenset[str] | None) -> tuple[str, str] | None:
+    """(Remembered: a deck uses a few tags many times.)"""
+    if len(tag) > MAX_TAG:
+        return "bad-tag", f"a tag of {len(tag):,} characters; tags have {MAX_TAG} at most"
+    if _CONTROL.search(tag):
+        return "bad-tag", "a tag holds a control character: remove it"
+    if _SPACE.search(tag):
+        return "bad-tag", f"tag '{tag}' has a space; Anki splits tags on spaces: use '-' instead"
+    if any(not part for part in tag.split("::")):
+        return "bad-tag", f"tag '{tag}' has an empty level: write levels as 'topic::mlflow'"
+    if tag.casefold().startswith(RESERVED_TAG_PREFIXES):
+        return (
+            "reserved-tag",
+            f"tag '{tag}' is reserved: deckgen adds domain::, kind:: and deckgen:: tags",
+        )
+    if vocabulary is not None and tag not in vocabulary:
+        hint = _close(tag, vocabulary, 0.8)
+        advice = f"did you mean '{hint}'?" if hint else f"add it to 'tags' in {DECK_FILE}"
+        return "unknown-tag", f"tag '{tag}' is not one of the deck's tags ({advice})"
+    return None
+
+
+def not_text(label: str, node: Node) -> str:
+    """Why a node is not the text asked for: YAML read it as something else."""
+    if type(node) is Scalar:
+        kind = _YAML_TYPES.get(node.tag, f"the type {node.tag}")
+        return (
+            f"{label} must be text, but YAML reads '{node.value}' as {kind}:"
+            f' put it in quotes, "{node.value}"'
+        )
+    shape = "a list" if type(node) is Sequence else "a mapping"
+    return f"{label} must be text, not {shape}"
+
+
+def _unknown(what: str, word: str, known: tuple[str, ...], cutoff: float) -> str:
+    hint = _close(word, known, cutoff)
+    advice = f"did you mean '{hint}'?" if hint else f"expected one of: {', '.join(known)}"
+    return f"unknown {what} ({advice})"
+
+
+def _close(word: str, known: tuple[str, ...] | frozenset[str], cutoff: float) -> str | None:
+    """The known word most like `word`, if one is close enough. (Words far longer than any
+    known one are not compared: their likeness would cost time and find nothing.)"""
+    if not known or len(word) > 2 * max(map(len, known)):
+        return None
+    import difflib  # only when there is a problem to explain
+
+    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=cutoff)
+    return close[0] if close else None
