@@ -12,12 +12,12 @@ import pytest
 from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 from anki.import_export_pb2 import ImportResponse
 
+from deckgen import package
 from deckgen.build import DEFAULTS, Options, prepare, write
 from deckgen.diagnostics import has_errors
-from deckgen.files import write_atomic
-from deckgen.load import load_deck
-from deckgen.notes import Deck
+from deckgen.load import load as load_notes
 from deckgen.notetypes import NOTE_TYPES, NoteType
+from deckgen.records import Deck
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -29,9 +29,10 @@ def notes_dir(tmp_path: Path) -> Path:
 
 
 def load(notes_dir: Path) -> Deck:
-    deck, problems = load_deck(notes_dir)
-    assert deck is not None and not has_errors(problems), [str(p) for p in problems]
-    return deck
+    loaded = load_notes(notes_dir)
+    assert loaded.deck is not None, [str(p) for p in loaded.problems]
+    assert not has_errors(loaded.problems)
+    return loaded.deck
 
 
 def build(
@@ -46,7 +47,7 @@ def build(
     made, problems = prepare(notes_dir, int(now), options, note_types)
     assert made is not None and not has_errors(problems), [str(p) for p in problems]
     if notes_dir.resolve() == (REPO / "notes").resolve():
-        write_atomic(out, made.data)
+        package.write(made.deck, made.revision, out, note_types)
     else:
         write(made, out)
     return made.deck

@@ -64,7 +64,7 @@ def test_every_note_makes_the_cards_we_count_and_none_is_empty(sample: Collectio
     for kind in NOTE_TYPES:
         expected = sum(n for (_, k), n in predicted.items() if k == kind)
         assert len(sample.find_cards(f"tag:kind::{kind}")) == expected, kind
-    assert sample.note_count() == len(deck.notes)
+    assert sample.note_count() == deck.size
     assert list(sample.get_empty_cards().notes) == []
 
 

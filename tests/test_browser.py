@@ -94,7 +94,7 @@ def test_the_filter_box_filters(browser: Browser, site: Path) -> None:
     deck = load(REPO / "notes")
     cards = stats.cards_by(deck)
     page = open_page(browser, site, 1280)
-    assert shown(page) == (len(deck.notes), f"{sum(cards.values())} cards shown")
+    assert shown(page) == (deck.size, f"{sum(cards.values())} cards shown")
 
     page.fill("#filter", "kind:trap")
     traps = sum(n for (_, kind), n in cards.items() if kind == "trap")
@@ -102,9 +102,9 @@ def test_the_filter_box_filters(browser: Browser, site: Path) -> None:
 
     page.fill("#filter", "tag:topic::drift domain:mlops kind:pair")
     expected = [
-        n.id
-        for n in deck.notes
-        if n.kind == "pair" and n.domain.key == "mlops" and "topic::drift" in n.tags
+        r.note_id
+        for r in deck.records()
+        if r.kind == "pair" and r.domain == "mlops" and "topic::drift" in r.tags
     ]
     visible = page.evaluate(
         "[...document.querySelectorAll('article.pv-note:not([hidden])')].map((n) => n.id)"
@@ -113,7 +113,7 @@ def test_the_filter_box_filters(browser: Browser, site: Path) -> None:
 
     page.fill("#filter", "vectorassembler")
     count, _ = shown(page)
-    assert 0 < count < len(deck.notes)
+    assert 0 < count < deck.size
 
     page.fill("#filter", "no-such-words-anywhere")
     assert shown(page) == (0, "0 cards shown")

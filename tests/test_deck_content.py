@@ -13,8 +13,9 @@ from conftest import REPO, build, import_package, load, visible
 
 from deckgen.build import prepare
 from deckgen.cli import main
-from deckgen.markup import parse_clozes
-from deckgen.notes import Deck, Fact, Pair
+from deckgen.markup import visible_text
+from deckgen.notetypes import NOTE_TYPES
+from deckgen.records import Deck
 
 # The source's items by domain, section and kind, as counted in the source text.
 SOURCE_COUNTS = {
@@ -63,9 +64,9 @@ def _section(tags: tuple[str, ...]) -> str | None:
 
 
 def test_every_source_item_is_a_note(deck: Deck) -> None:
-    counts = Counter((n.domain.key, _section(n.tags), n.kind) for n in deck.notes)
+    counts = Counter((r.domain, _section(r.tags), r.kind) for r in deck.records())
     assert counts == SOURCE_COUNTS
-    assert len(deck.notes) == sum(SOURCE_COUNTS.values()) == 126
+    assert deck.size == sum(SOURCE_COUNTS.values()) == 126
 
 
 def test_the_committed_lock_matches_the_notes() -> None:
@@ -92,21 +93,24 @@ def test_stats_shows_the_counts_by_domain_and_kind(monkeypatch: pytest.MonkeyPat
 
 
 def test_every_note_has_a_topic(deck: Deck) -> None:
-    untopical = [n.id for n in deck.notes if not any(t.startswith("topic::") for t in n.tags)]
+    untopical = [
+        r.note_id for r in deck.records() if not any(t.startswith("topic::") for t in r.tags)
+    ]
     assert untopical == []
 
 
 def test_each_fact_asks_one_to_three_things(deck: Deck) -> None:
-    facts = [n for n in deck.notes if isinstance(n, Fact)]
-    assert {
-        n.id: len(parse_clozes(n.text).numbers)
-        for n in facts
-        if not 1 <= len(parse_clozes(n.text).numbers) <= 3
-    } == {}
+    facts = [r for r in deck.records() if r.kind == "fact"]
+    assert {r.note_id: len(r.ords) for r in facts if not 1 <= len(r.ords) <= 3} == {}
 
 
 def test_three_way_pairs_keep_all_three_items(deck: Deck) -> None:
-    pairs = {n.id: tuple(item.name for item in n.items) for n in deck.notes if isinstance(n, Pair)}
+    names = [NOTE_TYPES["pair"].field_names.index(f"Item {n} Name") for n in (1, 2, 3)]
+    pairs = {
+        r.note_id: tuple(visible_text(r.fields[i]) for i in names if r.fields[i])
+        for r in deck.records()
+        if r.kind == "pair"
+    }
     for pair_id, names in THREE_WAY_PAIRS.items():
         assert pairs[pair_id] == names
     assert sum(len(names) == 3 for names in pairs.values()) == 3
@@ -130,17 +134,18 @@ def test_every_note_makes_its_cards_in_anki_and_none_is_empty(
 ) -> None:
     assert imported.note_count() == 126
     assert list(imported.get_empty_cards().notes) == []
-    for note in deck.notes:
-        [nid] = imported.find_notes(f'"ID:{note.id}"')
+    domains = {domain.key: domain for domain in deck.domains}
+    for record in deck.records():
+        [nid] = imported.find_notes(f'"ID:{record.note_id}"')
         cards = imported.get_note(nid).cards()
-        if isinstance(note, Fact):
-            assert len(cards) == len(parse_clozes(note.text).numbers), note.id
-        label = note.domain.label
+        assert sorted(card.ord for card in cards) == list(record.ords), record.note_id
+        label = domains[record.domain].label
         for card in cards:
             question = visible(card.question())
-            assert question.startswith(label) and question[len(label) :].strip(), note.id
-            if isinstance(note, Fact):
-                assert "[...]" in question, note.id
+            assert question.startswith(label), record.note_id
+            assert question[len(label) :].strip(), record.note_id
+            if record.kind == "fact":
+                assert "[...]" in question, record.note_id
 
 
 def test_three_way_pairs_make_three_which_cards(imported: Collection) -> None:

@@ -1,16 +1,22 @@
-"""Large decks: files checked in parallel and remembered by content, same results as one by one."""
+"""Large decks: files read in parallel and remembered by content, with exactly the results
+of reading them one by one; the cache belongs to its notes folder."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import genanki
 import pytest
+from click.testing import CliRunner
 from generate import generate
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from deckgen import load as load_module
 from deckgen.apkg import guid_for
-from deckgen.load import CACHE_DIR, load
+from deckgen.cli import main
+from deckgen.load import CACHE_DIR, Loaded, load
 
 
 @pytest.fixture(scope="module")
@@ -21,69 +27,117 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return notes
 
 
+def one_by_one(notes: Path, monkeypatch: pytest.MonkeyPatch) -> Loaded:
+    """The general path: every file read here, in turn, nothing remembered."""
+    with monkeypatch.context() as patched:
+        patched.setattr(load_module, "LARGE", float("inf"))
+        return load(notes, cache=False)
+
+
+def cache_of(notes: Path) -> Path:
+    [folder] = (notes.resolve().parent / CACHE_DIR).glob(f"{notes.name}-*")
+    return folder
+
+
+# Edits people make between builds, as (file, text replaced, replacement): a note edited,
+# one broken, a warning added, an id used twice across files, a file emptied.
+EDITS = st.sampled_from(
+    [
+        ("d03.yaml", "- id: note-", "- id: renamed-note-"),
+        ("d11.yaml", "fact: >-", "fcat: >-"),
+        ("d05.yaml", "means: >-\n        ", "means: >-\n        Item 2 of 1. "),
+        ("d07.yaml", "- id: note-001", "- id: note-000"),
+        ("d02.yaml", "- id:", "- id: ''\n  x:"),
+        ("d19.yaml", "\n", "\n\t"),
+    ]
+)
+
+
+@settings(
+    max_examples=12,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(EDITS, max_size=3, unique=True))
 def test_parallel_and_cached_reading_gives_what_one_by_one_gives(
-    big: Path, monkeypatch: pytest.MonkeyPatch
+    big: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    edits: list[tuple[str, str, str]],
 ) -> None:
-    parallel = load(big, cache=False, records=True)
-    cached_first = load(big, cache=True, records=True)
-    cached_again = load(big, cache=True, records=True)
-    monkeypatch.setattr(load_module, "LARGE", float("inf"))
-    one_by_one = load(big, cache=False, records=True)
+    notes = Path(shutil.copytree(big, tmp_path_factory.mktemp("edited") / "notes"))
+    load(notes)  # read in parallel, then remembered
+    for name, old, new in edits:
+        path = notes / name
+        path.write_text(path.read_text().replace(old, new, 1))
+    general = one_by_one(notes, monkeypatch)
 
-    assert one_by_one.deck is not None and len(one_by_one.deck.notes) == 4_000
-    for other in (parallel, cached_first, cached_again):
-        assert other.deck == one_by_one.deck
-        assert other.records == one_by_one.records
-        assert other.problems == one_by_one.problems == []
+    edited = load(notes)  # from the cache, but for the edited files
+    again = load(notes)  # all from the cache
+    uncached = load(notes, cache=False)  # in parallel, nothing remembered
+
+    for other in (edited, again, uncached):
+        assert other == general
+    if general.deck is not None:
+        assert sum(1 for _ in general.deck.records()) == general.deck.size == 4_000
 
 
-def test_the_cache_follows_the_files(big: Path) -> None:
-    load(big, records=True)
-    cache = big.parent / CACHE_DIR
-    assert (cache / ".gitignore").read_text() == "*\n"
+def test_the_cache_follows_the_files(big: Path, tmp_path: Path) -> None:
+    notes = Path(shutil.copytree(big, tmp_path / "notes"))
+    load(notes)
+    cache = cache_of(notes)
+    assert (cache.parent / ".gitignore").read_text() == "*\n"
     entries = set(cache.glob("*.pickle"))
     assert len(entries) == 20
 
-    edited = big / "d03.yaml"
-    original = edited.read_text()
-    edited.write_text(original.replace("- id: note-", "- id: renamed-note-", 1))
-    try:
-        changed = load(big, records=True)
-        assert changed.deck is not None
-        assert any(n.id.startswith("renamed-note-") for n in changed.deck.notes)
-        after = set(cache.glob("*.pickle"))
-        assert len(after) == 20 and len(after - entries) == 1
-    finally:
-        edited.write_text(original)
+    edited = notes / "d03.yaml"
+    edited.write_text(edited.read_text().replace("- id: note-", "- id: renamed-note-", 1))
+    changed = load(notes)
+
+    assert changed.deck is not None
+    assert any(r.note_id.startswith("renamed-note-") for r in changed.deck.records())
+    after = set(cache.glob("*.pickle"))
+    assert len(after) == 20 and len(after - entries) == 1
 
 
-def test_a_damaged_cache_entry_is_read_again_from_the_file(big: Path) -> None:
-    load(big, records=True)
-    for entry in (big.parent / CACHE_DIR).glob("*.pickle"):
-        entry.write_bytes(b"not a pickle")
-    again = load(big, records=True)
-    assert again.deck is not None and len(again.deck.notes) == 4_000
+def test_two_notes_folders_side_by_side_keep_their_own_cache(big: Path, tmp_path: Path) -> None:
+    first = Path(shutil.copytree(big, tmp_path / "notes"))
+    second = Path(shutil.copytree(big, tmp_path / "other"))
+    (second / "d00.yaml").write_text((second / "d00.yaml").read_text().replace("Model", "Mod"))
+    load(first)
+    kept = set(cache_of(first).glob("*.pickle"))
+
+    load(second)
+    load(second)
+
+    assert set(cache_of(first).glob("*.pickle")) == kept
+    assert len(set(cache_of(second).glob("*.pickle"))) == 20
+    assert cache_of(first) != cache_of(second)
 
 
-def test_a_problem_in_a_large_deck_is_reported_as_precisely_as_in_a_small_one(
-    big: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_build_of_the_current_folder_keeps_its_cache_outside_the_notes(
+    big: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    broken = big / "d11.yaml"
-    original = broken.read_text()
-    broken.write_text(original.replace("fact: >-", "fcat: >-", 1))
-    try:
-        large = load(big)
-        monkeypatch.setattr(load_module, "LARGE", float("inf"))
-        small = load(big, cache=False)
-    finally:
-        broken.write_text(original)
-    assert large.deck is None
-    assert [str(p) for p in large.problems] == [str(p) for p in small.problems]
-    assert any("did you mean 'fact'?" in str(p) for p in large.problems)
+    notes = Path(shutil.copytree(big, tmp_path / "notes"))
+    monkeypatch.chdir(notes)
+
+    result = CliRunner().invoke(main, ["build", ".", "-o", str(tmp_path / "deck.apkg")])
+
+    assert result.exit_code == 0, result.output
+    assert not (notes / CACHE_DIR).exists()
+    assert len(list(cache_of(notes).glob("*.pickle"))) == 20
 
 
-@pytest.mark.parametrize(
-    "values", [("databricks-ml-professional", "apply-vs-map-in-pandas"), ("k", "x"), ("é", "ü")]
-)
-def test_guids_are_genankis(values: tuple[str, str]) -> None:
-    assert guid_for(*values) == genanki.guid_for(*values)
+def test_a_damaged_cache_entry_is_read_again_from_the_file(big: Path, tmp_path: Path) -> None:
+    notes = Path(shutil.copytree(big, tmp_path / "notes"))
+    first = load(notes)
+    for entry in cache_of(notes).glob("*.pickle"):
+        entry.write_bytes(b"not a pickle")
+    assert load(notes) == first
+
+
+@settings(max_examples=500, derandomize=True)
+@given(st.text(max_size=30), st.text(max_size=30))
+def test_guids_are_genankis(key: str, note_id: str) -> None:
+    assert guid_for(key, note_id) == genanki.guid_for(key, note_id)

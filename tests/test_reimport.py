@@ -62,9 +62,9 @@ def test_importing_the_same_package_twice_adds_nothing(
 
     again = import_package(collection, tmp_path / "deck.apkg")
 
-    assert len(first.new) == len(deck.notes)
+    assert len(first.new) == deck.size
     assert (len(again.new), len(again.updated), len(again.conflicting)) == (0, 0, 0)
-    assert len(again.duplicate) == len(deck.notes)
+    assert len(again.duplicate) == deck.size
     assert collection.card_count() == cards
 
 
@@ -81,5 +81,5 @@ def test_a_renamed_deck_keeps_every_guid(
 
     log = import_package(collection, tmp_path / "v2.apkg")
 
-    assert (len(log.new), len(log.updated)) == (0, len(deck.notes))
-    assert collection.note_count() == len(deck.notes)
+    assert (len(log.new), len(log.updated)) == (0, deck.size)
+    assert collection.note_count() == deck.size

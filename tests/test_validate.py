@@ -6,8 +6,10 @@ from pathlib import Path
 
 from conftest import write_notes
 
-from deckgen.load import load_deck
+from deckgen.load import load
 from deckgen.notes import Domain, Fact, Pair, PairItem, Scenario, Trap
+from deckgen.source import read
+from deckgen.validate import check_notes
 
 MLOPS = Domain("mlops", "MLOps", 44)
 GENERAL = Domain("general", "Exam Strategy")
@@ -15,7 +17,7 @@ ZERO = "cloze numbers start at 1: write {{c1::...}} [cloze-number]"
 
 
 def problems(folder: Path) -> list[str]:
-    return [str(p) for p in load_deck(folder)[1]]
+    return [str(p) for p in load(folder).problems]
 
 
 def test_every_kind_loads_as_its_typed_note(tmp_path: Path) -> None:
@@ -43,12 +45,23 @@ def test_every_kind_loads_as_its_typed_note(tmp_path: Path) -> None:
 """,
         },
     )
-    deck, found = load_deck(folder)
+    loaded = load(folder)
+    parsed, _ = read(folder / "mlops.yaml", "mlops.yaml")
+    assert parsed is not None
+    checked = check_notes(parsed, MLOPS, None)
 
-    assert found == []
+    assert loaded.problems == checked.problems == []
+    deck = loaded.deck
     assert deck is not None
     assert (deck.name, deck.key, deck.domains) == ("Test deck", "test-deck", (MLOPS, GENERAL))
-    assert deck.notes == (
+    assert [r.note_id for r in deck.records()] == [n.id for n in checked.notes]
+    assert [(n, p.line, p.col) for n, p in checked.ids] == [
+        ("refresh", 1, 7),
+        ("ks-on-categorical", 5, 7),
+        ("data-vs-concept-drift", 8, 7),
+        ("dev-to-prod", 13, 7),
+    ]
+    assert checked.notes == [
         Fact(
             id="refresh",
             domain=MLOPS,
@@ -79,7 +92,7 @@ def test_every_kind_loads_as_its_typed_note(tmp_path: Path) -> None:
             distractor="Promote the model artifact.",
             why_not="It embeds dev data characteristics.",
         ),
-    )
+    ]
 
 
 def test_notes_follow_domain_order_then_file_order(tmp_path: Path) -> None:
@@ -90,9 +103,9 @@ def test_notes_follow_domain_order_then_file_order(tmp_path: Path) -> None:
             "mlops.yaml": "- id: m1\n  fact: '{{c1::a}}'\n- id: m2\n  fact: '{{c1::b}}'\n",
         },
     )
-    deck, _ = load_deck(folder)
+    deck = load(folder).deck
     assert deck is not None
-    assert [note.id for note in deck.notes] == ["m1", "m2", "g1"]
+    assert [record.note_id for record in deck.records()] == ["m1", "m2", "g1"]
 
 
 def test_a_warning_does_not_stop_the_deck(tmp_path: Path) -> None:
@@ -108,7 +121,7 @@ def test_a_warning_does_not_stop_the_deck(tmp_path: Path) -> None:
 """,
         },
     )
-    deck, found = load_deck(folder)
+    deck, found = load(folder)[:2]
     assert deck is not None
     assert [str(p) for p in found] == [
         f"{folder}/mlops.yaml:3:33: warning: the meaning of 'Data drift' mentions 'Concept drift',"
@@ -155,9 +168,9 @@ def test_cloze_problem_in_multiline_plain_and_quoted_text(tmp_path: Path) -> Non
 def test_crlf_line_ends_are_accepted(tmp_path: Path) -> None:
     folder = write_notes(tmp_path / "notes", {})
     (folder / "mlops.yaml").write_bytes(b"- id: crlf\r\n  fact: Deploy {{c1::CODE}}\r\n")
-    deck, found = load_deck(folder)
+    deck, found = load(folder)[:2]
     assert found == []
-    assert deck is not None and [n.id for n in deck.notes] == ["crlf"]
+    assert deck is not None and [r.note_id for r in deck.records()] == ["crlf"]
 
 
 def test_invalid_utf8_names_the_line_and_column(tmp_path: Path) -> None:

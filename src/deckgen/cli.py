@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from deckgen.diagnostics import Diagnostic, Level, has_errors, summary
+from deckgen.diagnostics import Diagnostic, has_errors, summary
 
 # Each command imports what it needs when it runs: start-up is most of a small build.
 if TYPE_CHECKING:
-    from deckgen.notes import Deck
+    from deckgen.records import Deck
 
 T = TypeVar("T")
 # Below this much YAML a build is too quick for a progress bar to mean anything.
@@ -65,9 +65,10 @@ def run() -> None:
 
 def _load(notes_dir: Path) -> Deck:
     """Load and check the notes; print every problem; exit 1 if any is an error."""
-    from deckgen.load import load_deck
+    from deckgen.load import load
 
-    return _report(*load_deck(notes_dir), notes_dir)
+    loaded = load(notes_dir)
+    return _report(loaded.deck, loaded.problems, notes_dir)
 
 
 @contextlib.contextmanager
@@ -95,17 +96,16 @@ def _color() -> bool | None:
     return False if os.environ.get("NO_COLOR") else None
 
 
+_STYLES: dict[str, dict[str, Any]] = {
+    "where": {"bold": True},
+    "error": {"fg": "red", "bold": True},
+    "warning": {"fg": "yellow", "bold": True},
+    "code": {"dim": True},
+}
+
+
 def _styled(problem: Diagnostic) -> str:
-    where = f"{problem.path}:{problem.position.line}:{problem.position.col}:"
-    colour = "red" if problem.level is Level.ERROR else "yellow"
-    return " ".join(
-        [
-            click.style(where, bold=True),
-            click.style(f"{problem.level.value}:", fg=colour, bold=True),
-            problem.message,
-            click.style(f"[{problem.code}]", dim=True),
-        ]
-    )
+    return problem.format(lambda text, part: click.style(text, **_STYLES[part]))
 
 
 @main.command()
@@ -160,20 +160,19 @@ def build(
     """
     from deckgen import build as build_
     from deckgen import stats
+    from deckgen.revision import shipped
 
     now = int(time.time())
     options = build_.Options(drop_retired, allow_schema_change, new_key)
-    try:
-        with _progress("Building") as progress:
-            made, problems = build_.prepare(notes_dir, now, options, progress=progress)
-    except OSError as error:  # the scratch file: a full disk, say
-        raise click.ClickException(f"cannot build: {error.strerror or error}") from error
+    with _progress("Building") as progress:
+        made, problems = build_.prepare(notes_dir, now, options, progress=progress)
     made = _report(made, problems, notes_dir)
     out = output or Path("dist") / f"{made.deck.key}.apkg"
-    if check_reproducible and not build_.is_reproducible(made, now + 86_400):
-        raise click.ClickException("two builds from the same notes and lock differ")
+    later = now + 86_400 if check_reproducible else None
     try:
-        build_.write(made, out)
+        build_.write(made, out, check_reproducible_at=later)
+    except build_.NotReproducible as error:
+        raise click.ClickException(str(error)) from error
     except OSError as error:
         raise click.ClickException(f"cannot write {out}: {error.strerror or error}") from error
     revision = made.revision
@@ -187,7 +186,7 @@ def build(
         f" {len(revision.retired)} retired"
     )
     reproducible = " (reproducible)" if check_reproducible else ""
-    contents = stats.summary(stamped.record for stamped in revision.notes)
+    contents = stats.summary(shipped(made.deck, revision))
     click.echo(f"Wrote {out}{reproducible}: {contents}; {changes}")
 
 
@@ -299,7 +298,7 @@ def check(notes_dir: Path) -> None:
       deckgen check notes
     """
     deck = _load(notes_dir)
-    click.echo(f"{notes_dir}: {len(deck.notes)} notes, no errors")
+    click.echo(f"{notes_dir}: {deck.size} notes, no errors")
 
 
 @main.command(name="stats")

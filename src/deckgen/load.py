@@ -1,35 +1,38 @@
 """Read a notes folder: deck.yaml, then every notes file, then what spans files.
 
-Each notes file is checked on its own (so large decks can check files in parallel and
-reuse what they checked last time); duplicate ids across files are found afterwards.
+`load` orchestrates: the header, the folder's files in study order (each read, checked
+and made into records by `_file`, or taken from the cache), then the checks across
+files. It writes nothing but the cache.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+import pickle
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import NamedTuple
 
 from deckgen import __version__
 from deckgen.diagnostics import START, Diagnostic, Level, Position, has_errors
 from deckgen.files import write_atomic
-from deckgen.notes import Deck, Domain, Note
-from deckgen.records import Record
-from deckgen.validate import (
-    DECK_FILE,
-    DeckHeader,
-    FileResult,
-    check_file,
-    check_header,
-    id_position,
-)
+from deckgen.notes import Domain
+from deckgen.notetypes import NOTE_TYPES
+from deckgen.records import Deck, FileResult, Record, records_of
+from deckgen.shapes import DECK_FILE, MAX_ERRORS
+from deckgen.source import read
+from deckgen.validate import DeckHeader, check_header, check_notes
+
+# The bounds of a deck (a file's own are in source.py).
+MAX_FILES = 1_000
+MAX_DECK_BYTES = 64 * 2**20
+MAX_NOTES = 200_000
 
 Progress = Callable[[int, int], None]  # (bytes of notes read, bytes in all)
 
-# Below this much YAML, reading everything afresh in one process is quicker than
-# starting workers or reading a cache.
+# From this much YAML, checked files are remembered by content (a rebuild then reads
+# only the files that changed); below it, reading them is as quick as the cache.
 LARGE = 1 << 20
 CACHE_DIR = ".deckgen_cache"
 
@@ -37,135 +40,89 @@ CACHE_DIR = ".deckgen_cache"
 class Loaded(NamedTuple):
     deck: Deck | None  # only if nothing is an error
     problems: list[Diagnostic]
-    records: list[Record] | None = None  # the deck's, if asked for, with deckgen's note types
 
 
-def load_deck(notes_dir: Path, *, cache: bool = True) -> tuple[Deck | None, list[Diagnostic]]:
-    """Read and check every file of a notes folder; the deck only if nothing is an error."""
-    loaded = load(notes_dir, cache=cache)
-    return loaded.deck, loaded.problems
-
-
-def load(
-    notes_dir: Path,
-    *,
-    cache: bool = True,
-    records: bool = False,
-    on_file: Callable[[DeckHeader, FileResult], None] | None = None,
-    progress: Progress | None = None,
-) -> Loaded:
-    """Read and check every file of a notes folder, and with `records`, make the records
-    of its notes too (in the same pass, so that large decks make them in parallel).
-    `on_file` is given each file's result as soon as it is there, in study order, and
-    `progress` the bytes of YAML read so far and in all."""
-    deck_yaml = notes_dir / DECK_FILE
-    header, problems = check_header(deck_yaml)
-    domains = {domain.key: domain for domain in header.domains} if header else {}
-    files = _notes_files(notes_dir, list(domains))
-    for key, path in files:
-        if header is not None and key not in domains:
-            known = ", ".join(domains) or "none"
-            message = (
-                f"unknown domain '{key}': notes files are named after a domain key of"
-                f" {DECK_FILE} ({known}), or kept in a folder so named"
-            )
-            problems.append(Diagnostic(str(path), START, Level.ERROR, "unknown-domain", message))
-    jobs = [(path, domains.get(key) or Domain(key, key)) for key, path in files]
-    vocabulary = header.tags if header else None
-    deck = (header.key, header.name) if header and records else None
-    results: list[FileResult] = []
-    seen: dict[str, tuple[str, Position | None]] = {}  # each id's first use
-    notes: list[Note] = []
-    sizes = [_size(path) for path, _ in jobs]
-    checked = _check_all(jobs, sizes, vocabulary, deck, deck_yaml, cache)
+def load(notes_dir: Path, *, cache: bool = True, progress: Progress | None = None) -> Loaded:
+    """Read and check every file of a notes folder, and make the records of its notes."""
+    header, problems = check_header(notes_dir / DECK_FILE)
+    files, bounds = _notes_files(notes_dir, header, problems)
+    if header is None or bounds:
+        return Loaded(None, sorted(problems))
+    sizes = [_size(path) for path, _ in files]
+    places: dict[str, tuple[str, Position]] = {}  # where each note id is first used
+    kept: list[bytes] = []
+    errors = sum(p.level is Level.ERROR for p in problems)
     done = 0
-    for (path, domain), result, size in zip(jobs, checked, sizes, strict=True):
-        results.append(result)
-        if on_file is not None and header is not None and domain.key in domains:
-            on_file(header, result)
-        done += size
-        if progress is not None:
-            progress(done, sum(sizes))
-        problems += result.problems
-        notes += result.notes
-        uses: dict[str, int] = {}  # of each id in this file so far
-        for note_id, position in result.ids:
-            uses[note_id] = uses.get(note_id, 0) + 1
-            if note_id not in seen:
-                seen[note_id] = (str(path), position)
-                continue
-            first_path, first = seen[note_id]
-            first = first or id_position(first_path, note_id)
-            here = position or id_position(str(path), note_id, uses[note_id] - 1)
-            message = (
-                f"duplicate id '{note_id}': already used at {first_path}:{first.line}:{first.col}"
-            )
-            problems.append(Diagnostic(str(path), here, Level.ERROR, "duplicate-id", message))
-
-    problems.sort()
-    if header is None or has_errors(problems):
-        return Loaded(None, problems)
-    made = [r for result in results for r in result.records or ()] if deck else None
-    return Loaded(_deck(header, notes), problems, made)
-
-
-def is_large(notes_dir: Path) -> bool:
-    """Whether the notes are enough YAML to be worth more than one process."""
+    large = sum(sizes) >= LARGE
+    results = _results(notes_dir, header, files, large, cache=cache and large)
     try:
-        files = _notes_files(notes_dir, [])
-    except OSError:
-        return False
-    return sum(_size(path) for _, path in files) >= LARGE
-
-
-def _notes_files(notes_dir: Path, domain_order: list[str]) -> list[tuple[str, Path]]:
-    """Each notes file with its domain key, in study order: `<domain>.yaml`, then the files
-    of a folder `<domain>/` by name (a large domain can be split over several files)."""
-    found: list[tuple[str, Path]] = []
-    for entry in notes_dir.iterdir():
-        if entry.is_dir() and not entry.name.startswith("."):
-            found += [(entry.name, f) for f in entry.iterdir() if f.suffix in _YAML]
-        elif entry.suffix in _YAML and entry.name != DECK_FILE:
-            found.append((entry.stem, entry))
-    order = {key: index for index, key in enumerate(domain_order)}
-    return sorted(
-        found,
-        key=lambda kp: (order.get(kp[0], len(order)), kp[0], kp[1].parent != notes_dir, kp[1].name),
+        for size, data in zip(sizes, results, strict=True):
+            result: FileResult = pickle.loads(data)
+            found = list(result.problems)
+            errors += sum(p.level is Level.ERROR for p in found)
+            for note_id, position in result.ids:
+                if errors >= MAX_ERRORS:
+                    break
+                if note_id in places:
+                    first_path, first = places[note_id]
+                    message = (
+                        f"duplicate id '{note_id}': already used at"
+                        f" {first_path}:{first.line}:{first.col}"
+                    )
+                    found.append(Diagnostic(result.path, position, "duplicate-id", message))
+                    errors += 1
+                elif len(places) == MAX_NOTES:
+                    message = (
+                        f"over {MAX_NOTES:,} notes: deckgen builds decks of up to {MAX_NOTES:,}"
+                    )
+                    found.append(Diagnostic(result.path, position, "too-many", message))
+                    errors += 1
+                    break
+                else:
+                    places[note_id] = (result.path, position)
+            problems += found
+            kept.append(data)
+            done += size
+            if progress is not None:
+                progress(done, sum(sizes))
+            if errors >= MAX_ERRORS or (len(places) >= MAX_NOTES and errors):
+                break
+    finally:
+        results.close()
+    problems.sort()
+    if has_errors(problems):
+        return Loaded(None, problems)
+    deck = Deck(
+        header.name,
+        header.key,
+        header.description,
+        header.source,
+        header.domains,
+        tuple(kept),
+        len(places),
     )
+    return Loaded(deck, problems)
 
 
-_YAML = (".yaml", ".yml")
-
-
-def _deck(header: DeckHeader, notes: list[Note]) -> Deck:
-    order = {domain.key: index for index, domain in enumerate(header.domains)}
-    ordered = sorted(notes, key=lambda note: order[note.domain.key])  # stable: file order kept
-    return Deck(
-        header.name, header.key, header.description, header.source, header.domains, tuple(ordered)
-    )
-
-
-def _check_all(
-    jobs: list[tuple[Path, Domain]],
-    sizes: list[int],
-    vocabulary: tuple[str, ...] | None,
-    deck: tuple[str, str] | None,
-    deck_yaml: Path,
-    use_cache: bool,
-) -> Iterator[FileResult]:
-    """Each file's result, in the order of `jobs`, each as soon as it is ready."""
-    if sum(sizes) < LARGE:
-        yield from (check_file(path, domain, vocabulary, deck) for path, domain in jobs)
-        return
-    cache = _Cache(deck_yaml, vocabulary) if use_cache else None
-    entries = [cache.entry(path, domain) if cache else None for path, domain in jobs]
-    cached = [_Cache.get(entry, deck is not None) if entry else None for entry in entries]
+def _results(
+    notes_dir: Path,
+    header: DeckHeader,
+    files: list[tuple[Path, Domain]],
+    large: bool,
+    *,
+    cache: bool,
+) -> Generator[bytes, None, None]:
+    """Each file's result, pickled, in order. For a large deck: from the cache where the
+    file is unchanged, and the others read by a process per core."""
+    remembered = _Cache(notes_dir, header) if cache else None
+    entries = [remembered.entry(path, domain) if remembered else None for path, domain in files]
+    cached = [_Cache.get(entry) if entry else None for entry in entries]
     work = [
-        (*job, vocabulary, deck, entry)
-        for job, entry, hit in zip(jobs, entries, cached, strict=True)
+        (path, domain, header, entry)
+        for (path, domain), entry, hit in zip(files, entries, cached, strict=True)
         if hit is None
     ]
-    workers = min(len(work), os.cpu_count() or 1)
+    workers = min(len(work), os.cpu_count() or 1) if large else 1
     pool = None
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
@@ -174,39 +131,84 @@ def _check_all(
 
         pool = ProcessPoolExecutor(workers, initializer=follow_parent)
     try:
-        # Every file goes to the workers at once; results come back in order, pickled
-        # once, for the cache and for the way back.
-        pending = pool.map(_check_and_keep, work) if pool else map(_check_and_keep, work)
+        read = pool.map(_read_and_keep, work) if pool else map(_read_and_keep, work)
         for hit in cached:
-            yield hit if hit is not None else _unpickle(next(pending))
+            yield hit if hit is not None else next(read)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    if cache is not None:
-        cache.prune()
+    if remembered is not None:
+        remembered.prune()
 
 
-_Job = tuple[Path, Domain, "tuple[str, ...] | None", "tuple[str, str] | None", "Path | None"]
-
-
-def _check_and_keep(job: _Job) -> bytes:
-    """Check one file (in a worker), keep the result in the cache entry given, and
-    return it pickled."""
-    import pickle
-
-    path, domain, vocabulary, deck, entry = job
-    data = pickle.dumps(check_file(path, domain, vocabulary, deck), protocol=5)
+def _read_and_keep(job: tuple[Path, Domain, DeckHeader, Path | None]) -> bytes:
+    """Read one file (in a worker, for a large deck); keep its result in the cache entry
+    given; return it pickled, once for both."""
+    path, domain, header, entry = job
+    data = pickle.dumps(_file(path, domain, header), protocol=5)
     if entry is not None:
         _Cache.put(entry, data)
     return data
 
 
-def _unpickle(data: bytes) -> FileResult:
-    import pickle
+def _file(path: Path, domain: Domain, header: DeckHeader) -> FileResult:
+    """Read, check and make the records of one notes file: what it holds, whatever the
+    other files hold."""
+    parsed, problems = read(path, str(path))
+    if parsed is None:
+        return FileResult(str(path), (), (), tuple(problems))
+    checked = check_notes(parsed, domain, header.tags)
+    made: tuple[Record, ...] = ()
+    if not has_errors(checked.problems):
+        made = tuple(records_of(header.key, header.name, checked.notes, NOTE_TYPES))
+    return FileResult(str(path), tuple(checked.ids), made, tuple(checked.problems))
 
-    result = pickle.loads(data)
-    assert isinstance(result, FileResult)
-    return result
+
+def _notes_files(
+    notes_dir: Path, header: DeckHeader | None, problems: list[Diagnostic]
+) -> tuple[list[tuple[Path, Domain]], bool]:
+    """Each notes file with its domain, in study order: the domains as deck.yaml lists
+    them, each's `<domain>.yaml`, then the files of a folder `<domain>/` by name (a large
+    domain can be split over several files). What is wrong goes into `problems`; True if
+    the folder is past a bound, so that nothing in it is read."""
+    found: list[tuple[str, Path]] = []
+    for entry in notes_dir.iterdir():
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            found += [(entry.name, f) for f in entry.iterdir() if f.suffix in _YAML]
+        elif entry.suffix in _YAML and entry.name != DECK_FILE:
+            found.append((entry.stem, entry))
+        if len(found) > MAX_FILES:
+            message = f"over {MAX_FILES:,} notes files: merge some (a file can hold thousands)"
+            problems.append(Diagnostic(str(notes_dir), START, "too-many", message))
+            return [], True
+    total = sum(_size(path) for _, path in found)
+    if total > MAX_DECK_BYTES:
+        message = (
+            f"{total / 2**20:.0f} MiB of notes: deckgen builds decks of up to"
+            f" {MAX_DECK_BYTES // 2**20} MiB of YAML"
+        )
+        problems.append(Diagnostic(str(notes_dir), START, "too-large", message))
+        return [], True
+    domains = {domain.key: domain for domain in header.domains} if header else {}
+    for key, path in found:
+        if header is not None and key not in domains:
+            message = (
+                f"unknown domain '{key}': notes files are named after a domain key of"
+                f" {DECK_FILE} ({', '.join(domains) or 'none'}), or kept in a folder so named"
+            )
+            problems.append(Diagnostic(str(path), START, "unknown-domain", message))
+    order = {key: index for index, key in enumerate(domains)}
+    known = sorted(
+        ((order[key], path.parent != notes_dir, path.name), path, domains[key])
+        for key, path in found
+        if key in domains
+    )
+    return [(path, domain) for _, path, domain in known], False
+
+
+_YAML = (".yaml", ".yml")
 
 
 def _size(path: Path) -> int:
@@ -217,42 +219,41 @@ def _size(path: Path) -> int:
 
 
 class _Cache:
-    """Checked files by content: a file whose bytes, deck.yaml and deckgen version are
-    unchanged is not parsed again. Kept beside the notes folder, never committed."""
+    """Checked files by content: a file whose bytes, deck.yaml and deckgen are unchanged is
+    not read again. Kept beside the notes folder, a folder for each notes folder, so that
+    two of them never evict each other's entries; never committed."""
 
-    def __init__(self, deck_yaml: Path, vocabulary: tuple[str, ...] | None) -> None:
-        self.folder = deck_yaml.parent.parent / CACHE_DIR
-        context = repr((__version__, _code_stamp(), vocabulary)).encode() + _read(deck_yaml)
-        self.context = hashlib.sha256(context).hexdigest()
+    def __init__(self, notes_dir: Path, header: DeckHeader) -> None:
+        where = notes_dir.resolve()
+        name = hashlib.sha256(str(where).encode()).hexdigest()[:16]
+        self.folder = where.parent / CACHE_DIR / f"{where.name}-{name}"
+        context = repr((__version__, _code_stamp(), header))
+        self.context = hashlib.sha256(context.encode()).hexdigest()
         self.used: set[Path] = set()
 
-    def entry(self, path: Path, domain: Domain) -> Path:
+    def entry(self, path: Path, domain: Domain) -> Path | None:
         """Where the result for this file, as it is now, is kept."""
+        try:
+            content = path.read_bytes()
+        except OSError:
+            return None
         key = hashlib.sha256(
-            self.context.encode() + repr(domain).encode() + str(path).encode() + _read(path)
+            self.context.encode() + repr((domain, str(path))).encode() + content
         ).hexdigest()
         entry = self.folder / f"{key}.pickle"
         self.used.add(entry)
         return entry
 
-    def prune(self) -> None:
-        """Forget entries this run did not use: older versions of the files."""
-        for entry in self.folder.glob("*.pickle"):
-            if entry not in self.used:
-                entry.unlink(missing_ok=True)
-
     @staticmethod
-    def get(entry: Path, with_records: bool) -> FileResult | None:
-        import pickle  # only large decks have a cache
-
+    def get(entry: Path) -> bytes | None:
+        """A pickled FileResult, if one is kept there and reads back whole."""
         try:
-            with open(entry, "rb") as file:
-                result = pickle.load(file)
+            data = entry.read_bytes()
+            if isinstance(pickle.loads(data), FileResult):
+                return data
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            return None
-        if not isinstance(result, FileResult) or (with_records and result.records is None):
-            return None
-        return result
+            pass
+        return None
 
     @staticmethod
     def put(entry: Path, pickled: bytes) -> None:
@@ -260,22 +261,21 @@ class _Cache:
         try:
             if not entry.parent.exists():
                 entry.parent.mkdir(parents=True, exist_ok=True)
-                (entry.parent / ".gitignore").write_text("*\n", encoding="utf-8")
+                (entry.parent.parent / ".gitignore").write_text("*\n", encoding="utf-8")
             write_atomic(entry, pickled, durable=False)
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+    def prune(self) -> None:
+        """Forget entries this run did not use: older versions of the files."""
+        for entry in self.folder.glob("*.pickle"):
+            if entry not in self.used:
+                entry.unlink(missing_ok=True)
 
 
 def _code_stamp() -> list[tuple[str, int, int]]:
     """deckgen's own files by size and time, so that a changed deckgen never reuses what
     an older one checked, released or not."""
     package = Path(__file__).parent
-    files = sorted([*package.glob("*.py"), *package.glob("templates/*")])
-    return [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files]
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return b""
+    files = sorted([*package.rglob("*.py"), *package.glob("templates/*")])
+    return [(str(f.relative_to(package)), f.stat().st_size, f.stat().st_mtime_ns) for f in files]

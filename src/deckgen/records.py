@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import pickle
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from deckgen.apkg import guid_for
-from deckgen.notes import Deck, Domain, Note
-from deckgen.notetypes import NOTE_TYPES, NoteType
+from deckgen.diagnostics import Diagnostic, Position
+from deckgen.notes import Domain, Note
+from deckgen.notetypes import NoteType
 
 # json.dumps(value, ensure_ascii=False), without making an encoder for every note.
 _JSON = json.JSONEncoder(ensure_ascii=False).encode
@@ -58,44 +62,92 @@ class Record(_Record):
             cls, note_id, kind, domain, guid, fields, tags, deck, ords, retired, digest
         )
 
-    def _replace(self, **changes: Any) -> Record:
-        """A copy with some fields changed, and its hash made again."""
-        values = {**self._asdict(), **changes}
-        del values["digest"]
-        return Record(**values)
-
 
 def guid(deck_key: str, note_id: str) -> str:
     """A note's permanent GUID: from the deck key and the note id only, never its text."""
     return guid_for(deck_key, note_id)
 
 
-def subdeck_name(deck: Deck, domain: Domain) -> str:
-    return f"{deck.name}::{domain.name}"
-
-
-def records(deck: Deck, note_types: Mapping[str, NoteType] = NOTE_TYPES) -> list[Record]:
-    """Every note of the deck as Anki will store it, in study order."""
-    return records_of(deck.key, deck.name, deck.notes, note_types)
-
-
 def records_of(
     deck_key: str, deck_name: str, notes: Iterable[Note], note_types: Mapping[str, NoteType]
 ) -> list[Record]:
-    """Some notes as Anki will store them, in a deck of that key and name."""
-    return [
-        Record(
-            note_id=note.id,
-            kind=note.kind,
-            domain=note.domain.key,
-            guid=guid(deck_key, note.id),
-            fields=tuple(note_types[note.kind].values(note)),
-            tags=(f"domain::{note.domain.key}", f"kind::{note.kind}", *note.tags),
-            deck=f"{deck_name}::{note.domain.name}",
-            ords=tuple(note_types[note.kind].card_ords(note)),
+    """Notes as Anki will store them, in a deck of that key and name. What many notes
+    share (their subdeck, card numbers, tags) is made once and shared."""
+    shared: dict[object, Any] = {}
+    made = []
+    for note in notes:
+        note_type = note_types[note.kind]
+        domain = note.domain.key
+        own = _own_tags(domain, note.kind)
+        tags = (*own, *note.tags) if note.tags else own
+        ords = tuple(note_type.card_ords(note))
+        made.append(
+            Record(
+                note.id,
+                note.kind,
+                domain,
+                guid(deck_key, note.id),
+                tuple(note_type.values(note)),
+                shared.setdefault(tags, tags),
+                _subdeck(note.domain, deck_name),
+                shared.setdefault(ords, ords),
+            )
         )
-        for note in notes
-    ]
+    return made
+
+
+@functools.cache
+def _subdeck(domain: Domain, deck_name: str) -> str:
+    return domain.subdeck(deck_name)
+
+
+@functools.cache
+def _own_tags(domain: str, kind: str) -> tuple[str, str]:
+    """The tags deckgen gives every note of a domain and kind."""
+    return f"domain::{domain}", f"kind::{kind}"
+
+
+class FileResult(NamedTuple):
+    """What one notes file holds: each note id where it stands, the notes as Anki will
+    store them (if the file has no errors), and the file's problems."""
+
+    path: str
+    ids: tuple[tuple[str, Position], ...]
+    records: tuple[Record, ...]
+    problems: tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True)
+class Deck:
+    """The whole deck: its identity, its domains in order, and its notes as Anki will
+    store them, in study order. The notes are kept as each file's result, pickled, and
+    made again as they are read: a large deck takes a third of the memory that way."""
+
+    name: str
+    key: str
+    description: str
+    source: str
+    domains: tuple[Domain, ...]
+    files: tuple[bytes, ...]  # pickled FileResults, in study order
+    size: int  # notes
+
+    def results(self) -> Iterator[FileResult]:
+        for data in self.files:
+            result = pickle.loads(data)
+            assert isinstance(result, FileResult)
+            yield result
+
+    def records(self) -> Iterator[Record]:
+        for result in self.results():
+            yield from result.records
+
+    def where(self, note_id: str) -> tuple[str, Position]:
+        """The file and position of a note's id (looked up only for messages)."""
+        for result in self.results():
+            for found, position in result.ids:
+                if found == note_id:
+                    return result.path, position
+        raise KeyError(note_id)
 
 
 def tombstone(
@@ -108,5 +160,5 @@ def tombstone(
     values = {"ID": note_id, "Retired": RETIRED_MARK}
     names = note_types[kind].field_names
     fields = (f"(retired) {note_id}", *(values.get(name, "") for name in names[1:]))
-    tags = (RETIRED_TAG, f"domain::{domain}", f"kind::{kind}")
+    tags = (RETIRED_TAG, *_own_tags(domain, kind))
     return Record(note_id, kind, domain, guid(deck_key, note_id), fields, tags, "", (), True)

@@ -5,23 +5,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from deckgen.notes import KINDS, Deck
-from deckgen.notetypes import note_type
-from deckgen.records import Record
+from deckgen.notes import KINDS
+from deckgen.records import Deck, Record
 
 KIND_NAMES = tuple(kind.kind for kind in KINDS)
 
 
 def notes_by(deck: Deck) -> Counter[tuple[str, str]]:
     """Notes per (domain key, kind)."""
-    return Counter((note.domain.key, note.kind) for note in deck.notes)
+    return Counter((record.domain, record.kind) for record in deck.records())
 
 
 def cards_by(deck: Deck) -> Counter[tuple[str, str]]:
     """Cards per (domain key, kind), as Anki will generate them."""
     cards: Counter[tuple[str, str]] = Counter()
-    for note in deck.notes:
-        cards[note.domain.key, note.kind] += len(note_type(note).card_ords(note))
+    for record in deck.records():
+        cards[record.domain, record.kind] += len(record.ords)
     return cards
 
 

@@ -1,0 +1,248 @@
+"""Every dimension of input is bounded: past a bound, one diagnostic where it goes past,
+exit 1, nothing written, and no hang, crash or traceback on the way."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import write_notes
+
+from deckgen import load as load_module
+from deckgen import lock, shapes, source, validate
+from deckgen.cli import main
+from deckgen.load import load
+
+FACT = "- id: {id}\n  fact: '{{{{c1::x}}}}'\n"
+
+
+def check(folder: Path) -> tuple[int, str]:
+    """`deckgen check` of a folder, as its exit code and what it printed, paths shortened."""
+    result = CliRunner().invoke(main, ["check", str(folder)])
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result.exit_code, result.stderr.replace(f"{folder}/", "")
+
+
+def notes(tmp_path: Path, text: str) -> Path:
+    return write_notes(tmp_path / "notes", {"mlops.yaml": text})
+
+
+def test_a_value_past_its_length(tmp_path: Path) -> None:
+    value = "x" * (source.MAX_VALUE + 1)
+    folder = notes(tmp_path, f"- id: a\n  fact: >-\n    {value[:9000]}\n    {value[9000:]}\n")
+    assert check(folder) == (
+        1,
+        "mlops.yaml:2:9: error: a value of 10,002 characters; deckgen takes values of up to"
+        " 10,000: a card should be read in seconds, so split it [too-long]\n"
+        f"{folder}: 1 error; nothing written\n",
+    )
+
+
+def test_a_line_past_its_length(tmp_path: Path) -> None:
+    folder = notes(tmp_path, "- id: a\n  fact: '{{c1::x}}'\n# " + "#" * source.MAX_LINE + "\n")
+    assert check(folder) == (
+        1,
+        "mlops.yaml:3:20001: error: a line of over 20,000 characters: break it (YAML text can"
+        " span lines) [too-long]\n"
+        f"{folder}: 1 error; nothing written\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("- id: a\n  fact: " + "[" * 600 + "]" * 600 + "\n", "2:23"),  # flow
+        ("".join("  " * n + "- x:\n" for n in range(3000)), "9:17"),  # block
+        ("- " * 5000 + "x\n", "1:33"),  # block, on one line
+    ],
+)
+def test_nesting_past_its_depth(tmp_path: Path, text: str, where: str) -> None:
+    folder = notes(tmp_path, text)
+    assert check(folder) == (
+        1,
+        f"mlops.yaml:{where}: error: lists and mappings nested over 16 deep; notes need 4 at"
+        " most [too-deep]\n"
+        f"{folder}: 1 error; nothing written\n",
+    )
+
+
+def test_a_mapping_past_its_keys(tmp_path: Path) -> None:
+    keys = "".join(f"  k{n}: v\n" for n in range(source.MAX_KEYS + 1))
+    folder = notes(tmp_path, "- id: a\n" + keys)
+    assert check(folder) == (
+        1,
+        f"mlops.yaml:{source.MAX_KEYS + 1}:3: error: a mapping of over 100 keys: no notes"
+        " file needs so many, so split it [too-many]\n"
+        f"{folder}: 1 error; nothing written\n",
+    )
+
+
+def test_a_list_past_its_items(tmp_path: Path) -> None:
+    folder = notes(tmp_path, "- x\n" * (source.MAX_ITEMS + 1))
+    assert check(folder) == (
+        1,
+        f"mlops.yaml:{source.MAX_ITEMS + 1}:3: error: a list of over 100,000 items: no notes"
+        " file needs so many, so split it [too-many]\n"
+        f"{folder}: 1 error; nothing written\n",
+    )
+
+
+def test_a_tag_past_its_length_and_one_with_a_control_character(tmp_path: Path) -> None:
+    folder = notes(
+        tmp_path, f"- id: a\n  fact: '{{{{c1::x}}}}'\n  tags: [{'t' * 101}, \"a\\x07\"]\n"
+    )
+    assert check(folder) == (
+        1,
+        "mlops.yaml:3:10: error: a tag of 101 characters; tags have 100 at most [bad-tag]\n"
+        "mlops.yaml:3:113: error: a tag holds a control character: remove it [bad-tag]\n"
+        f"{folder}: 2 errors; nothing written\n",
+    )
+
+
+def test_text_with_a_control_character(tmp_path: Path) -> None:
+    folder = notes(tmp_path, '- id: a\n  fact: "{{c1::x}} and\\x1fy"\n')
+    assert check(folder) == (
+        1,
+        "mlops.yaml:2:9: error: 'fact' holds the control character U+001F, which no card can"
+        " show (and U+001F would split Anki's fields): remove it [control-character]\n"
+        f"{folder}: 1 error; nothing written\n",
+    )
+
+
+def test_a_deck_past_its_declared_tags_and_domains(tmp_path: Path) -> None:
+    tags = ", ".join(f"t{n}" for n in range(validate.MAX_DECK_TAGS + 1))
+    domains = "".join(f"  - {{key: d{n}, name: D{n}}}\n" for n in range(validate.MAX_DOMAINS + 1))
+    deck = f"name: T\nkey: t\ndomains:\n{domains}tags: [{tags}]\n"
+    folder = write_notes(tmp_path / "notes", {"deck.yaml": deck})
+    assert check(folder) == (
+        1,
+        "deck.yaml:4:3: error: over 100 domains: a deck has 100 at most [too-many]\n"
+        "deck.yaml:105:7: error: over 1,000 tags: a deck declares 1,000 at most [too-many]\n"
+        f"{folder}: 2 errors; nothing written\n",
+    )
+
+
+def test_a_deck_past_its_files(tmp_path: Path) -> None:
+    folder = write_notes(tmp_path / "notes", {})
+    (folder / "mlops").mkdir()
+    for n in range(load_module.MAX_FILES + 1):
+        (folder / "mlops" / f"{n:04}.yaml").write_text(FACT.format(id=f"n{n}"))
+    assert check(folder) == (
+        1,
+        f"{folder}:1:1: error: over 1,000 notes files: merge some (a file can hold thousands)"
+        " [too-many]\n"
+        f"{folder}: 1 error; nothing written\n",
+    )
+
+
+def test_a_deck_past_its_size_is_refused_before_any_of_it_is_read(tmp_path: Path) -> None:
+    folder = write_notes(tmp_path / "notes", {})
+    (folder / "mlops").mkdir()
+    for n in range(5):  # sparse files: reading them would fault in 80 MiB
+        with open(folder / "mlops" / f"{n}.yaml", "wb") as file:
+            file.truncate(16 * 2**20)
+    assert check(folder) == (
+        1,
+        f"{folder}:1:1: error: 80 MiB of notes: deckgen builds decks of up to 64 MiB of YAML"
+        " [too-large]\n"
+        f"{folder}: 1 error; nothing written\n",
+    )
+
+
+def test_a_deck_past_its_notes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(load_module, "MAX_NOTES", 30)  # 200,000 notes take a while to write
+    folder = write_notes(
+        tmp_path / "notes",
+        {
+            "mlops.yaml": "".join(FACT.format(id=f"m{n}") for n in range(20)),
+            "general.yaml": "".join(FACT.format(id=f"g{n}") for n in range(20)),
+        },
+    )
+    assert check(folder) == (
+        1,
+        "general.yaml:21:7: error: over 30 notes: deckgen builds decks of up to 30 [too-many]\n"
+        f"{folder}: 1 error; nothing written\n",
+    )
+
+
+def test_errors_past_the_limit_stop_the_check(tmp_path: Path) -> None:
+    folder = notes(tmp_path, "- id: a\n  fact: no cloze\n" * (shapes.MAX_ERRORS + 50))
+    code, output = check(folder)
+    lines = output.splitlines()
+    assert code == 1 and len(lines) == shapes.MAX_ERRORS + 2
+    assert lines[-2] == (
+        "mlops.yaml:2000:9: error: 1,000 errors, so deckgen stopped here: fix these first"
+        " [too-many]"
+    )
+
+
+def test_reading_stops_at_the_error_limit_across_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load_module, "MAX_ERRORS", 3)
+    folder = write_notes(tmp_path / "notes", {})
+    (folder / "mlops").mkdir()
+    for name in ("a", "b", "c"):
+        bad = f"- id: {name}1\n  fact: no cloze\n- id: {name}2\n  fact: no cloze\n"
+        (folder / "mlops" / f"{name}.yaml").write_text(bad)
+    names = [p.path.rsplit("/", 1)[-1] for p in load(folder).problems]
+    assert names == ["a.yaml", "a.yaml", "b.yaml", "b.yaml"]
+
+
+def run_with_a_deadline(folder: Path) -> subprocess.CompletedProcess[str]:
+    """`deckgen check` in a process of its own: what must not hang is given 20 seconds."""
+    command = [sys.executable, "-m", "deckgen", "check", str(folder)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=20, check=False)
+
+
+def test_a_fifo_a_device_a_socket_and_a_symlink_loop_are_not_notes(tmp_path: Path) -> None:
+    folder = write_notes(tmp_path / "notes", {})
+    os.mkfifo(folder / "mlops.yaml")
+    (folder / "general.yaml").symlink_to("/dev/zero")
+    (folder / "loop.yml").symlink_to(folder / "loop.yml")
+    (folder / "mlops").mkdir()
+    listener = socket.socket(socket.AF_UNIX)
+    try:
+        listener.bind(str(folder / "mlops" / "s.yaml"))
+        domains = "".join(f"  - {{key: {k}, name: {k}}}\n" for k in ("mlops", "general", "loop"))
+        write_notes(folder, {"deck.yaml": f"name: T\nkey: t\ndomains:\n{domains}"})
+        done = run_with_a_deadline(folder)
+    finally:
+        listener.close()
+    assert done.returncode == 1
+    assert done.stderr.replace(f"{folder}/", "") == (
+        "general.yaml:1:1: error: this is a character device, not a file of notes: deckgen"
+        " reads regular files only [not-a-file]\n"
+        "loop.yml:1:1: error: cannot read file: Too many levels of symbolic links [unreadable]\n"
+        "mlops.yaml:1:1: error: this is a FIFO (named pipe), not a file of notes: deckgen"
+        " reads regular files only [not-a-file]\n"
+        "mlops/s.yaml:1:1: error: this is a socket, not a file of notes: deckgen reads"
+        " regular files only [not-a-file]\n"
+        f"{folder}: 4 errors; nothing written\n"
+    )
+
+
+def test_a_lock_that_is_not_a_file_or_is_too_large(tmp_path: Path) -> None:
+    folder = write_notes(tmp_path / "notes", {"mlops.yaml": FACT.format(id="a")})
+    os.mkfifo(folder / "deck.lock")
+    assert lock.read(folder / "deck.lock")[1][0].code == "not-a-file"
+    (folder / "deck.lock").unlink()
+    with open(folder / "deck.lock", "wb") as file:
+        file.truncate(lock.MAX_BYTES + 1)
+    assert lock.read(folder / "deck.lock")[1][0].code == "too-large"
+
+
+def test_a_lock_with_many_malformed_lines_reports_the_first_few(tmp_path: Path) -> None:
+    found, problems = lock.parse("note x\n" * 100_000, "deck.lock")
+    assert found is None and len(problems) == 20
+    assert [p.position.line for p in problems] == list(range(1, 21))
+
+
+def test_deeply_nested_json_in_a_lock_is_a_malformed_line() -> None:
+    found, problems = lock.parse("notetype fact 1 ab " + "[" * 10_000 + "\n", "deck.lock")
+    assert found is None and [p.code for p in problems] == ["lock-syntax"]
