@@ -11,7 +11,7 @@ from anki.collection import Collection
 from click.testing import CliRunner
 from conftest import ONE_OF_EACH, build, import_package, write_notes
 
-from deckgen import notetypes
+from deckgen import notetypes, package
 from deckgen.build import Options, prepare
 from deckgen.cli import main
 from deckgen.diff import compare
@@ -71,7 +71,7 @@ def test_diff_says_what_anki_did(notes: Path, tmp_path: Path, collection: Collec
     made, _ = prepare(notes, T0 + 100)
     assert made is not None
     report = compare(tmp_path / "old.apkg", made)
-    (tmp_path / "new.apkg").write_bytes(made.data)
+    package.write(made.deck, made.revision, tmp_path / "new.apkg")
 
     log = import_package(collection, tmp_path / "new.apkg")
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from deckgen.build import prepare
 from deckgen.cli import main
-from deckgen.load import load_deck
+from deckgen.load import load
 from deckgen.lock import parse
 from deckgen.markup import to_html
 from deckgen.source import MAX_BYTES
@@ -167,7 +167,7 @@ def notes_file(draw: st.DrawFn) -> str:
 def test_any_notes_file_gives_a_deck_or_positioned_problems(tmp_path: Path, text: str) -> None:
     folder = tmp_path / "fuzz"
     write_notes(folder, {"mlops.yaml": text})
-    deck, problems = load_deck(folder)
+    deck, problems = load(folder)[:2]
     lines = text.splitlines() or [""]
     for problem in problems:
         assert 1 <= problem.position.line <= len(lines) + 1, (text, str(problem))
@@ -181,10 +181,10 @@ def test_an_oversized_file_is_refused_without_reading_it(tmp_path: Path) -> None
     huge = folder / "mlops.yaml"
     with open(huge, "wb") as file:
         file.truncate(50 * 2**20)  # 50 MiB, sparse: a reader would have to fault it all in
-    deck, problems = load_deck(folder)
+    deck, problems = load(folder)[:2]
     assert deck is None
     assert [str(p) for p in problems] == [
-        f"{huge}:1:1: error: the file is 50.0 MiB; deckgen reads notes files of up to"
+        f"{huge}:1:1: error: the file is 50.0 MiB; deckgen reads files of up to"
         f" {MAX_BYTES // 2**20} MiB: split it into files in a folder named after its domain"
         " [too-large]"
     ]
@@ -272,17 +272,17 @@ def _running(pid: int) -> bool:
 
 
 def _start_large_build(tmp_path: Path) -> tuple[subprocess.Popen[str], set[int]]:
-    """A build of over a megabyte of notes (read and written by processes of its own),
-    in a process group of its own, once it has started its children."""
+    """A build of over a megabyte of notes (read by a process per core), in a process
+    group of its own, once it has started its children."""
     notes = generate(4_000, tmp_path / "notes")
     command = [sys.executable, "-m", "deckgen", "build", str(notes), "-o", str(tmp_path / "d")]
     process = subprocess.Popen(command, text=True, stderr=subprocess.PIPE, start_new_session=True)
     children: set[int] = set()
     deadline = time.monotonic() + 10
-    while len(children) < 3 and time.monotonic() < deadline:  # a writer and two readers
+    while len(children) < 2 and time.monotonic() < deadline:  # two readers
         children |= _children(process.pid)
         time.sleep(0.005)
-    assert len(children) >= 3
+    assert len(children) >= 2
     return process, children
 
 

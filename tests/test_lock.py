@@ -6,16 +6,19 @@ from pathlib import Path
 
 from conftest import ONE_OF_EACH, load, write_notes
 
-from deckgen.lock import Lock, NoteEntry, NotetypeEntry, Schema, parse
+from deckgen.lock import Lock, NoteEntries, NoteEntry, NotetypeEntry, parse
+from deckgen.notetypes import Schema
 from deckgen.revision import revise
 
 SCHEMA = Schema(((11, "Text"), (12, "Extra")), ((21, "Cloze"),))
 LOCK = Lock(
     "test-deck",
-    {
-        "b-note": NoteEntry("b-note", "trap", "mlops", 1700000100, "00aa11bb22cc33dd"),
-        "a-note": NoteEntry("a-note", "fact", "general", 1700000000, "ffee", retired=True),
-    },
+    NoteEntries(
+        [
+            NoteEntry("b-note", "trap", "mlops", 1700000100, "00aa11bb22cc33dd"),
+            NoteEntry("a-note", "fact", "general", 1700000000, "ffee", retired=True),
+        ]
+    ),
     {"fact": NotetypeEntry("fact", 1700000000, "abcd", SCHEMA)},
 )
 
@@ -68,22 +71,22 @@ def test_times_follow_content(tmp_path: Path) -> None:
     folder = write_notes(tmp_path / "notes", ONE_OF_EACH)
     deck = load(folder)
     first = revise(deck, None, 1000)
-    assert {s.mod for s in first.notes} == {1000}
-    assert set(first.added) == {n.id for n in deck.notes}
+    assert {entry.mod for entry in first.lock.notes.values()} == {1000}
+    assert set(first.added) == {r.note_id for r in deck.records()}
 
     same = revise(deck, first.lock, 5000)
-    assert [s.mod for s in same.notes] == [1000] * len(deck.notes)
+    assert same.lock == first.lock
     assert (same.added, same.changed, same.retired) == ((), (), ())
 
     (folder / "general.yaml").write_text("- id: timing\n  fact: '{{c1::59}} questions'\n")
     edited = revise(load(folder), first.lock, 900)  # a clock behind the lock's
     assert edited.changed == ("timing",)
-    assert {s.record.note_id: s.mod for s in edited.notes}["timing"] == 1001
+    assert edited.mod("timing") == 1001
 
     (folder / "general.yaml").unlink()
     removed = revise(load(folder), edited.lock, 7000)
-    [stone] = [s for s in removed.notes if s.record.retired]
-    assert (stone.record.note_id, stone.mod, stone.record.ords) == ("timing", 7000, ())
+    [stone] = removed.tombstones
+    assert (stone.note_id, removed.mod("timing"), stone.ords) == ("timing", 7000, ())
     assert removed.retired == ("timing",)
     again = revise(load(folder), removed.lock, 9000)
     assert again.retired == () and again.lock == removed.lock
@@ -100,5 +103,5 @@ def test_a_returning_note_is_newer_than_its_tombstone(tmp_path: Path) -> None:
     back = revise(load(folder), retired.lock, 2000)
 
     assert back.changed == ("timing",)
-    assert {s.record.note_id: s.mod for s in back.notes}["timing"] == 2001
-    assert not any(s.record.retired for s in back.notes)
+    assert back.mod("timing") == 2001
+    assert back.tombstones == () and not back.lock.notes["timing"].retired

@@ -1,21 +1,24 @@
-"""A build: notes and lock -> a package and a new lock, or the reasons it cannot be done."""
+"""A build: notes and lock -> a package and a new lock, or the reasons it cannot be done.
+
+`prepare` reads and checks everything and decides every note's time; nothing is written
+until `write`, and then the package and the lock are each replaced whole.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
 from deckgen import lock, package
-from deckgen.diagnostics import START, Diagnostic, Level, has_errors
-from deckgen.files import write_atomic
-from deckgen.load import Progress, is_large, load
+from deckgen.diagnostics import START, Diagnostic, has_errors
+from deckgen.files import replacing, scratch_dir
+from deckgen.load import Progress, load
 from deckgen.lock import LOCK_FILE
-from deckgen.notes import Deck
 from deckgen.notetypes import NOTE_TYPES, NoteType
-from deckgen.revision import NoteChange, Reviser, Revision, revise
-from deckgen.validate import DECK_FILE, DeckHeader, FileResult, id_position
+from deckgen.records import Deck
+from deckgen.revision import NoteChange, Revision, revise
+from deckgen.shapes import DECK_FILE
 
 
 class Options(NamedTuple):
@@ -28,13 +31,17 @@ DEFAULTS = Options()
 
 
 class Build(NamedTuple):
-    """A package made in memory, and the lock to write beside the notes with it."""
+    """A deck and its revision against the lock: what the package and new lock will hold."""
 
     deck: Deck
     revision: Revision
-    data: bytes
     lock_path: Path
     options: Options
+    note_types: Mapping[str, NoteType] = NOTE_TYPES
+
+
+class NotReproducible(Exception):
+    """Two builds from the same notes and lock differ."""
 
 
 def prepare(
@@ -44,87 +51,61 @@ def prepare(
     note_types: Mapping[str, NoteType] = NOTE_TYPES,
     progress: Progress | None = None,
 ) -> tuple[Build | None, list[Diagnostic]]:
-    """Check the notes and the lock and make the package; nothing is written yet.
-
-    With deckgen's own note types, each file's notes are stamped and written into the
-    package as soon as the file is read, while the next files are still being read."""
+    """Check the notes and the lock, and stamp every note; nothing is written."""
     lock_path = notes_dir / LOCK_FILE
     previous, problems = lock.read(lock_path)
+    loaded = load(notes_dir, progress=progress)
+    problems = sorted(loaded.problems + problems)
+    if loaded.deck is None or has_errors(problems):
+        return None, problems
     if options.new_key:
         previous = None
-    reviser = Reviser(previous, now, note_types)
-    streaming = note_types is NOTE_TYPES and not has_errors(problems)
-    writer: package.Writer | None = None
-    # A large deck's package is written by a process of its own, beside the reading.
-    # Started first: before the processes that read, and before any thread.
-    own_process = streaming and (os.cpu_count() or 1) > 1 and is_large(notes_dir)
-    collection = package.CollectionProcess() if own_process else None
-
-    def on_file(header: DeckHeader, result: FileResult) -> None:
-        nonlocal writer, streaming
-        if not streaming or result.records is None or has_errors(result.problems):
-            streaming = False
-            return
-        if writer is None:
-            info = package.DeckInfo.of(header)
-            writer = package.Writer(info, reviser.notetype_mods, note_types, collection)
-        writer.add([reviser.stamp(n, r) for n, r in zip(result.notes, result.records, strict=True)])
-
-    try:
-        loaded = load(
-            notes_dir,
-            records=streaming,
-            on_file=on_file if streaming else None,
-            progress=progress,
-        )
-        deck = loaded.deck
-        problems = loaded.problems + problems
-        if deck is None or has_errors(problems):
-            return None, sorted(problems)
-        if streaming and writer is not None:
-            stones = reviser.tombstones(deck.key)
-            revision = reviser.finish(deck.key, drop_retired=options.drop_retired, stones=stones)
-        else:
-            revision = revise(deck, previous, now, note_types, drop_retired=options.drop_retired)
-        problems += _refusals(revision, notes_dir, lock_path, options)
-        if has_errors(problems):
-            return None, problems
-        if streaming and writer is not None:
-            if not options.drop_retired:
-                writer.add(stones)
-            data = writer.finish()
-        else:
-            data = package.render(deck, revision, note_types)
-    finally:
-        if writer is not None:
-            writer.close()
-        if collection is not None:
-            collection.close()
-    return Build(deck, revision, data, lock_path, options), problems
+    drop = options.drop_retired
+    revision = revise(loaded.deck, previous, now, note_types, drop_retired=drop)
+    problems += _refusals(revision, loaded.deck, notes_dir, lock_path, options)
+    if has_errors(problems):
+        return None, problems
+    return Build(loaded.deck, revision, lock_path, options, note_types), problems
 
 
-def write(build: Build, out: Path) -> None:
-    """The package first, then the lock: each replaced whole, never half-written."""
-    write_atomic(out, build.data)
+def write(build: Build, out: Path, *, check_reproducible_at: int | None = None) -> None:
+    """The package first, then the lock: each replaced whole, never half-written.
+
+    With `check_reproducible_at`, the package is first made again at that time, from the
+    new lock, and nothing is written unless the two are the same bytes."""
+    with replacing(out) as partial:
+        package.write(build.deck, build.revision, partial, build.note_types)
+        if check_reproducible_at is not None:
+            again = revise(
+                build.deck,
+                build.revision.lock,
+                check_reproducible_at,
+                build.note_types,
+                drop_retired=build.options.drop_retired,
+            )
+            with scratch_dir() as work:
+                package.write(build.deck, again, work / "again.apkg", build.note_types)
+                same = again.lock == build.revision.lock and _same_bytes(
+                    partial, work / "again.apkg"
+                )
+            if not same:
+                raise NotReproducible("two builds from the same notes and lock differ")
     lock.write(build.lock_path, build.revision.lock)
 
 
-def is_reproducible(
-    build: Build, later: int, note_types: Mapping[str, NoteType] = NOTE_TYPES
-) -> bool:
-    """Whether building again from the same notes and the new lock, at a later time, gives
-    the same bytes: every time and id must come from the lock, none from the clock."""
-    drop = build.options.drop_retired
-    again = revise(build.deck, build.revision.lock, later, note_types, drop_retired=drop)
-    return again.lock == build.revision.lock and (
-        package.render(build.deck, again, note_types) == build.data
-    )
+def _same_bytes(first: Path, second: Path) -> bool:
+    import filecmp
+
+    return filecmp.cmp(first, second, shallow=False)
 
 
 def _refusals(
-    revision: Revision, notes_dir: Path, lock_path: Path, options: Options
+    revision: Revision,
+    deck: Deck,
+    notes_dir: Path,
+    lock_path: Path,
+    options: Options,
 ) -> list[Diagnostic]:
-    problems = []
     if revision.key_change is not None:
         old, new = revision.key_change
         message = (
@@ -132,16 +113,13 @@ def _refusals(
             " so Anki would add the whole deck again beside the old one. Put the key back,"
             " or build with --new-key to start a new deck on purpose"
         )
-        problems.append(_error(str(notes_dir / DECK_FILE), "key-changed", message))
-        return problems
+        return [Diagnostic(str(notes_dir / DECK_FILE), START, "key-changed", message)]
 
     def at_note(change: NoteChange, code: str, message: str) -> Diagnostic:
-        path, position = change.origin or (str(notes_dir), START)
-        if position is None:
-            position = id_position(path, change.note_id)
-        return Diagnostic(path, position, Level.ERROR, code, message)
+        path, position = deck.where(change.note_id)
+        return Diagnostic(path, position, code, message)
 
-    problems += [
+    problems = [
         at_note(
             change,
             "kind-changed",
@@ -170,9 +148,5 @@ def _refusals(
             " 'Merge note types' and sets 'Update notes' to 'Always' on import. Build with"
             " --allow-schema-change to ship it anyway, and tell your users"
         )
-        problems.append(_error(str(lock_path), "schema-changed", message))
+        problems.append(Diagnostic(str(lock_path), START, "schema-changed", message))
     return problems
-
-
-def _error(path: str, code: str, message: str) -> Diagnostic:
-    return Diagnostic(path, START, Level.ERROR, code, message)

@@ -20,8 +20,8 @@ from typing import Any
 
 from deckgen.build import Build
 from deckgen.markup import visible_text
-from deckgen.notetypes import NOTE_TYPES, NoteType
-from deckgen.package import model_json
+from deckgen.notetypes import NOTE_TYPES, NoteType, Schema, css
+from deckgen.revision import shipped
 
 
 class PackageError(Exception):
@@ -93,8 +93,8 @@ def compare(
     changes: list[NoteChange] = []
     unchanged = 0
     seen: set[str] = set()
-    for stamped in build.revision.notes:
-        record, mod = stamped.record, stamped.mod
+    for record in shipped(build.deck, build.revision):
+        mod = build.revision.mod(record.note_id)
         seen.add(record.guid)
         note_type = note_types[record.kind]
         old = notes.get(record.guid)
@@ -179,34 +179,21 @@ def _fields(old: _OldNote, new: tuple[str, ...], note_type: NoteType) -> tuple[F
 def _notetype_change(
     old: Mapping[str, Any] | None, note_type: NoteType, mod: int
 ) -> NotetypeChange | None:
-    new = model_json(note_type, mod)
     if old is None:
         return NotetypeChange(note_type.name, (), "Anki adds it")
-    changes: list[str] = []
-    structure_changed = False
-    for what, key in (("field", "flds"), ("template", "tmpls")):
-        before = {item["id"]: item["name"] for item in old[key]}
-        after = {item["id"]: item["name"] for item in new[key]}
-        for item_id, name in after.items():
-            if item_id not in before:
-                changes.append(f"{what} '{name}' added")
-            elif before[item_id] != name:
-                changes.append(f"{what} '{before[item_id]}' renamed '{name}'")
-        changes += [f"{what} '{name}' removed" for i, name in before.items() if i not in after]
-        if [i for i in before if i in after] != [i for i in after if i in before]:
-            changes.append(f"{what}s reordered")
-        structure_changed |= list(before) != list(after)
-
-    def faces(model: Mapping[str, Any]) -> list[tuple[str, str]]:
-        return [(t["qfmt"], t["afmt"]) for t in model["tmpls"]]
-
-    if faces(old) != faces(new):
+    before = Schema(
+        tuple((int(f["id"]), str(f["name"])) for f in old["flds"]),
+        tuple((int(t["id"]), str(t["name"])) for t in old["tmpls"]),
+    )
+    changes = note_type.schema.changes_from(before)
+    faces = [(t["qfmt"], t["afmt"]) for t in old["tmpls"]]
+    if faces != [(front, back) for _, _, front, back in note_type.faces]:
         changes.append("card templates changed")
-    if old["css"] != new["css"]:
+    if old["css"] != css():
         changes.append("CSS changed")
     if not changes:
         return None
-    if structure_changed:
+    if before.structure != note_type.schema.structure:
         anki = (
             "Anki adds a copy named 'Name+' and skips its notes, unless users tick 'Merge note"
             " types' and set 'Update notes' to 'Always'"

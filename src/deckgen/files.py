@@ -15,11 +15,25 @@ _PREFIX = "deckgen-"
 
 def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write `data` to `path` in one step: readers see the old file or the new, whole.
+    `durable=False` skips waiting for the disk, for files that only save time (a cache
+    whose damaged entries are ignored)."""
+    with replacing(path, durable=durable) as partial:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
 
-    The new file is written under a hidden name beside `path` and renamed over it. A
-    build killed in the middle of that leaves the hidden file, which the next write to
-    `path` removes (it carries the dead process's id). `durable=False` skips waiting for
-    the disk, for files that only save time (a cache whose damaged entries are ignored).
+
+@contextlib.contextmanager
+def replacing(path: Path, *, durable: bool = True) -> Iterator[Path]:
+    """A hidden path beside `path` to write the new file at; once the block ends, the
+    new file replaces `path` in one step, and if the block fails, it is removed.
+
+    A build killed in the middle leaves the hidden file, which the next write to `path`
+    removes (it carries the dead process's id).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.*.partial"):
@@ -28,15 +42,13 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
             stale.unlink(missing_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if durable:
+        yield partial
+        if durable:
+            fd = os.open(partial, os.O_RDONLY)
+            try:
                 os.fsync(fd)
-        finally:
-            os.close(fd)
+            finally:
+                os.close(fd)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)

@@ -10,13 +10,15 @@ different notes merge it without conflict:
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 from deckgen.diagnostics import Diagnostic, Level, Position
 from deckgen.files import write_atomic
+from deckgen.notetypes import Schema
+from deckgen.source import conflict_markers, read_text
 
 LOCK_FILE = "deck.lock"
 
@@ -24,31 +26,9 @@ _HEADER = """\
 # deckgen lock: when each note and note type last changed, so that Anki updates exactly
 # what changed. Written by `deckgen build`; commit it with the notes; do not edit it.
 """
-_CONFLICT_MARKERS = ("<<<<<<<", "=======", ">>>>>>>", "|||||||")
-
-
-class Schema(NamedTuple):
-    """A note type's fields and templates, as (permanent id, name) in order."""
-
-    fields: tuple[tuple[int, str], ...]
-    templates: tuple[tuple[int, str], ...]
-
-    @property
-    def structure(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """What Anki compares: the ids in order. Names may change freely."""
-        return tuple(i for i, _ in self.fields), tuple(i for i, _ in self.templates)
-
-    def to_json(self) -> str:
-        value = {"fields": self.fields, "templates": self.templates}
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, text: str) -> Schema:
-        value = json.loads(text)
-        return cls(
-            tuple((int(i), str(n)) for i, n in value["fields"]),
-            tuple((int(i), str(n)) for i, n in value["templates"]),
-        )
+# The largest lock read: some 300,000 notes, past any deck deckgen builds.
+MAX_BYTES = 64 * 2**20
+_MAX_ERRORS = 20  # malformed entries reported before reading stops: it is not hand-written
 
 
 class NoteEntry(NamedTuple):
@@ -60,9 +40,59 @@ class NoteEntry(NamedTuple):
     retired: bool = False
     live_digest: str = ""  # for a retired note, its hash when it was last in the notes
 
-    def line(self) -> str:
+    def rest(self) -> str:
+        """Its line after `note <id> `."""
         retired = f" retired {self.live_digest}".rstrip() if self.retired else ""
-        return f"note {self.id} {self.kind} {self.domain} {self.mod} {self.digest}{retired}"
+        return f"{self.kind} {self.domain} {self.mod} {self.digest}{retired}"
+
+    @classmethod
+    def parse(cls, note_id: str, rest: str) -> NoteEntry:
+        parts = rest.split()
+        if len(parts) not in (4, 5, 6) or (len(parts) > 4 and parts[4] != "retired"):
+            raise ValueError("expected 'note <id> <kind> <domain> <mod> <hash> [retired]'")
+        kind, domain, mod, digest = parts[:4]
+        live = parts[5] if len(parts) == 6 else ""
+        return cls(note_id, kind, domain, int(mod), digest, len(parts) > 4, live)
+
+
+class NoteEntries(Mapping[str, NoteEntry]):
+    """Each note's entry by id, kept as the text of its line and read when looked up:
+    for the 100,000 notes of a large deck, half the memory of the entries themselves.
+    An entry that did not change is the same text in the old lock and the new."""
+
+    def __init__(self, entries: Iterable[NoteEntry] = ()) -> None:
+        self._rests: dict[str, str] = {}
+        for entry in entries:
+            self.put(entry)
+
+    def put(self, entry: NoteEntry) -> None:
+        self._rests[entry.id] = entry.rest()
+
+    def keep(self, note_id: str, old: NoteEntries) -> None:
+        """The entry `old` has for a note, unchanged."""
+        self._rests[note_id] = old._rests[note_id]
+
+    def __getitem__(self, note_id: str) -> NoteEntry:
+        return NoteEntry.parse(note_id, self._rests[note_id])
+
+    def __contains__(self, note_id: object) -> bool:
+        return note_id in self._rests
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rests)
+
+    def __len__(self) -> int:
+        return len(self._rests)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, NoteEntries):
+            return self._rests == other._rests
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, so not hashable
+
+    def lines(self) -> Iterator[str]:
+        return (f"note {note_id} {rest}" for note_id, rest in self._rests.items())
 
 
 class NotetypeEntry(NamedTuple):
@@ -78,62 +108,61 @@ class NotetypeEntry(NamedTuple):
 @dataclass(frozen=True)
 class Lock:
     key: str | None = None  # the deck key every GUID was made with
-    notes: dict[str, NoteEntry] = field(default_factory=dict)
+    notes: NoteEntries = field(default_factory=NoteEntries)
     notetypes: dict[str, NotetypeEntry] = field(default_factory=dict)
 
     def dump(self) -> str:
         lines = [f"deck {self.key}"] if self.key else []
-        lines += [e.line() for e in self.notes.values()]
+        lines += self.notes.lines()
         lines += [e.line() for e in self.notetypes.values()]
         return _HEADER + "".join(f"{line}\n" for line in sorted(lines))
 
 
 def read(path: Path) -> tuple[Lock | None, list[Diagnostic]]:
     """The lock at `path`; None if there is none (every note then counts as changed)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         return None, []
-    except (OSError, UnicodeDecodeError) as error:
-        return None, [_error(path, 1, 1, f"cannot read the lock: {error}")]
+    advice = "delete it (every note then counts as changed once)"
+    text, problems = read_text(path, str(path), MAX_BYTES, advice)
+    if text is None:
+        return None, problems
     return parse(text, str(path))
 
 
 def parse(text: str, path: str) -> tuple[Lock | None, list[Diagnostic]]:
     key: str | None = None
-    notes: dict[str, NoteEntry] = {}
+    notes = NoteEntries()
     notetypes: dict[str, NotetypeEntry] = {}
     problems: list[Diagnostic] = []
-    merged = False
+    markers = {line for line, _ in conflict_markers(text)}
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.startswith(_CONFLICT_MARKERS):
-            merged = True
-            continue
-        if not line.strip() or line.startswith("#"):
+        if number in markers or not line.strip() or line.startswith("#"):
             continue
         try:
             entry = _entry(line)
-        except (ValueError, KeyError, TypeError, IndexError) as error:
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError) as error:
             message = (
                 f"malformed lock entry: {error}; if the lock cannot be mended, delete it"
                 " (every note then counts as changed once)"
             )
-            problems.append(_error(Path(path), number, 1, message))
+            problems.append(Diagnostic(path, Position(number, 1), "lock-syntax", message))
+            if len(problems) == _MAX_ERRORS:
+                break
             continue
         # After a merge both sides' lines may be there: the newer of each wins.
         if isinstance(entry, str):
             key = entry
         elif isinstance(entry, NoteEntry):
             if entry.id not in notes or notes[entry.id].mod < entry.mod:
-                notes[entry.id] = entry
+                notes.put(entry)
         elif entry.kind not in notetypes or notetypes[entry.kind].mod < entry.mod:
             notetypes[entry.kind] = entry
-    if merged:
+    if markers:
         message = (
             "merge conflict markers in the lock: both sides' entries are kept, the newer of"
             " each wins, and the next build writes it clean"
         )
-        problems.append(Diagnostic(path, Position(1, 1), Level.WARNING, "lock-merged", message))
+        problems.append(Diagnostic(path, Position(1, 1), "lock-merged", message, Level.WARNING))
     if any(p.level is Level.ERROR for p in problems):
         return None, problems
     return Lock(key, notes, notetypes), problems
@@ -144,12 +173,8 @@ def _entry(line: str) -> str | NoteEntry | NotetypeEntry:
     if kind == "deck" and rest.strip():
         return rest.strip()
     if kind == "note":
-        parts = rest.split()
-        if len(parts) not in (5, 6, 7) or (len(parts) > 5 and parts[5] != "retired"):
-            raise ValueError("expected 'note <id> <kind> <domain> <mod> <hash> [retired]'")
-        note_id, note_kind, domain, mod, digest = parts[:5]
-        live = parts[6] if len(parts) == 7 else ""
-        return NoteEntry(note_id, note_kind, domain, int(mod), digest, len(parts) > 5, live)
+        note_id, _, rest = rest.strip().partition(" ")
+        return NoteEntry.parse(note_id, rest)
     if kind == "notetype":
         parts = rest.split(" ", 3)
         if len(parts) != 4:
@@ -162,7 +187,3 @@ def _entry(line: str) -> str | NoteEntry | NotetypeEntry:
 def write(path: Path, lock: Lock) -> None:
     """Replace the lock in one step: a reader sees the old lock or the new, never half."""
     write_atomic(path, lock.dump().encode("utf-8"))
-
-
-def _error(path: Path, line: int, col: int, message: str) -> Diagnostic:
-    return Diagnostic(str(path), Position(line, col), Level.ERROR, "lock-syntax", message)

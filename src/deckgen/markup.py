@@ -31,6 +31,8 @@ def _markdown() -> MarkdownIt:
 
 def to_html(text: str) -> str:
     """Render a note's Markdown; a single paragraph comes out inline, without `<p>`."""
+    if not text:
+        return ""
     text = text.strip()
     if not _MARKUP.search(text) and not _LIST_START.match(text):
         if "`" not in text and "*" not in text and "_" not in text:

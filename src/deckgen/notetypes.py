@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 from deckgen.markup import to_html
-from deckgen.notes import Fact, Note, Pair, Scenario, Trap
+from deckgen.notes import Domain, Fact, Note, Pair, Scenario, Trap
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,50 @@ class Template:
         return text if self.item is None else text.replace("%N%", str(self.item))
 
 
+class Schema(NamedTuple):
+    """A note type's fields and templates, as (permanent id, name) in order."""
+
+    fields: tuple[tuple[int, str], ...]
+    templates: tuple[tuple[int, str], ...]
+
+    @property
+    def structure(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """What Anki compares: the ids in order. Names may change freely."""
+        return tuple(i for i, _ in self.fields), tuple(i for i, _ in self.templates)
+
+    def to_json(self) -> str:
+        value = {"fields": self.fields, "templates": self.templates}
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Schema:
+        value = json.loads(text)
+        return cls(
+            tuple((int(i), str(n)) for i, n in value["fields"]),
+            tuple((int(i), str(n)) for i, n in value["templates"]),
+        )
+
+    def changes_from(self, old: Schema) -> list[str]:
+        """What changed since `old`, in the user's words: `field 'Source' added`."""
+        changes: list[str] = []
+        for what, before, after in (
+            ("field", old.fields, self.fields),
+            ("template", old.templates, self.templates),
+        ):
+            old_names, new_names = dict(before), dict(after)
+            for item_id, name in after:
+                if item_id not in old_names:
+                    changes.append(f"{what} '{name}' added")
+                elif old_names[item_id] != name:
+                    changes.append(f"{what} '{old_names[item_id]}' renamed '{name}'")
+            changes += [f"{what} '{n}' removed" for i, n in before if i not in new_names]
+            kept_before = [i for i, _ in before if i in new_names]
+            kept_after = [i for i, _ in after if i in old_names]
+            if kept_before != kept_after:
+                changes.append(f"{what}s reordered")
+        return changes
+
+
 @dataclass(frozen=True)
 class NoteType:
     """One Anki note type; its fields are declared here once and read from here everywhere."""
@@ -56,6 +102,24 @@ class NoteType:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field_names", tuple(f.name for f in self.fields))
+
+    @cached_property
+    def schema(self) -> Schema:
+        return Schema(
+            tuple((f.id, f.name) for f in self.fields),
+            tuple((t.id, t.name) for t in self.templates),
+        )
+
+    @property
+    def faces(self) -> tuple[tuple[int, str, str, str], ...]:
+        """Each template as Anki stores it: id, name, front and back HTML."""
+        return tuple((t.id, t.name, t.html(t.front), t.html(t.back)) for t in self.templates)
+
+    @property
+    def digest(self) -> str:
+        """A hash of everything Anki stores for the note type: names, templates, CSS."""
+        content = [self.model_id, self.name, self.is_cloze, self.schema.fields, self.faces, css()]
+        return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:16]
 
     def values(self, note: Note) -> list[str]:
         """The note's field values, in field order, as HTML."""
@@ -86,14 +150,14 @@ _COMMON = ("Extra", "Domain", "ID", "Retired")
 
 
 @cache
-def _escaped(label: str) -> str:
-    return html.escape(label)
+def _label(domain: Domain) -> str:
+    return html.escape(domain.label)
 
 
 def _common(note: Note) -> dict[str, str]:
     return {
         "Extra": to_html(note.extra),
-        "Domain": _escaped(note.domain.label),
+        "Domain": _label(note.domain),
         "ID": html.escape(note.id),
         "Retired": "",
     }

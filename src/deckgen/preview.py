@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
+from deckgen import package
 from deckgen.build import Build
 from deckgen.markup import visible_text
 from deckgen.notetypes import NOTE_TYPES, NoteType
@@ -64,7 +65,7 @@ def render(build: Build, note_types: Mapping[str, NoteType] = NOTE_TYPES) -> Pre
 
     with tempfile.TemporaryDirectory(prefix="deckgen-preview-") as work:
         apkg = Path(work) / "deck.apkg"
-        apkg.write_bytes(build.data)
+        package.write(build.deck, build.revision, apkg, note_types)
         col = Collection(str(Path(work) / "collection.anki2"))
         try:
             request = ImportAnkiPackageRequest(
@@ -77,10 +78,7 @@ def render(build: Build, note_types: Mapping[str, NoteType] = NOTE_TYPES) -> Pre
             }
             notes = []
             css: dict[str, None] = {}
-            for stamped in build.revision.notes:
-                record = stamped.record
-                if record.retired:
-                    continue
+            for record in build.deck.records():
                 note = col.get_note(note_ids[record.guid])
                 note_type = note.note_type()
                 assert note_type is not None
