@@ -49,13 +49,27 @@ def measure(command: list[str]) -> tuple[float, int]:
 
 
 def baseline_input(notes: Path, out: Path) -> Path:
-    """The notes as genanki needs them, made once by deckgen: kind, fields, tags, GUID."""
+    """The notes as genanki needs them, made once by deckgen: the note types, and each
+    note's kind, fields, tags and GUID."""
     from deckgen.load import load
+    from deckgen.notetypes import NOTE_TYPES, css
 
-    loaded = load(notes, cache=False, records=True)
-    assert loaded.records is not None, [str(p) for p in loaded.problems]
+    loaded = load(notes, cache=False)
+    assert loaded.deck is not None, [str(p) for p in loaded.problems]
+    note_types = {
+        kind: (
+            t.model_id,
+            t.name,
+            list(t.field_names),
+            [(name, front, back) for _, name, front, back in t.faces],
+            css(),
+            t.is_cloze,
+        )
+        for kind, t in NOTE_TYPES.items()
+    }
+    rows = [(r.kind, list(r.fields), list(r.tags), r.guid) for r in loaded.deck.records()]
     with open(out, "wb") as file:
-        pickle.dump([(r.kind, list(r.fields), list(r.tags), r.guid) for r in loaded.records], file)
+        pickle.dump((note_types, rows), file)
     return out
 
 
@@ -74,9 +88,10 @@ def row(name: str, times: list[float], peaks: list[int], base: float | None) -> 
     return f"  {name:<36} {median:7.3f} s  {ratio}  {max(peaks) / 1024:6.0f} MiB"
 
 
-def bench(size: int, runs: int, work: Path, small_deck: Path) -> list[str]:
+def bench(size: int, runs: int, work: Path) -> list[str]:
     notes = generate(size, work / f"deck{size}" / "notes")
-    cache = notes.parent / ".deckgen_cache"
+    warned = generate(size, work / f"warned{size}" / "notes", warnings=True)
+    cache, warned_cache = (folder.parent / ".deckgen_cache" for folder in (notes, warned))
     out = work / f"out{size}.apkg"
     pickled = baseline_input(notes, work / f"base{size}.pickle")
     subprocess.run([*DECKGEN, "build", str(notes), "-o", str(out)], check=True, capture_output=True)
@@ -93,12 +108,20 @@ def bench(size: int, runs: int, work: Path, small_deck: Path) -> list[str]:
     def no_cache() -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
+    def no_warned_cache() -> None:
+        shutil.rmtree(warned_cache, ignore_errors=True)
+
     for round_ in range(runs):
         record("genanki alone", [PYTHON, str(HERE / "baseline.py"), str(pickled), str(out)])
         record(
             "deckgen build, cold (no cache)",
             [*DECKGEN, "build", str(notes), "-o", str(out)],
             no_cache,
+        )
+        record(
+            "deckgen build, cold, with warnings",
+            [*DECKGEN, "build", str(warned), "-o", str(out)],
+            no_warned_cache,
         )
         record(
             "deckgen build, one file edited",
@@ -114,6 +137,10 @@ def bench(size: int, runs: int, work: Path, small_deck: Path) -> list[str]:
         row(name, t, p, None if name == "genanki alone" else base)
         for name, (t, p) in results.items()
     ]
+    cold = statistics.median(results["deckgen build, cold (no cache)"][0])
+    warned_cold = statistics.median(results["deckgen build, cold, with warnings"][0])
+    lines.append(f"  with warnings / without: {warned_cold / cold:.2f}x")
+    lines.append(f"  cold build per 1,000 notes: {cold / size * 1000:.3f} s")
     return lines
 
 
@@ -158,14 +185,7 @@ def main() -> None:
         print("\n".join(small(args.runs, work, repo / "notes")))
         for size in (int(s) for s in args.sizes.split(",")):
             print(
-                "\n".join(
-                    bench(
-                        size,
-                        args.runs if size <= 20000 else max(1, args.runs // 2),
-                        work,
-                        repo / "notes",
-                    )
-                )
+                "\n".join(bench(size, args.runs if size <= 20000 else max(1, args.runs // 2), work))
             )
             sys.stdout.flush()
 

@@ -1,6 +1,9 @@
 """A synthetic deck of N notes of mixed kinds across 20 files, the same for the same N.
 
-python benchmarks/generate.py 20000 /tmp/deck20k
+python benchmarks/generate.py 20000 /tmp/deck20k [--warnings]
+
+With --warnings, one pair in ten names another of its items in a meaning (a warning,
+name-in-meaning, in every file); the deck is otherwise the same.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ def quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def note(rng: random.Random, index: int) -> str:
+def note(rng: random.Random, index: int, warnings: bool = False) -> str:
     note_id = f"note-{index:06d}"
     kind = rng.choices(("fact", "trap", "pair", "scenario"), weights=(4, 2, 2, 2))[0]
     tags = f"  tags: [topic::t{index % 13}, source::s{index % 3}]\n"
@@ -80,9 +83,10 @@ def note(rng: random.Random, index: int) -> str:
             f"  reality: >-\n    {sentence(rng, 11)}.\n{tags}"
         )
     if kind == "pair":
+        warn = f" Unlike Item 2 of {index}." if warnings and index % 10 == 0 else ""
         items = "".join(
             f"    - name: {quoted(f'Item {n} of {index}')}\n"
-            f"      means: >-\n        {sentence(rng, 7)}.\n"
+            f"      means: >-\n        {sentence(rng, 7)}.{warn if n == 1 else ''}\n"
             for n in range(1, rng.choice((2, 3)) + 1)
         )
         return f"- id: {note_id}\n  pair:\n{items}  difference: {quoted(sentence(rng, 7))}\n{tags}"
@@ -93,7 +97,7 @@ def note(rng: random.Random, index: int) -> str:
     )
 
 
-def generate(count: int, folder: Path) -> Path:
+def generate(count: int, folder: Path, warnings: bool = False) -> Path:
     """Write the deck into `folder` (replacing what is there); return the notes folder."""
     rng = random.Random(count)
     folder.mkdir(parents=True, exist_ok=True)
@@ -108,10 +112,10 @@ def generate(count: int, folder: Path) -> Path:
     per_file = -(-count // FILES)
     for n in range(FILES):
         indices = range(n * per_file, min(count, (n + 1) * per_file))
-        body = "\n".join(note(rng, i) for i in indices)
+        body = "\n".join(note(rng, i, warnings) for i in indices)
         (folder / f"d{n:02d}.yaml").write_text(body, encoding="utf-8")
     return folder
 
 
 if __name__ == "__main__":
-    generate(int(sys.argv[1]), Path(sys.argv[2]))
+    generate(int(sys.argv[1]), Path(sys.argv[2]), "--warnings" in sys.argv[3:])
