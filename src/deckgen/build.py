@@ -53,8 +53,9 @@ def prepare(
 ) -> tuple[Build | None, list[Diagnostic]]:
     """Check the notes and the lock, and stamp every note; nothing is written."""
     lock_path = notes_dir / LOCK_FILE
-    previous, problems = lock.read(lock_path)
+    # The notes first: the processes that read a large deck start from a small one.
     loaded = load(notes_dir, progress=progress)
+    previous, problems = lock.read(lock_path)
     problems = sorted(loaded.problems + problems)
     if loaded.deck is None or has_errors(problems):
         return None, problems

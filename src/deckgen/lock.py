@@ -10,13 +10,15 @@ different notes merge it without conflict:
 
 from __future__ import annotations
 
+import io
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 from deckgen.diagnostics import Diagnostic, Level, Position
-from deckgen.files import write_atomic
+from deckgen.files import replacing
 from deckgen.notetypes import Schema
 from deckgen.source import conflict_markers, read_text
 
@@ -72,6 +74,10 @@ class NoteEntries(Mapping[str, NoteEntry]):
         """The entry `old` has for a note, unchanged."""
         self._rests[note_id] = old._rests[note_id]
 
+    def mod(self, note_id: str) -> int:
+        """A note's time: its entry's fourth word, `<kind> <domain> <mod> ...`."""
+        return int(self._rests[note_id].split(" ", 3)[2])
+
     def __getitem__(self, note_id: str) -> NoteEntry:
         return NoteEntry.parse(note_id, self._rests[note_id])
 
@@ -92,7 +98,9 @@ class NoteEntries(Mapping[str, NoteEntry]):
     __hash__ = None  # type: ignore[assignment]  # mutable, so not hashable
 
     def lines(self) -> Iterator[str]:
-        return (f"note {note_id} {rest}" for note_id, rest in self._rests.items())
+        """Each entry's line, by id: in the order that sorting the lines would give, as
+        an id's next character, if any, sorts after the space that ends a shorter one."""
+        return (f"note {note_id} {self._rests[note_id]}" for note_id in sorted(self._rests))
 
 
 class NotetypeEntry(NamedTuple):
@@ -111,11 +119,16 @@ class Lock:
     notes: NoteEntries = field(default_factory=NoteEntries)
     notetypes: dict[str, NotetypeEntry] = field(default_factory=dict)
 
+    def lines(self) -> Iterator[str]:
+        """The lock's text, a line at a time, its entries sorted."""
+        yield _HEADER
+        if self.key:
+            yield f"deck {self.key}\n"
+        yield from (f"{line}\n" for line in self.notes.lines())
+        yield from sorted(f"{entry.line()}\n" for entry in self.notetypes.values())
+
     def dump(self) -> str:
-        lines = [f"deck {self.key}"] if self.key else []
-        lines += self.notes.lines()
-        lines += [e.line() for e in self.notetypes.values()]
-        return _HEADER + "".join(f"{line}\n" for line in sorted(lines))
+        return "".join(self.lines())
 
 
 def read(path: Path) -> tuple[Lock | None, list[Diagnostic]]:
@@ -135,7 +148,8 @@ def parse(text: str, path: str) -> tuple[Lock | None, list[Diagnostic]]:
     notetypes: dict[str, NotetypeEntry] = {}
     problems: list[Diagnostic] = []
     markers = {line for line, _ in conflict_markers(text)}
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(io.StringIO(text), start=1):  # a line at a time
+        line = line.rstrip("\r\n")
         if number in markers or not line.strip() or line.startswith("#"):
             continue
         try:
@@ -174,7 +188,7 @@ def _entry(line: str) -> str | NoteEntry | NotetypeEntry:
         return rest.strip()
     if kind == "note":
         note_id, _, rest = rest.strip().partition(" ")
-        return NoteEntry.parse(note_id, rest)
+        return NoteEntry.parse(sys.intern(note_id), rest)  # one string, here and in the notes
     if kind == "notetype":
         parts = rest.split(" ", 3)
         if len(parts) != 4:
@@ -186,4 +200,5 @@ def _entry(line: str) -> str | NoteEntry | NotetypeEntry:
 
 def write(path: Path, lock: Lock) -> None:
     """Replace the lock in one step: a reader sees the old lock or the new, never half."""
-    write_atomic(path, lock.dump().encode("utf-8"))
+    with replacing(path) as partial, open(partial, "w", encoding="utf-8", newline="\n") as file:
+        file.writelines(lock.lines())
