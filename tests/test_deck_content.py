@@ -107,7 +107,7 @@ def test_each_fact_asks_one_to_three_things(deck: Deck) -> None:
 def test_three_way_pairs_keep_all_three_items(deck: Deck) -> None:
     names = [NOTE_TYPES["pair"].field_names.index(f"Item {n} Name") for n in (1, 2, 3)]
     pairs = {
-        r.note_id: tuple(visible_text(r.fields[i]) for i in names if r.fields[i])
+        r.note_id: tuple(visible_text(r.values[i]) for i in names if r.values[i])
         for r in deck.records()
         if r.kind == "pair"
     }

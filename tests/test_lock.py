@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import ONE_OF_EACH, load, write_notes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deckgen.lock import Lock, NoteEntries, NoteEntry, NotetypeEntry, parse
 from deckgen.notetypes import Schema
+from deckgen.records import _content
 from deckgen.revision import revise
 
 SCHEMA = Schema(((11, "Text"), (12, "Extra")), ((21, "Cloze"),))
@@ -105,3 +109,17 @@ def test_a_returning_note_is_newer_than_its_tombstone(tmp_path: Path) -> None:
     assert back.changed == ("timing",)
     assert back.mod("timing") == 2001
     assert back.tombstones == () and not back.lock.notes["timing"].retired
+
+
+TEXT = st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from('"\\\n\x00\u2028'))
+
+
+@settings(max_examples=2000, derandomize=True)
+@given(TEXT, st.lists(TEXT, max_size=5), st.lists(TEXT, max_size=4), TEXT)
+def test_what_a_note_hash_covers_is_written_as_json_writes_it(
+    kind: str, values: list[str], tags: list[str], deck: str
+) -> None:
+    # Every lock in git holds hashes of json.dumps' text: a note's hash must not change.
+    assert _content(kind, values, tags, deck) == json.dumps(
+        [kind, values, tags, deck], ensure_ascii=False
+    )

@@ -160,7 +160,6 @@ def build(
     """
     from deckgen import build as build_
     from deckgen import stats
-    from deckgen.revision import shipped
 
     now = int(time.time())
     options = build_.Options(drop_retired, allow_schema_change, new_key)
@@ -186,7 +185,7 @@ def build(
         f" {len(revision.retired)} retired"
     )
     reproducible = " (reproducible)" if check_reproducible else ""
-    contents = stats.summary(shipped(made.deck, revision))
+    contents = stats.summary(made.deck)
     click.echo(f"Wrote {out}{reproducible}: {contents}; {changes}")
 
 

@@ -102,7 +102,8 @@ def compare(
             anki = "Anki adds it, with no cards" if record.retired else "Anki adds it"
             changes.append(NoteChange(record.note_id, "added", anki))
             continue
-        same = old.fields == record.fields and old.tags == record.tags
+        values = tuple(record.values)
+        same = old.fields == values and old.tags == record.tags
         if old.mid != note_type.model_id and not same:
             anki = "Anki skips it as conflicting: its note type is not the one users have"
             changes.append(NoteChange(record.note_id, "conflicting", anki))
@@ -111,13 +112,13 @@ def compare(
         elif mod <= old.mod:
             anki = "Anki SKIPS it: it is no newer than the copy users have"
             changes.append(
-                NoteChange(record.note_id, "stale", anki, _fields(old, record.fields, note_type))
+                NoteChange(record.note_id, "stale", anki, _fields(old, values, note_type))
             )
         elif record.retired:
             anki = "Anki empties its cards; Tools > Empty Cards clears them"
             changes.append(NoteChange(record.note_id, "retired", anki))
         else:
-            fields = _fields(old, record.fields, note_type)
+            fields = _fields(old, values, note_type)
             if old.tags != record.tags:
                 fields += (
                     FieldChange("tags", _word_diff(" ".join(old.tags), " ".join(record.tags))),
@@ -140,11 +141,17 @@ def compare(
     return Report(str(old_package), tuple(changes), tuple(notetypes), unchanged)
 
 
+# The largest collection read from a package: ten times one of deckgen's largest decks.
+_MOST_BYTES = 2**30
+
+
 def _read(path: Path) -> tuple[dict[str, _OldNote], dict[int, dict[str, Any]]]:
     try:
         with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as work:
             if "collection.anki2" not in archive.namelist():
                 raise PackageError(f"{path}: no collection.anki2 inside; is it a deckgen package?")
+            if archive.getinfo("collection.anki2").file_size > _MOST_BYTES:
+                raise PackageError(f"{path}: its collection is over 1 GiB: not a deckgen package")
             archive.extract("collection.anki2", work)
             db = sqlite3.connect(Path(work) / "collection.anki2")
             try:
@@ -152,13 +159,13 @@ def _read(path: Path) -> tuple[dict[str, _OldNote], dict[int, dict[str, Any]]]:
                 (models_json,) = db.execute("SELECT models FROM col").fetchone()
             finally:
                 db.close()
-    except (OSError, zipfile.BadZipFile, sqlite3.Error) as error:
+        models = {int(key): value for key, value in json.loads(models_json).items()}
+    except (OSError, zipfile.BadZipFile, sqlite3.Error, ValueError, RecursionError) as error:
         raise PackageError(f"{path}: cannot read the package: {error}") from error
     notes = {
         guid: _OldNote(mid, mod, tuple(flds.split("\x1f")), tuple(tags.split()))
         for guid, mid, mod, flds, tags in rows
     }
-    models = {int(key): value for key, value in json.loads(models_json).items()}
     return notes, models
 
 
@@ -205,12 +212,39 @@ def _notetype_change(
     return NotetypeChange(note_type.name, tuple(changes), anki)
 
 
+# Words changed in a field past which they are shown as one replacement: finding the
+# smallest edit between n and m words takes n * m steps, and a field has up to 2,000.
+_MOST_COMPARED = 40_000
+
+
+def _opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """How `b` differs from `a`, as difflib's opcodes; the words they start and end with
+    alike are taken off first, so that the time spent is linear unless the rest is short."""
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < min(len(a), len(b)) - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    middle_a, middle_b = a[start : len(a) - end], b[start : len(b) - end]
+    if len(middle_a) * len(middle_b) <= _MOST_COMPARED:
+        matcher = difflib.SequenceMatcher(None, middle_a, middle_b, autojunk=False)
+        middle = [
+            (tag, i1 + start, i2 + start, j1 + start, j2 + start)
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        ]
+    else:
+        middle = [("replace", start, len(a) - end, start, len(b) - end)]
+    head = [("equal", 0, start, 0, start)] if start else []
+    tail = [("equal", len(a) - end, len(a), len(b) - end, len(b))] if end else []
+    return head + middle + tail
+
+
 def _word_diff(before: str, after: str, context: int = 3) -> str:
     """`... computed on [-REFRESH-] {+scheduled REFRESH+} ...`: the changed words in context."""
     a, b = before.split(), after.split()
     parts: list[str] = []
-    opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
-    for index, (tag, i1, i2, j1, j2) in enumerate(opcodes):
+    for index, (tag, i1, i2, j1, j2) in enumerate(opcodes := _opcodes(a, b)):
         if tag == "equal":
             words = a[i1:i2]
             head = words[:context] if index > 0 else []

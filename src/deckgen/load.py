@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import sys
+from collections import Counter
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import NamedTuple
@@ -49,8 +51,10 @@ def load(notes_dir: Path, *, cache: bool = True, progress: Progress | None = Non
     if header is None or bounds:
         return Loaded(None, sorted(problems))
     sizes = [_size(path) for path, _ in files]
-    places: dict[str, tuple[str, Position]] = {}  # where each note id is first used
+    ids = _Ids()
     kept: list[bytes] = []
+    counts: Counter[tuple[str, str]] = Counter()
+    cards: Counter[tuple[str, str]] = Counter()
     errors = sum(p.level is Level.ERROR for p in problems)
     done = 0
     large = sum(sizes) >= LARGE
@@ -60,32 +64,17 @@ def load(notes_dir: Path, *, cache: bool = True, progress: Progress | None = Non
             result: FileResult = pickle.loads(data)
             found = list(result.problems)
             errors += sum(p.level is Level.ERROR for p in found)
-            for note_id, position in result.ids:
-                if errors >= MAX_ERRORS:
-                    break
-                if note_id in places:
-                    first_path, first = places[note_id]
-                    message = (
-                        f"duplicate id '{note_id}': already used at"
-                        f" {first_path}:{first.line}:{first.col}"
-                    )
-                    found.append(Diagnostic(result.path, position, "duplicate-id", message))
-                    errors += 1
-                elif len(places) == MAX_NOTES:
-                    message = (
-                        f"over {MAX_NOTES:,} notes: deckgen builds decks of up to {MAX_NOTES:,}"
-                    )
-                    found.append(Diagnostic(result.path, position, "too-many", message))
-                    errors += 1
-                    break
-                else:
-                    places[note_id] = (result.path, position)
+            found += ids.check(result, kept, MAX_ERRORS - errors)
+            errors += sum(p.level is Level.ERROR for p in found[len(result.problems) :])
             problems += found
             kept.append(data)
+            for domain, kind, notes, made in result.counts:
+                counts[domain, kind] += notes
+                cards[domain, kind] += made
             done += size
             if progress is not None:
                 progress(done, sum(sizes))
-            if errors >= MAX_ERRORS or (len(places) >= MAX_NOTES and errors):
+            if errors >= MAX_ERRORS or ids.full:
                 break
     finally:
         results.close()
@@ -99,9 +88,57 @@ def load(notes_dir: Path, *, cache: bool = True, progress: Progress | None = Non
         header.source,
         header.domains,
         tuple(kept),
-        len(places),
+        len(ids.first),  # every id once: no error
+        {key: (notes, cards[key]) for key, notes in counts.items()},
     )
     return Loaded(deck, problems)
+
+
+class _Ids:
+    """The note ids of every file read so far: each one's first use, so that another is
+    reported with where the first stands (found again, a file at most once, only then)."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, int] = {}  # the index of the file where each is first used
+        self.paths: list[str] = []
+        self.positions: dict[int, dict[str, Position]] = {}
+        self.full = False  # past the deck's bound on notes
+
+    def check(self, result: FileResult, kept: list[bytes], errors_left: int) -> list[Diagnostic]:
+        """A file's ids used before, or past the deck's bound; up to `errors_left`."""
+        index = len(self.paths)
+        self.paths.append(result.path)
+        problems: list[Diagnostic] = []
+        here: set[str] = set()
+        for note_id, position in result.ids:
+            if len(problems) >= errors_left:
+                break
+            note_id = sys.intern(note_id)  # one string for the id, here and in the lock
+            first = self.first.setdefault(note_id, index)
+            if first != index or note_id in here:
+                where = self._positions(first, result, kept)[note_id]
+                message = (
+                    f"duplicate id '{note_id}': already used at"
+                    f" {self.paths[first]}:{where.line}:{where.col}"
+                )
+                problems.append(Diagnostic(result.path, position, "duplicate-id", message))
+            elif len(self.first) > MAX_NOTES:
+                message = f"over {MAX_NOTES:,} notes: deckgen builds decks of up to {MAX_NOTES:,}"
+                problems.append(Diagnostic(result.path, position, "too-many", message))
+                self.full = True
+                break
+            here.add(note_id)
+        return problems
+
+    def _positions(self, index: int, current: FileResult, kept: list[bytes]) -> dict[str, Position]:
+        """Where each id of a file is first used in it."""
+        if index not in self.positions:
+            result = current if index == len(kept) else pickle.loads(kept[index])
+            found: dict[str, Position] = {}
+            for note_id, position in result.ids:
+                found.setdefault(note_id, position)
+            self.positions[index] = found
+        return self.positions[index]
 
 
 def _results(
@@ -156,12 +193,12 @@ def _file(path: Path, domain: Domain, header: DeckHeader) -> FileResult:
     other files hold."""
     parsed, problems = read(path, str(path))
     if parsed is None:
-        return FileResult(str(path), (), (), tuple(problems))
+        return FileResult.of(str(path), (), (), problems)
     checked = check_notes(parsed, domain, header.tags)
-    made: tuple[Record, ...] = ()
+    made: list[Record] = []
     if not has_errors(checked.problems):
-        made = tuple(records_of(header.key, header.name, checked.notes, NOTE_TYPES))
-    return FileResult(str(path), tuple(checked.ids), made, tuple(checked.problems))
+        made = records_of(header.key, header.name, checked.notes, NOTE_TYPES)
+    return FileResult.of(str(path), checked.ids, made, checked.problems)
 
 
 def _notes_files(

@@ -18,7 +18,7 @@ from deckgen import apkg
 from deckgen.files import scratch_dir
 from deckgen.markup import to_html
 from deckgen.notetypes import NOTE_TYPES, NoteType, css
-from deckgen.records import Deck, Record
+from deckgen.records import FIELD_SEPARATOR, Deck, Record
 from deckgen.revision import Revision, shipped
 
 # Zip entries carry this date instead of the wall clock, so equal input gives equal bytes.
@@ -67,13 +67,14 @@ def write(
             position = 0
             while batch := list(itertools.islice(notes, _BATCH)):
                 positions = range(position, position + len(batch))
+                mods = [revision.mod(record.note_id) for record in batch]
                 db.executemany(
                     "INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    _note_rows(positions, batch, revision, model_ids),
+                    _note_rows(positions, batch, mods, model_ids),
                 )
                 db.executemany(
                     "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    _card_rows(positions, batch, revision, subdecks),
+                    _card_rows(positions, batch, mods, subdecks),
                 )
                 position += len(batch)
             db.executescript(apkg.INDEXES)  # after the rows: quicker than keeping them up
@@ -94,35 +95,23 @@ def _note_id(position: int) -> int:
 
 
 def _note_rows(
-    positions: range, notes: Sequence[Record], revision: Revision, model_ids: Mapping[str, int]
+    positions: range, notes: Sequence[Record], mods: list[int], model_ids: Mapping[str, int]
 ) -> Iterator[tuple[Any, ...]]:
-    for position, record in zip(positions, notes, strict=True):
+    for position, record, mod in zip(positions, notes, mods, strict=True):
         tags = f" {' '.join(record.tags)} "
-        fields = "\x1f".join(record.fields)
-        mod = revision.mod(record.note_id)
-        yield (
-            _note_id(position),
-            record.guid,
-            model_ids[record.kind],
-            mod,
-            -1,
-            tags,
-            fields,
-            record.fields[0],
-            0,
-            0,
-            "",
-        )
+        first = record.fields.partition(FIELD_SEPARATOR)[0]  # Anki's sort field
+        mid = model_ids[record.kind]
+        yield (_note_id(position), record.guid, mid, mod, -1, tags, record.fields, first, 0, 0, "")
 
 
 def _card_rows(
-    positions: range, notes: Sequence[Record], revision: Revision, subdecks: Mapping[str, int]
+    positions: range, notes: Sequence[Record], mods: list[int], subdecks: Mapping[str, int]
 ) -> Iterator[tuple[Any, ...]]:
     """Each note's cards: new, due in study order."""
-    for position, record in zip(positions, notes, strict=True):
+    for position, record, mod in zip(positions, notes, mods, strict=True):
         if not record.ords:
             continue
-        did, note_id, mod = subdecks[record.deck], _note_id(position), revision.mod(record.note_id)
+        did, note_id = subdecks[record.deck], _note_id(position)
         for o in record.ords:
             yield (
                 note_id + o,

@@ -6,7 +6,8 @@ import functools
 import hashlib
 import json
 import pickle
-from collections.abc import Iterable, Iterator, Mapping
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -15,52 +16,60 @@ from deckgen.diagnostics import Diagnostic, Position
 from deckgen.notes import Domain, Note
 from deckgen.notetypes import NoteType
 
-# json.dumps(value, ensure_ascii=False), without making an encoder for every note.
-_JSON = json.JSONEncoder(ensure_ascii=False).encode
+# A str as JSON, non-ASCII kept (json's own C function): see `_content`.
+_QUOTE = json.encoder.encode_basestring
 
 RETIRED_TAG = "deckgen::retired"
 RETIRED_MARK = "retired"
 
 
-class _Record(NamedTuple):
+FIELD_SEPARATOR = "\x1f"  # between the field values, as Anki stores them
+
+
+class Record(NamedTuple):
+    """One Anki note: what the package holds for it, and a hash of what Anki stores.
+    (A tuple: quick to make, to pickle and to read back from the cache.)"""
+
     note_id: str
     kind: str
     domain: str
     guid: str
-    fields: tuple[str, ...]
+    fields: str  # the field values, joined by FIELD_SEPARATOR, as Anki's notes table has them
     tags: tuple[str, ...]
     deck: str  # the subdeck its cards go to
     ords: tuple[int, ...]  # its cards; none for a retired note
     retired: bool
-    # A hash of everything Anki stores for the note (fields, tags, deck), made once.
-    digest: str
+    digest: str  # of the field values, tags and deck (see `record`)
+
+    @property
+    def values(self) -> list[str]:
+        """The field values, in the note type's order."""
+        return self.fields.split(FIELD_SEPARATOR)
 
 
-class Record(_Record):
-    """One Anki note: what the package holds for it, and what its content hash covers.
-    (A tuple: quick to make, to pickle and to read back from the cache.)"""
+def record(
+    note_id: str,
+    kind: str,
+    domain: str,
+    values: Sequence[str],
+    tags: tuple[str, ...],
+    deck: str,
+    ords: tuple[int, ...],
+    guid: str,
+    retired: bool = False,
+) -> Record:
+    """A note's record, with its hash made here, once."""
+    digest = hashlib.sha256(_content(kind, values, tags, deck).encode()).hexdigest()[:16]
+    fields = FIELD_SEPARATOR.join(values)
+    return Record(note_id, kind, domain, guid, fields, tags, deck, ords, retired, digest)
 
-    __slots__ = ()
 
-    def __new__(
-        cls,
-        note_id: str,
-        kind: str,
-        domain: str,
-        guid: str,
-        fields: tuple[str, ...],
-        tags: tuple[str, ...],
-        deck: str,
-        ords: tuple[int, ...],
-        retired: bool = False,
-        digest: str | None = None,  # given only by pickle, which had it made here
-    ) -> Record:
-        if digest is None:
-            content = _JSON([kind, fields, tags, deck])
-            digest = hashlib.sha256(content.encode()).hexdigest()[:16]
-        return super().__new__(
-            cls, note_id, kind, domain, guid, fields, tags, deck, ords, retired, digest
-        )
+def _content(kind: str, values: Sequence[str], tags: Sequence[str], deck: str) -> str:
+    """What a note's hash covers, as `json.dumps([kind, values, tags, deck],
+    ensure_ascii=False)` writes it (the hashes in every lock are of that), without making
+    a JSON encoder for each of a deck's notes."""
+    quoted_values, quoted_tags = ", ".join(map(_QUOTE, values)), ", ".join(map(_QUOTE, tags))
+    return f"[{_QUOTE(kind)}, [{quoted_values}], [{quoted_tags}], {_QUOTE(deck)}]"
 
 
 def guid(deck_key: str, note_id: str) -> str:
@@ -74,31 +83,30 @@ def records_of(
     """Notes as Anki will store them, in a deck of that key and name. What many notes
     share (their subdeck, card numbers, tags) is made once and shared."""
     shared: dict[object, Any] = {}
+    # What every note of a domain and kind shares: its note type, tags and subdeck.
+    alike: dict[tuple[str, str], tuple[NoteType, tuple[str, str], str]] = {}
     made = []
     for note in notes:
-        note_type = note_types[note.kind]
-        domain = note.domain.key
-        own = _own_tags(domain, note.kind)
+        domain, kind = note.domain.key, note.kind
+        if (domain, kind) not in alike:
+            subdeck = note.domain.subdeck(deck_name)
+            alike[domain, kind] = (note_types[kind], _own_tags(domain, kind), subdeck)
+        note_type, own, subdeck = alike[domain, kind]
         tags = (*own, *note.tags) if note.tags else own
         ords = tuple(note_type.card_ords(note))
         made.append(
-            Record(
+            record(
                 note.id,
-                note.kind,
+                kind,
                 domain,
-                guid(deck_key, note.id),
-                tuple(note_type.values(note)),
+                note_type.values(note),
                 shared.setdefault(tags, tags),
-                _subdeck(note.domain, deck_name),
+                subdeck,
                 shared.setdefault(ords, ords),
+                guid(deck_key, note.id),
             )
         )
     return made
-
-
-@functools.cache
-def _subdeck(domain: Domain, deck_name: str) -> str:
-    return domain.subdeck(deck_name)
 
 
 @functools.cache
@@ -109,19 +117,48 @@ def _own_tags(domain: str, kind: str) -> tuple[str, str]:
 
 class FileResult(NamedTuple):
     """What one notes file holds: each note id where it stands, the notes as Anki will
-    store them (if the file has no errors), and the file's problems."""
+    store them (if the file has no errors), how many of each kind and their cards, and
+    the file's problems."""
 
     path: str
     ids: tuple[tuple[str, Position], ...]
-    records: tuple[Record, ...]
+    records: bytes  # packed: see `pack`
+    counts: tuple[tuple[str, str, int, int], ...]  # domain, kind, notes, cards
     problems: tuple[Diagnostic, ...]
+
+    @classmethod
+    def of(
+        cls,
+        path: str,
+        ids: Iterable[tuple[str, Position]],
+        records: Sequence[Record],
+        problems: Iterable[Diagnostic],
+    ) -> FileResult:
+        counts: dict[tuple[str, str], list[int]] = {}
+        for record in records:
+            count = counts.setdefault((record.domain, record.kind), [0, 0])
+            count[0] += 1
+            count[1] += len(record.ords)
+        by_kind = tuple((*key, notes, cards) for key, (notes, cards) in counts.items())
+        return cls(path, tuple(ids), pack(records), by_kind, tuple(problems))
+
+
+def pack(records: Sequence[Record]) -> bytes:
+    """Records, pickled and compressed: a large deck's notes take a tenth of the memory
+    (and cache) of records as objects, and are made again, a file at a time, as read."""
+    return zlib.compress(pickle.dumps(tuple(records), protocol=5), 1)
+
+
+def unpack(packed: bytes) -> tuple[Record, ...]:
+    records = pickle.loads(zlib.decompress(packed))
+    assert isinstance(records, tuple)
+    return records
 
 
 @dataclass(frozen=True)
 class Deck:
     """The whole deck: its identity, its domains in order, and its notes as Anki will
-    store them, in study order. The notes are kept as each file's result, pickled, and
-    made again as they are read: a large deck takes a third of the memory that way."""
+    store them, in study order, each file's result kept pickled (see `pack`)."""
 
     name: str
     key: str
@@ -130,6 +167,7 @@ class Deck:
     domains: tuple[Domain, ...]
     files: tuple[bytes, ...]  # pickled FileResults, in study order
     size: int  # notes
+    counts: Mapping[tuple[str, str], tuple[int, int]]  # (domain, kind): (notes, cards)
 
     def results(self) -> Iterator[FileResult]:
         for data in self.files:
@@ -139,7 +177,7 @@ class Deck:
 
     def records(self) -> Iterator[Record]:
         for result in self.results():
-            yield from result.records
+            yield from unpack(result.records)
 
     def where(self, note_id: str) -> tuple[str, Position]:
         """The file and position of a note's id (looked up only for messages)."""
@@ -159,6 +197,6 @@ def tombstone(
     it is, and carries no cloze, so a retired fact has no card either."""
     values = {"ID": note_id, "Retired": RETIRED_MARK}
     names = note_types[kind].field_names
-    fields = (f"(retired) {note_id}", *(values.get(name, "") for name in names[1:]))
+    fields = [f"(retired) {note_id}", *(values.get(name, "") for name in names[1:])]
     tags = (RETIRED_TAG, *_own_tags(domain, kind))
-    return Record(note_id, kind, domain, guid(deck_key, note_id), fields, tags, "", (), True)
+    return record(note_id, kind, domain, fields, tags, "", (), guid(deck_key, note_id), True)

@@ -10,6 +10,7 @@ holds every note's time; the package takes them from there.
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -45,7 +46,7 @@ class Revision:
 
     def mod(self, note_id: str) -> int:
         """A note's modification time, as the package gives it."""
-        return self.lock.notes[note_id].mod
+        return self.lock.notes.mod(note_id)
 
     @property
     def notetype_mods(self) -> dict[str, int]:
@@ -88,17 +89,18 @@ def revise(
     kind_changes: list[NoteChange] = []
     reused: list[NoteChange] = []
     for record in deck.records():
-        entry = before.notes.get(record.note_id)
+        note_id = sys.intern(record.note_id)  # one string, here and in the old lock
+        entry = before.notes.get(note_id)
         if entry is not None and entry.kind != record.kind:
-            kind_changes.append(NoteChange(record.note_id, entry.kind, record.kind))
+            kind_changes.append(NoteChange(note_id, entry.kind, record.kind))
         elif entry is not None and entry.retired and entry.live_digest not in ("", record.digest):
-            reused.append(NoteChange(record.note_id, entry.kind, record.kind))
+            reused.append(NoteChange(note_id, entry.kind, record.kind))
         if entry is not None and not entry.retired and entry.digest == record.digest:
-            entries.keep(record.note_id, before.notes)  # unchanged: its time stays
+            entries.keep(note_id, before.notes)  # unchanged: its time stays
             continue
-        (added if entry is None else changed).append(record.note_id)
+        (added if entry is None else changed).append(note_id)
         mod = newer(entry)
-        entries.put(NoteEntry(record.note_id, record.kind, record.domain, mod, record.digest))
+        entries.put(NoteEntry(note_id, record.kind, record.domain, mod, record.digest))
 
     # The notes the lock knows and the notes no longer have: retired.
     stones: list[Record] = []

@@ -3,35 +3,30 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 
 from deckgen.notes import KINDS
-from deckgen.records import Deck, Record
+from deckgen.records import Deck
 
 KIND_NAMES = tuple(kind.kind for kind in KINDS)
 
 
 def notes_by(deck: Deck) -> Counter[tuple[str, str]]:
     """Notes per (domain key, kind)."""
-    return Counter((record.domain, record.kind) for record in deck.records())
+    return Counter({key: notes for key, (notes, _) in deck.counts.items()})
 
 
 def cards_by(deck: Deck) -> Counter[tuple[str, str]]:
     """Cards per (domain key, kind), as Anki will generate them."""
-    cards: Counter[tuple[str, str]] = Counter()
-    for record in deck.records():
-        cards[record.domain, record.kind] += len(record.ords)
-    return cards
+    return Counter({key: cards for key, (_, cards) in deck.counts.items()})
 
 
-def summary(records: Iterable[Record]) -> str:
+def summary(deck: Deck) -> str:
     """`8 notes (2 fact, ...), 14 cards (3 fact, ...)`: one line for the end of a build."""
     notes: Counter[str] = Counter()
     cards: Counter[str] = Counter()
-    for record in records:
-        if not record.retired:
-            notes[record.kind] += 1
-            cards[record.kind] += len(record.ords)
+    for (_, kind), (note_count, card_count) in deck.counts.items():
+        notes[kind] += note_count
+        cards[kind] += card_count
 
     def by_kind(counts: Counter[str], noun: str) -> str:
         parts = ", ".join(f"{counts[kind]} {kind}" for kind in KIND_NAMES)
