@@ -56,26 +56,34 @@ def _inline(text: str) -> str | None:
     the next run of the same length closes, one space each side of the content is
     dropped, and an unmatched run is text; a `*` or `_` that can neither open nor close
     emphasis is text too."""
+    runs = [(run.start(), run.end()) for run in _BACKTICKS.finditer(text)]
+    following: list[int | None] = [None] * len(runs)  # the next run of the same length
+    last: dict[int, int] = {}
+    for index in range(len(runs) - 1, -1, -1):
+        length = runs[index][1] - runs[index][0]
+        following[index] = last.get(length)
+        last[length] = index
     spans: list[tuple[int, int, int, int]] = []  # opener start and end, closer start and end
-    runs = list(_BACKTICKS.finditer(text))
     index = 0
     while index < len(runs):
-        opener = runs[index]
-        length = len(opener.group())
-        closer = next(
-            (i for i in range(index + 1, len(runs)) if len(runs[i].group()) == length), None
-        )
+        closer = following[index]
         if closer is None:
             index += 1
             continue
-        spans.append((opener.start(), opener.end(), runs[closer].start(), runs[closer].end()))
+        spans.append((*runs[index], *runs[closer]))
         index = closer + 1
-    active = [
-        d
-        for d in _DELIMITERS.finditer(text)
-        if not any(start < d.start() < end for start, _, _, end in spans)
-        and not _inert(text, d.start(), d.end())
-    ]
+    active: list[re.Match[str]] = []  # marks that may open or close emphasis
+    span = 0
+    for mark in _DELIMITERS.finditer(text):
+        at = mark.start()
+        while span < len(spans) and spans[span][3] <= at:
+            span += 1
+        inside = span < len(spans) and spans[span][0] < at
+        if inside or _inert(text, at, mark.end()):
+            continue
+        active.append(mark)
+        if len(active) > 2:
+            return None
     tags: dict[int, str] = {}  # where an emphasis mark becomes a tag
     if active:
         if len(active) != 2 or not _emphasis(text, active[0].start(), active[1].start()):

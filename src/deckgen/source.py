@@ -229,11 +229,14 @@ def _decode(data: bytes, shown_as: str) -> tuple[str | None, list[Diagnostic]]:
     return text, []
 
 
+_MARKERS = ("<" * 7, "=" * 7, ">" * 7, "|" * 7)
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})(?: |$)", re.MULTILINE)
 
 
 def conflict_markers(text: str) -> Iterator[tuple[int, str]]:
     """The lines (1-based) that git left as merge conflict markers, and each marker."""
+    if not any(marker in text for marker in _MARKERS):  # as a rule: quicker to tell
+        return
     for match in _CONFLICT.finditer(text):
         yield text.count("\n", 0, match.start()) + 1, match.group(1)
 
@@ -314,7 +317,8 @@ def _compose(text: str) -> Node | None:
                 if event.anchor is not None:
                     _anchor(anchors, event.anchor, node, 1)
             elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-                position = _position(event.start_mark)
+                mark = event.start_mark
+                position = _new(Position, (mark.line + 1, mark.column + 1))  # see _position
                 if len(stack) >= MAX_DEPTH:
                     message = (
                         f"lists and mappings nested over {MAX_DEPTH} deep; notes need 4 at most"
