@@ -67,7 +67,7 @@ def baseline_input(notes: Path, out: Path) -> Path:
         )
         for kind, t in NOTE_TYPES.items()
     }
-    rows = [(r.kind, list(r.fields), list(r.tags), r.guid) for r in loaded.deck.records()]
+    rows = [(r.kind, r.values, list(r.tags), r.guid) for r in loaded.deck.records()]
     with open(out, "wb") as file:
         pickle.dump((note_types, rows), file)
     return out

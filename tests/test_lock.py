@@ -123,3 +123,31 @@ def test_what_a_note_hash_covers_is_written_as_json_writes_it(
     assert _content(kind, values, tags, deck) == json.dumps(
         [kind, values, tags, deck], ensure_ascii=False
     )
+
+
+WORD = st.text(alphabet="abcdef0123-:", min_size=1, max_size=6)
+
+
+@settings(max_examples=1000, derandomize=True)
+@given(
+    st.builds(
+        NoteEntry,
+        id=WORD,
+        kind=WORD,
+        domain=WORD,
+        mod=st.integers(0, 2**40),
+        digest=WORD,
+        retired=st.booleans(),
+        live_digest=st.sampled_from(["", "ab12"]),
+    ),
+    WORD,
+    WORD,
+    WORD,
+)
+def test_an_entry_is_unchanged_when_its_kind_domain_and_hash_are_and_it_is_live(
+    entry: NoteEntry, kind: str, domain: str, digest: str
+) -> None:
+    entries = NoteEntries([entry])
+    for asked in [(entry.kind, entry.domain, entry.digest), (kind, domain, digest)]:
+        expected = not entry.retired and (entry.kind, entry.domain, entry.digest) == asked
+        assert entries.unchanged(entry.id, *asked) == expected

@@ -49,12 +49,25 @@ class NoteEntry(NamedTuple):
 
     @classmethod
     def parse(cls, note_id: str, rest: str) -> NoteEntry:
-        parts = rest.split()
-        if len(parts) not in (4, 5, 6) or (len(parts) > 4 and parts[4] != "retired"):
-            raise ValueError("expected 'note <id> <kind> <domain> <mod> <hash> [retired]'")
-        kind, domain, mod, digest = parts[:4]
-        live = parts[5] if len(parts) == 6 else ""
-        return cls(note_id, kind, domain, int(mod), digest, len(parts) > 4, live)
+        """The entry a line holds, given its text after `note <id> `."""
+        kind, domain, mod, digest, *retired = _words(rest)
+        live = retired[1] if len(retired) == 2 else ""
+        return cls(note_id, kind, domain, int(mod), digest, bool(retired), live)
+
+    @staticmethod
+    def normal(rest: str) -> str:
+        """A line's text after `note <id> `, checked as `parse` checks it, with single
+        spaces: what `rest` gives for the entry it holds."""
+        words = _words(rest)
+        words[2] = str(int(words[2]))
+        return " ".join(words)
+
+
+def _words(rest: str) -> list[str]:
+    words = rest.split()
+    if len(words) not in (4, 5, 6) or (len(words) > 4 and words[4] != "retired"):
+        raise ValueError("expected 'note <id> <kind> <domain> <mod> <hash> [retired]'")
+    return words
 
 
 class NoteEntries(Mapping[str, NoteEntry]):
@@ -69,6 +82,23 @@ class NoteEntries(Mapping[str, NoteEntry]):
 
     def put(self, entry: NoteEntry) -> None:
         self._rests[entry.id] = entry.rest()
+
+    def merge(self, note_id: str, rest: str) -> None:
+        """Keep an entry as the lock's line has it (see `NoteEntry.normal`), unless the
+        one kept is newer (both sides of a git merge)."""
+        if note_id not in self._rests or self.mod(note_id) < int(rest.split(" ", 3)[2]):
+            self._rests[note_id] = rest
+
+    def unchanged(self, note_id: str, kind: str, domain: str, digest: str) -> bool:
+        """Whether a note's entry says it is this kind, in this domain, with this hash,
+        and not retired: `<kind> <domain> <mod> <digest>`, read without taking it apart."""
+        rest = self._rests.get(note_id)
+        return (
+            rest is not None
+            and rest.startswith(f"{kind} {domain} ")
+            and rest.endswith(f" {digest}")
+            and rest.count(" ") == 3
+        )
 
     def keep(self, note_id: str, old: NoteEntries) -> None:
         """The entry `old` has for a note, unchanged."""
@@ -166,11 +196,11 @@ def parse(text: str, path: str) -> tuple[Lock | None, list[Diagnostic]]:
         # After a merge both sides' lines may be there: the newer of each wins.
         if isinstance(entry, str):
             key = entry
-        elif isinstance(entry, NoteEntry):
-            if entry.id not in notes or notes[entry.id].mod < entry.mod:
-                notes.put(entry)
-        elif entry.kind not in notetypes or notetypes[entry.kind].mod < entry.mod:
-            notetypes[entry.kind] = entry
+        elif isinstance(entry, NotetypeEntry):
+            if entry.kind not in notetypes or notetypes[entry.kind].mod < entry.mod:
+                notetypes[entry.kind] = entry
+        else:
+            notes.merge(*entry)
     if markers:
         message = (
             "merge conflict markers in the lock: both sides' entries are kept, the newer of"
@@ -182,13 +212,14 @@ def parse(text: str, path: str) -> tuple[Lock | None, list[Diagnostic]]:
     return Lock(key, notes, notetypes), problems
 
 
-def _entry(line: str) -> str | NoteEntry | NotetypeEntry:
+def _entry(line: str) -> str | tuple[str, str] | NotetypeEntry:
+    """A line's entry: the deck key, a note's id and the rest of its line, or a note type."""
     kind, _, rest = line.partition(" ")
     if kind == "deck" and rest.strip():
         return rest.strip()
     if kind == "note":
         note_id, _, rest = rest.strip().partition(" ")
-        return NoteEntry.parse(sys.intern(note_id), rest)  # one string, here and in the notes
+        return sys.intern(note_id), NoteEntry.normal(rest)  # one id string, as in the notes
     if kind == "notetype":
         parts = rest.split(" ", 3)
         if len(parts) != 4:

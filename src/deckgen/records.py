@@ -115,14 +115,24 @@ def _own_tags(domain: str, kind: str) -> tuple[str, str]:
     return f"domain::{domain}", f"kind::{kind}"
 
 
+class Stamp(NamedTuple):
+    """What the lock keeps of a note: what tells whether it changed."""
+
+    note_id: str
+    kind: str
+    domain: str
+    digest: str
+
+
 class FileResult(NamedTuple):
     """What one notes file holds: each note id where it stands, the notes as Anki will
-    store them (if the file has no errors), how many of each kind and their cards, and
-    the file's problems."""
+    store them (if the file has no errors) and what the lock keeps of them, how many of
+    each kind and their cards, and the file's problems."""
 
     path: str
     ids: tuple[tuple[str, Position], ...]
     records: bytes  # packed: see `pack`
+    stamps: tuple[Stamp, ...]  # of the records, in order
     counts: tuple[tuple[str, str, int, int], ...]  # domain, kind, notes, cards
     problems: tuple[Diagnostic, ...]
 
@@ -140,7 +150,8 @@ class FileResult(NamedTuple):
             count[0] += 1
             count[1] += len(record.ords)
         by_kind = tuple((*key, notes, cards) for key, (notes, cards) in counts.items())
-        return cls(path, tuple(ids), pack(records), by_kind, tuple(problems))
+        stamps = tuple(Stamp(r.note_id, r.kind, r.domain, r.digest) for r in records)
+        return cls(path, tuple(ids), pack(records), stamps, by_kind, tuple(problems))
 
 
 def pack(records: Sequence[Record]) -> bytes:
@@ -178,6 +189,11 @@ class Deck:
     def records(self) -> Iterator[Record]:
         for result in self.results():
             yield from unpack(result.records)
+
+    def stamps(self) -> Iterator[Stamp]:
+        """What the lock keeps of each note, without making the notes again."""
+        for result in self.results():
+            yield from result.stamps
 
     def where(self, note_id: str) -> tuple[str, Position]:
         """The file and position of a note's id (looked up only for messages)."""
