@@ -68,14 +68,8 @@ def write(
             while batch := list(itertools.islice(notes, _BATCH)):
                 positions = range(position, position + len(batch))
                 mods = [revision.mod(record.note_id) for record in batch]
-                db.executemany(
-                    "INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    _note_rows(positions, batch, mods, model_ids),
-                )
-                db.executemany(
-                    "INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    _card_rows(positions, batch, mods, subdecks),
-                )
+                db.executemany(_NOTE_ROW, _note_rows(positions, batch, mods, model_ids))
+                db.executemany(_CARD_ROW, _card_rows(positions, batch, mods, subdecks))
                 position += len(batch)
             db.executescript(apkg.INDEXES)  # after the rows: quicker than keeping them up
             db.commit()
@@ -94,45 +88,40 @@ def _note_id(position: int) -> int:
     return _ID_BASE + position * _CARD_SLOTS
 
 
+# A row of each table: what differs from note to note, and what is the same for all
+# (usn -1: not synced; new cards, in no learning step, of no review, flags and data).
+_NOTE_ROW = "INSERT INTO notes VALUES (?, ?, ?, ?, -1, ?, ?, ?, 0, 0, '')"
+_CARD_ROW = "INSERT INTO cards VALUES (?, ?, ?, ?, ?, -1, 0, 0, ?, 0, 0, 0, 0, 0, 0, 0, 0, '')"
+
+
 def _note_rows(
     positions: range, notes: Sequence[Record], mods: list[int], model_ids: Mapping[str, int]
 ) -> Iterator[tuple[Any, ...]]:
+    """Each note: id, GUID, note type, time, tags, fields, sort field."""
     for position, record, mod in zip(positions, notes, mods, strict=True):
         tags = f" {' '.join(record.tags)} "
-        first = record.fields.partition(FIELD_SEPARATOR)[0]  # Anki's sort field
-        mid = model_ids[record.kind]
-        yield (_note_id(position), record.guid, mid, mod, -1, tags, record.fields, first, 0, 0, "")
+        first = record.fields.partition(FIELD_SEPARATOR)[0]
+        yield (
+            _note_id(position),
+            record.guid,
+            model_ids[record.kind],
+            mod,
+            tags,
+            record.fields,
+            first,
+        )
 
 
 def _card_rows(
     positions: range, notes: Sequence[Record], mods: list[int], subdecks: Mapping[str, int]
-) -> Iterator[tuple[Any, ...]]:
-    """Each note's cards: new, due in study order."""
+) -> Iterator[tuple[int, ...]]:
+    """Each note's cards: id, note, deck, template, time, and the position it is due at
+    (new cards come in study order)."""
     for position, record, mod in zip(positions, notes, mods, strict=True):
-        if not record.ords:
-            continue
-        did, note_id = subdecks[record.deck], _note_id(position)
-        for o in record.ords:
-            yield (
-                note_id + o,
-                note_id,
-                did,
-                o,
-                mod,
-                -1,
-                0,
-                0,
-                position + 1,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                "",
-            )
+        if record.ords:
+            did, note_id = subdecks[record.deck], _note_id(position)
+            for o in record.ords:
+                yield (note_id + o, note_id, did, o, mod, position + 1)
 
 
 def deck_id(*keys: str) -> int:
