@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import write_notes
 
+from deckgen import files, lock, shapes, source, validate
 from deckgen import load as load_module
-from deckgen import lock, shapes, source, validate
 from deckgen.cli import main
 from deckgen.load import load
 
@@ -44,7 +44,7 @@ def test_a_value_past_its_length(tmp_path: Path) -> None:
 
 
 def test_a_line_past_its_length(tmp_path: Path) -> None:
-    folder = notes(tmp_path, "- id: a\n  fact: '{{c1::x}}'\n# " + "#" * source.MAX_LINE + "\n")
+    folder = notes(tmp_path, "- id: a\n  fact: '{{c1::x}}'\n# " + "#" * files.MAX_LINE + "\n")
     assert check(folder) == (
         1,
         "mlops.yaml:3:20001: error: a line of over 20,000 characters: break it (YAML text can"

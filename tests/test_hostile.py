@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 from deckgen.build import prepare
 from deckgen.cli import main
+from deckgen.files import MAX_BYTES
 from deckgen.load import load
 from deckgen.lock import parse
 from deckgen.markup import to_html
-from deckgen.source import MAX_BYTES
 
 T0 = 1_700_000_000
 

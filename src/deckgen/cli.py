@@ -75,12 +75,13 @@ def _load(notes_dir: Path) -> Deck:
 def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
     """A progress callback (bytes of notes read, in all): click's bar on a terminal for a
     large deck; nothing when the output is not a terminal."""
+    terminal = sys.stderr.isatty()
     with contextlib.ExitStack() as stack:
         bar: Any = None
 
         def update(done: int, total: int) -> None:
             nonlocal bar
-            if total < PROGRESS_FROM or not sys.stderr.isatty():
+            if total < PROGRESS_FROM or not terminal:
                 return
             if bar is None:
                 bar = stack.enter_context(

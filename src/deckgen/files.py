@@ -1,16 +1,136 @@
-"""Writing files so that a reader, or a build killed at any moment, never sees half a file,
-and what a killed build leaves behind is cleared by the next one."""
+"""Files read and written safely. Read: a regular file only (never a FIFO or device that
+could make a read wait or never end), of a bounded size, as UTF-8 text of bounded lines.
+Written: so that a reader, or a build killed at any moment, never sees half a file, and
+what a killed build leaves behind is cleared by the next one."""
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
+import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from deckgen.diagnostics import START, Diagnostic, Position
+
 _PREFIX = "deckgen-"
+MAX_BYTES = 16 * 2**20  # a notes file: a domain can spread over many files in a folder
+MAX_LINE = 20_000  # characters in a line
+
+
+def read_text(
+    path: Path,
+    shown_as: str,
+    limit: int = MAX_BYTES,
+    advice: str = "split it into files in a folder named after its domain",
+) -> tuple[str | None, list[Diagnostic]]:
+    """A file's text: a regular file (not a FIFO, device or socket, which could make a
+    read wait or never end) of at most `limit` bytes of UTF-8, no NUL, no line longer
+    than MAX_LINE characters."""
+    try:
+        kind = stat.S_IFMT(os.stat(path).st_mode)
+        if kind == stat.S_IFREG:
+            # Without waiting, should a FIFO have taken the file's place since.
+            flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+            fd = os.open(path, flags)
+            try:
+                info = os.fstat(fd)
+                kind = stat.S_IFMT(info.st_mode)
+                # No more than the limit, even if the file grows while it is read.
+                data = b"" if info.st_size > limit else _read_up_to(fd, limit + 1)
+            finally:
+                os.close(fd)
+    except OSError as error:
+        message = f"cannot read file: {error.strerror or error}"
+        return None, [Diagnostic(shown_as, START, "unreadable", message)]
+    if kind != stat.S_IFREG:
+        what = _KINDS.get(kind, "not a regular file")
+        message = f"this is {what}, not a file of notes: deckgen reads regular files only"
+        return None, [Diagnostic(shown_as, START, "not-a-file", message)]
+    if info.st_size > limit or len(data) > limit:
+        size = max(info.st_size, len(data))
+        message = (
+            f"the file is {size / 2**20:.1f} MiB; deckgen reads files of up to"
+            f" {limit // 2**20} MiB: {advice}"
+        )
+        return None, [Diagnostic(shown_as, START, "too-large", message)]
+    return _decode(data, shown_as)
+
+
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def _read_up_to(fd: int, size: int) -> bytes:
+    chunks = []
+    while size > 0 and (chunk := os.read(fd, min(size, 1 << 20))):
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+_BOMS = {
+    codecs.BOM_UTF32_LE: "UTF-32",
+    codecs.BOM_UTF32_BE: "UTF-32",
+    codecs.BOM_UTF16_LE: "UTF-16",
+    codecs.BOM_UTF16_BE: "UTF-16",
+}
+
+
+def _decode(data: bytes, shown_as: str) -> tuple[str | None, list[Diagnostic]]:
+    """The file's text: UTF-8 (a byte-order mark is fine), no NUL, no overlong line."""
+    for bom, encoding in _BOMS.items():
+        if data.startswith(bom):
+            message = f"the file is {encoding}; save it as UTF-8"
+            return None, [Diagnostic(shown_as, START, "encoding", message)]
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if b"\0" in data:
+        position = _position_of_byte(data, data.index(b"\0"))
+        message = "a NUL byte: notes are text, and this looks like a binary file"
+        return None, [Diagnostic(shown_as, position, "nul-byte", message)]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        position = _position_of_byte(data, error.start)
+        message = (
+            f"not UTF-8: byte 0x{data[error.start]:02x} cannot be decoded; save the file as UTF-8"
+        )
+        return None, [Diagnostic(shown_as, position, "encoding", message)]
+    lines = text.split("\n")
+    if max(map(len, lines)) > MAX_LINE:
+        number = next(n for n, line in enumerate(lines, 1) if len(line) > MAX_LINE)
+        message = f"a line of over {MAX_LINE:,} characters: break it (YAML text can span lines)"
+        return None, [Diagnostic(shown_as, Position(number, MAX_LINE + 1), "too-long", message)]
+    return text, []
+
+
+_MARKERS = ("<" * 7, "=" * 7, ">" * 7, "|" * 7)
+_CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})(?: |$)", re.MULTILINE)
+
+
+def conflict_markers(text: str) -> Iterator[tuple[int, str]]:
+    """The lines (1-based) that git left as merge conflict markers, and each marker."""
+    if not any(marker in text for marker in _MARKERS):  # as a rule: quicker to tell
+        return
+    for match in _CONFLICT.finditer(text):
+        yield text.count("\n", 0, match.start()) + 1, match.group(1)
+
+
+def _position_of_byte(data: bytes, offset: int) -> Position:
+    before = data[:offset]
+    line_start = before.rfind(b"\n") + 1
+    column = len(before[line_start:].decode("utf-8", errors="replace"))
+    return Position(before.count(b"\n") + 1, column + 1)
 
 
 def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from deckgen.diagnostics import Diagnostic, Level, Position
-from deckgen.files import replacing
+from deckgen.files import conflict_markers, read_text, replacing
 from deckgen.notetypes import Schema
-from deckgen.source import conflict_markers, read_text
 
 LOCK_FILE = "deck.lock"
 
