@@ -30,6 +30,9 @@ HERE = Path(__file__).resolve().parent
 
 PYTHON = sys.executable
 DECKGEN = [PYTHON, "-m", "deckgen"]
+# deckgen as if on one core: its files read in its own process, to tell what the
+# processes that read a large deck on every core buy.
+ONE_CORE = [PYTHON, "-c", "import os; os.cpu_count = lambda: 1; from deckgen.cli import run; run()"]
 PEAK = (
     "import resource, subprocess, sys; done = subprocess.run(sys.argv[1:],"
     " stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True);"
@@ -116,6 +119,11 @@ def bench(size: int, runs: int, work: Path) -> list[str]:
         record(
             "deckgen build, cold (no cache)",
             [*DECKGEN, "build", str(notes), "-o", str(out)],
+            no_cache,
+        )
+        record(
+            "deckgen build, cold, one process",
+            [*ONE_CORE, "build", str(notes), "-o", str(out)],
             no_cache,
         )
         record(

@@ -9,11 +9,13 @@ from pathlib import Path
 import genanki
 import pytest
 from click.testing import CliRunner
+from conftest import write_notes
 from generate import generate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deckgen import load as load_module
+from deckgen import source
 from deckgen.apkg import guid_for
 from deckgen.cli import main
 from deckgen.load import CACHE_DIR, Loaded, load
@@ -141,3 +143,36 @@ def test_a_damaged_cache_entry_is_read_again_from_the_file(big: Path, tmp_path: 
 @given(st.text(max_size=30), st.text(max_size=30))
 def test_guids_are_genankis(key: str, note_id: str) -> None:
     assert guid_for(key, note_id) == genanki.guid_for(key, note_id)
+
+
+def test_every_file_is_read_once_whatever_it_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A domain split into a folder, the old file left behind: 600 ids used twice, and a
+    # warning in every pair. Reporting them read each file again, twice per duplicate.
+    pair = (
+        "  pair:\n    - {name: Data drift, means: P(X) shifts unlike concept drift}\n"
+        "    - {name: Concept drift, means: P(Y|X) shifts}\n  difference: Inputs.\n"
+    )
+    notes = "".join(f"- id: n{n}\n{pair}" for n in range(600))
+    folder = write_notes(tmp_path / "notes", {"mlops.yaml": notes})
+    (folder / "mlops").mkdir()
+    (folder / "mlops" / "part-1.yaml").write_text(notes)
+    composed: list[str] = []
+    real = source._compose
+
+    def counting(text: str) -> source.Node | None:
+        composed.append(text[:10])
+        return real(text)
+
+    monkeypatch.setattr(source, "_compose", counting)
+    problems = load(folder).problems
+
+    assert len(composed) == 3  # deck.yaml and the two notes files
+    duplicates = [p for p in problems if p.code == "duplicate-id"]
+    assert len(duplicates) == 600
+    assert str(duplicates[599]) == (
+        f"{folder}/mlops/part-1.yaml:2996:7: error: duplicate id 'n599': already used at"
+        f" {folder}/mlops.yaml:2996:7 [duplicate-id]"
+    )
+    assert sum(p.code == "name-in-meaning" for p in problems) == 1200

@@ -106,8 +106,8 @@ def _decode(data: bytes, shown_as: str) -> tuple[str | None, list[Diagnostic]]:
             f"not UTF-8: byte 0x{data[error.start]:02x} cannot be decoded; save the file as UTF-8"
         )
         return None, [Diagnostic(shown_as, position, "encoding", message)]
-    lines = text.split("\n")
-    if max(map(len, lines)) > MAX_LINE:
+    lines = text.splitlines()  # at every line break YAML knows, and a few more
+    if lines and max(map(len, lines)) > MAX_LINE:
         number = next(n for n, line in enumerate(lines, 1) if len(line) > MAX_LINE)
         message = f"a line of over {MAX_LINE:,} characters: break it (YAML text can span lines)"
         return None, [Diagnostic(shown_as, Position(number, MAX_LINE + 1), "too-long", message)]

@@ -84,5 +84,3 @@ class Scenario(NoteBase):
 
 
 Note: TypeAlias = Fact | Trap | Pair | Scenario
-
-KINDS: tuple[type[Note], ...] = (Fact, Trap, Pair, Scenario)

@@ -302,10 +302,6 @@ SCENARIO = NoteType(
 NOTE_TYPES: dict[str, NoteType] = {t.kind: t for t in (FACT, TRAP, PAIR, SCENARIO)}
 
 
-def note_type(note: Note) -> NoteType:
-    return NOTE_TYPES[note.kind]
-
-
 _TEMPLATES = Path(__file__).parent / "templates"
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from deckgen.notes import KINDS
+from deckgen.kinds import KINDS
 from deckgen.records import Deck
 
-KIND_NAMES = tuple(kind.kind for kind in KINDS)
+KIND_NAMES = tuple(KINDS)
 
 
 def notes_by(deck: Deck) -> Counter[tuple[str, str]]:
