@@ -108,8 +108,8 @@ def test_text_with_a_control_character(tmp_path: Path) -> None:
     folder = notes(tmp_path, '- id: a\n  fact: "{{c1::x}} and\\x1fy"\n')
     assert check(folder) == (
         1,
-        "mlops.yaml:2:9: error: 'fact' holds the control character U+001F, which no card can"
-        " show (and U+001F would split Anki's fields): remove it [control-character]\n"
+        "mlops.yaml:2:9: error: 'fact' holds a control character, U+001F, which Anki reads"
+        " as a field separator: remove it [control-character]\n"
         f"{folder}: 1 error; nothing written\n",
     )
 

@@ -10,7 +10,6 @@ different notes merge it without conflict:
 
 from __future__ import annotations
 
-import io
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -177,8 +176,7 @@ def parse(text: str, path: str) -> tuple[Lock | None, list[Diagnostic]]:
     notetypes: dict[str, NotetypeEntry] = {}
     problems: list[Diagnostic] = []
     markers = {line for line, _ in conflict_markers(text)}
-    for number, line in enumerate(io.StringIO(text), start=1):  # a line at a time
-        line = line.rstrip("\r\n")
+    for number, line in enumerate(_lines(text), start=1):
         if number in markers or not line.strip() or line.startswith("#"):
             continue
         try:
@@ -209,6 +207,17 @@ def parse(text: str, path: str) -> tuple[Lock | None, list[Diagnostic]]:
     if any(p.level is Level.ERROR for p in problems):
         return None, problems
     return Lock(key, notes, notetypes), problems
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines, a line at a time (a list of them, or a StringIO's copy of the
+    text, would take as much memory again as a large lock)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield text[start:end].rstrip("\r")
+        start = end + 1
 
 
 def _entry(line: str) -> str | tuple[str, str] | NotetypeEntry:

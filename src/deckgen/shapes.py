@@ -113,10 +113,9 @@ class Checker:
                 return None
             control = _CONTROL.search(node.value)
             if control is not None:
-                message = (
-                    f"'{key}' holds the control character U+{ord(control.group()):04X}, which"
-                    " no card can show (and U+001F would split Anki's fields): remove it"
-                )
+                code = f"U+{ord(control.group()):04X}"
+                why = "Anki reads as a field separator" if code == "U+001F" else "no card shows"
+                message = f"'{key}' holds a control character, {code}, which {why}: remove it"
                 self.report(node.position, "control-character", message)
                 return None
             return node.value
