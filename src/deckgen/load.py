@@ -26,7 +26,7 @@ from deckgen.shapes import DECK_FILE, MAX_ERRORS
 from deckgen.source import read
 from deckgen.validate import DeckHeader, check_header, check_notes
 
-# The bounds of a deck (a file's own are in source.py).
+# The bounds of a deck (a file's own are in files.py and source.py).
 MAX_FILES = 1_000
 MAX_DECK_BYTES = 64 * 2**20
 MAX_NOTES = 200_000
@@ -51,29 +51,29 @@ def load(notes_dir: Path, *, cache: bool = True, progress: Progress | None = Non
     if header is None or bounds:
         return Loaded(None, sorted(problems))
     sizes = [_size(path) for path, _ in files]
+    total = sum(sizes)
     ids = _Ids()
     kept: list[bytes] = []
     counts: Counter[tuple[str, str]] = Counter()
     cards: Counter[tuple[str, str]] = Counter()
     errors = sum(p.level is Level.ERROR for p in problems)
     done = 0
-    large = sum(sizes) >= LARGE
+    large = total >= LARGE
     results = _results(notes_dir, header, files, large, cache=cache and large)
     try:
         for size, data in zip(sizes, results, strict=True):
             result: FileResult = pickle.loads(data)
-            found = list(result.problems)
-            errors += sum(p.level is Level.ERROR for p in found)
-            found += ids.check(result, kept, MAX_ERRORS - errors)
-            errors += sum(p.level is Level.ERROR for p in found[len(result.problems) :])
-            problems += found
+            errors += sum(p.level is Level.ERROR for p in result.problems)
+            across = ids.check(result, kept, MAX_ERRORS - errors)  # errors, every one
+            errors += len(across)
+            problems += [*result.problems, *across]
             kept.append(data)
             for domain, kind, notes, made in result.counts:
                 counts[domain, kind] += notes
                 cards[domain, kind] += made
             done += size
             if progress is not None:
-                progress(done, sum(sizes))
+                progress(done, total)
             if errors >= MAX_ERRORS or ids.full:
                 break
     finally:
@@ -105,7 +105,8 @@ class _Ids:
         self.full = False  # past the deck's bound on notes
 
     def check(self, result: FileResult, kept: list[bytes], errors_left: int) -> list[Diagnostic]:
-        """A file's ids used before, or past the deck's bound; up to `errors_left`."""
+        """The errors of a file's ids: used before, or past the deck's bound; no more
+        than `errors_left`."""
         index = len(self.paths)
         self.paths.append(result.path)
         problems: list[Diagnostic] = []
