@@ -111,7 +111,7 @@ class _Ids:
         self.paths.append(result.path)
         problems: list[Diagnostic] = []
         here: set[str] = set()
-        for note_id, position in result.ids:
+        for note_id, line, col in result.ids:
             if len(problems) >= errors_left:
                 break
             note_id = sys.intern(note_id)  # one string for the id, here and in the lock
@@ -122,10 +122,11 @@ class _Ids:
                     f"duplicate id '{note_id}': already used at"
                     f" {self.paths[first]}:{where.line}:{where.col}"
                 )
-                problems.append(Diagnostic(result.path, position, "duplicate-id", message))
+                here_at = Position(line, col)
+                problems.append(Diagnostic(result.path, here_at, "duplicate-id", message))
             elif len(self.first) > MAX_NOTES:
                 message = f"over {MAX_NOTES:,} notes: deckgen builds decks of up to {MAX_NOTES:,}"
-                problems.append(Diagnostic(result.path, position, "too-many", message))
+                problems.append(Diagnostic(result.path, Position(line, col), "too-many", message))
                 self.full = True
                 break
             here.add(note_id)
@@ -136,8 +137,8 @@ class _Ids:
         if index not in self.positions:
             result = current if index == len(kept) else pickle.loads(kept[index])
             found: dict[str, Position] = {}
-            for note_id, position in result.ids:
-                found.setdefault(note_id, position)
+            for note_id, line, col in result.ids:
+                found.setdefault(note_id, Position(line, col))
             self.positions[index] = found
         return self.positions[index]
 

@@ -115,13 +115,11 @@ def _own_tags(domain: str, kind: str) -> tuple[str, str]:
     return f"domain::{domain}", f"kind::{kind}"
 
 
-class Stamp(NamedTuple):
-    """What the lock keeps of a note: what tells whether it changed."""
-
-    note_id: str
-    kind: str
-    domain: str
-    digest: str
+# What the lock keeps of a note, what tells whether it changed: id, kind, domain, hash.
+Stamp = tuple[str, str, str, str]
+# Where a note's id stands: the id, its line and column. (Plain tuples, both, in what is
+# kept of a file: a NamedTuple is pickled and made again by Python code, each one.)
+Place = tuple[str, int, int]
 
 
 class FileResult(NamedTuple):
@@ -130,7 +128,7 @@ class FileResult(NamedTuple):
     each kind and their cards, and the file's problems."""
 
     path: str
-    ids: tuple[tuple[str, Position], ...]
+    ids: tuple[Place, ...]
     records: bytes  # packed: see `pack`
     stamps: tuple[Stamp, ...]  # of the records, in order
     counts: tuple[tuple[str, str, int, int], ...]  # domain, kind, notes, cards
@@ -150,20 +148,19 @@ class FileResult(NamedTuple):
             count[0] += 1
             count[1] += len(record.ords)
         by_kind = tuple((*key, notes, cards) for key, (notes, cards) in counts.items())
-        stamps = tuple(Stamp(r.note_id, r.kind, r.domain, r.digest) for r in records)
-        return cls(path, tuple(ids), pack(records), stamps, by_kind, tuple(problems))
+        places = tuple((note_id, *position) for note_id, position in ids)
+        stamps = tuple((r.note_id, r.kind, r.domain, r.digest) for r in records)
+        return cls(path, places, pack(records), stamps, by_kind, tuple(problems))
 
 
 def pack(records: Sequence[Record]) -> bytes:
     """Records, pickled and compressed: a large deck's notes take a tenth of the memory
     (and cache) of records as objects, and are made again, a file at a time, as read."""
-    return zlib.compress(pickle.dumps(tuple(records), protocol=5), 1)
+    return zlib.compress(pickle.dumps([tuple(record) for record in records], protocol=5), 1)
 
 
-def unpack(packed: bytes) -> tuple[Record, ...]:
-    records = pickle.loads(zlib.decompress(packed))
-    assert isinstance(records, tuple)
-    return records
+def unpack(packed: bytes) -> list[Record]:
+    return list(map(Record._make, pickle.loads(zlib.decompress(packed))))
 
 
 @dataclass(frozen=True)
@@ -198,9 +195,9 @@ class Deck:
     def where(self, note_id: str) -> tuple[str, Position]:
         """The file and position of a note's id (looked up only for messages)."""
         for result in self.results():
-            for found, position in result.ids:
+            for found, line, col in result.ids:
                 if found == note_id:
-                    return result.path, position
+                    return result.path, Position(line, col)
         raise KeyError(note_id)
 
 

@@ -88,19 +88,19 @@ def revise(
     changed: list[str] = []
     kind_changes: list[NoteChange] = []
     reused: list[NoteChange] = []
-    for stamp in deck.stamps():
-        note_id = sys.intern(stamp.note_id)  # one string, here and in the old lock
-        if before.notes.unchanged(note_id, stamp.kind, stamp.domain, stamp.digest):
+    for stamped_id, kind, domain, digest in deck.stamps():
+        note_id = sys.intern(stamped_id)  # one string, here and in the old lock
+        if before.notes.unchanged(note_id, kind, domain, digest):
             entries.keep(note_id, before.notes)  # unchanged: its time stays
             continue
         entry = before.notes.get(note_id)
-        if entry is not None and entry.kind != stamp.kind:
-            kind_changes.append(NoteChange(note_id, entry.kind, stamp.kind))
-        elif entry is not None and entry.retired and entry.live_digest not in ("", stamp.digest):
-            reused.append(NoteChange(note_id, entry.kind, stamp.kind))
+        if entry is not None and entry.kind != kind:
+            kind_changes.append(NoteChange(note_id, entry.kind, kind))
+        elif entry is not None and entry.retired and entry.live_digest not in ("", digest):
+            reused.append(NoteChange(note_id, entry.kind, kind))
         (added if entry is None else changed).append(note_id)
         mod = newer(entry)
-        entries.put(NoteEntry(note_id, stamp.kind, stamp.domain, mod, stamp.digest))
+        entries.put(NoteEntry(note_id, kind, domain, mod, digest))
 
     # The notes the lock knows and the notes no longer have: retired.
     stones: list[Record] = []

@@ -178,7 +178,7 @@ def _compose(text: str) -> Node | None:
             if kind is yaml.ScalarEvent:
                 value = event.value
                 mark = event.start_mark
-                position = _new(Position, (mark.line + 1, mark.column + 1))  # see _position
+                position = _position(mark)
                 if len(value) > MAX_VALUE:
                     message = (
                         f"a value of {len(value):,} characters; deckgen takes values of up to"
@@ -202,7 +202,7 @@ def _compose(text: str) -> Node | None:
                     _anchor(anchors, event.anchor, node, 1)
             elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
                 mark = event.start_mark
-                position = _new(Position, (mark.line + 1, mark.column + 1))  # see _position
+                position = _position(mark)
                 if len(stack) >= MAX_DEPTH:
                     message = (
                         f"lists and mappings nested over {MAX_DEPTH} deep; notes need 4 at most"
@@ -294,7 +294,7 @@ def _anchor(
 
 def _position(mark: yaml.Mark) -> Position:
     """PyYAML's 0-based mark made 1-based: here and nowhere else."""
-    return Position(mark.line + 1, mark.column + 1)
+    return _new(Position, (mark.line + 1, mark.column + 1))
 
 
 def _syntax_error(error: yaml.MarkedYAMLError) -> tuple[Position, str, str]:
