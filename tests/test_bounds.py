@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from conftest import write_notes
 
@@ -246,3 +247,18 @@ def test_a_lock_with_many_malformed_lines_reports_the_first_few(tmp_path: Path) 
 def test_deeply_nested_json_in_a_lock_is_a_malformed_line() -> None:
     found, problems = lock.parse("notetype fact 1 ab " + "[" * 10_000 + "\n", "deck.lock")
     assert found is None and [p.code for p in problems] == ["lock-syntax"]
+
+
+@pytest.mark.parametrize("loader", ["CSafeLoader", "SafeLoader"])
+def test_a_control_character_in_the_file_is_placed_by_either_parser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loader: str
+) -> None:
+    # libyaml counts bytes where PyYAML's own parser counts characters.
+    monkeypatch.setattr(source, "_LOADER", getattr(yaml, loader))
+    folder = notes(tmp_path, "- id: a\n  fact: '{{c1::x}}'\n  extra: café \x07 bell\n")
+    assert check(folder) == (
+        1,
+        "mlops.yaml:3:15: error: a control character, U+0007, which YAML does not allow in"
+        " a file: remove it [control-character]\n"
+        f"{folder}: 1 error; nothing written\n",
+    )

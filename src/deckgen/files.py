@@ -95,13 +95,13 @@ def _decode(data: bytes, shown_as: str) -> tuple[str | None, list[Diagnostic]]:
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     if b"\0" in data:
-        position = _position_of_byte(data, data.index(b"\0"))
+        position = position_of_byte(data, data.index(b"\0"))
         message = "a NUL byte: notes are text, and this looks like a binary file"
         return None, [Diagnostic(shown_as, position, "nul-byte", message)]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        position = _position_of_byte(data, error.start)
+        position = position_of_byte(data, error.start)
         message = (
             f"not UTF-8: byte 0x{data[error.start]:02x} cannot be decoded; save the file as UTF-8"
         )
@@ -126,7 +126,8 @@ def conflict_markers(text: str) -> Iterator[tuple[int, str]]:
         yield text.count("\n", 0, match.start()) + 1, match.group(1)
 
 
-def _position_of_byte(data: bytes, offset: int) -> Position:
+def position_of_byte(data: bytes, offset: int) -> Position:
+    """Where a byte of a file stands, as line and column (of characters)."""
     before = data[:offset]
     line_start = before.rfind(b"\n") + 1
     column = len(before[line_start:].decode("utf-8", errors="replace"))

@@ -111,7 +111,8 @@ class Checker:
                 if required:
                     self.report(node.position, "empty-text", f"'{key}' is empty")
                 return None
-            control = _CONTROL.search(node.value)
+            # Only the escapes of double quotes let one in: YAML allows none in a file.
+            control = _CONTROL.search(node.value) if node.style == '"' else None
             if control is not None:
                 code = f"U+{ord(control.group()):04X}"
                 why = "Anki reads as a field separator" if code == "U+001F" else "no card shows"

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, TypeAlias
 import yaml
 
 from deckgen.diagnostics import START, Diagnostic, Position
-from deckgen.files import conflict_markers, read_text
+from deckgen.files import conflict_markers, position_of_byte, read_text
 
 # The bounds of a notes file (its size and lines: files.py; a deck's: load.py).
 MAX_VALUE = 10_000  # characters in a value: a card is read in seconds
@@ -126,6 +126,16 @@ def read(path: Path, shown_as: str) -> tuple[SourceFile | None, list[Diagnostic]
         return SourceFile(shown_as, text, _compose(text)), []
     except _Refused as refusal:
         return None, [Diagnostic(shown_as, *refusal.args)]
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow in a file
+        offset = error.position  # libyaml counts the UTF-8 bytes; PyYAML, the characters
+        if _LOADER is yaml.SafeLoader:
+            offset = len(text[:offset].encode())
+        where = position_of_byte(text.encode(), offset)
+        message = (
+            f"a control character, U+{error.character:04X}, which YAML does not allow in a"
+            " file: remove it"
+        )
+        return None, [Diagnostic(shown_as, where, "control-character", message)]
     except yaml.MarkedYAMLError as error:
         return None, [Diagnostic(shown_as, *_syntax_error(error))]
     except yaml.YAMLError as error:
