@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from anki.collection import Collection
-from conftest import build, import_package
+from conftest import ONE_OF_EACH, build, import_package, write_notes
 
 T0 = 1_700_000_000.0
 EDITED = "forgetting-vectorassembler"
@@ -83,3 +83,30 @@ def test_a_renamed_deck_keeps_every_guid(
 
     assert (len(log.new), len(log.updated)) == (0, deck.size)
     assert collection.note_count() == deck.size
+
+
+def test_a_note_added_before_the_others_takes_nothing_from_them(
+    tmp_path: Path, collection: Collection
+) -> None:
+    # Note ids follow study order, so the new first note comes with the id that the
+    # first note had: Anki must add it under another id and leave the others alone.
+    folder = write_notes(tmp_path / "notes", ONE_OF_EACH)
+    build(folder, tmp_path / "v1.apkg", T0)
+    import_package(collection, tmp_path / "v1.apkg")
+    [nid] = collection.find_notes('"ID:refresh"')
+    [card] = collection.get_note(nid).cards()[:1]
+    card.start_timer()
+    collection.sched.answerCard(card, 4)
+    cards_before = collection.card_count()
+    mlops = folder / "mlops.yaml"
+    mlops.write_text("- id: first-now\n  fact: A {{c1::new}} first note\n" + mlops.read_text())
+    build(folder, tmp_path / "v2.apkg", T0 + 60)
+
+    log = import_package(collection, tmp_path / "v2.apkg")
+
+    assert (len(log.new), len(log.updated), len(log.conflicting)) == (1, 0, 0)
+    assert collection.note_count() == 6 and collection.card_count() == cards_before + 1
+    assert collection.find_notes('"ID:refresh"') == [nid]
+    assert collection.get_card(card.id).ivl > 0
+    [new] = collection.find_notes('"ID:first-now"')
+    assert collection.get_note(new)["Text"] == "A {{c1::new}} first note"

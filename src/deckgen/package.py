@@ -1,4 +1,4 @@
-"""Stamped notes -> an .apkg file: the same notes and lock always give the same bytes.
+"""A deck and its revision -> an .apkg file: the same notes and lock give the same bytes.
 
 Every time and id in the package comes from the lock or the GUID, never the clock.
 """
