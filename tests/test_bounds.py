@@ -262,3 +262,12 @@ def test_a_control_character_in_the_file_is_placed_by_either_parser(
         " a file: remove it [control-character]\n"
         f"{folder}: 1 error; nothing written\n",
     )
+
+
+def test_merge_conflict_markers_past_the_first_hundred_are_not_listed(tmp_path: Path) -> None:
+    folder = notes(tmp_path, "- id: a\n" + "<<<<<<< ours\n=======\n>>>>>>> theirs\n" * 200)
+    code, output = check(folder)
+    lines = output.splitlines()
+    assert code == 1 and len(lines) == source.MAX_MARKERS + 1
+    assert lines[0].startswith("mlops.yaml:2:1: error: an unresolved git merge conflict")
+    assert lines[-2].startswith("mlops.yaml:101:1: error: an unresolved git merge conflict")

@@ -116,9 +116,10 @@ def _refusals(
         )
         return [Diagnostic(str(notes_dir / DECK_FILE), START, "key-changed", message)]
 
+    places = deck.where(c.note_id for c in (*revision.kind_changes, *revision.reused_ids))
+
     def at_note(change: NoteChange, code: str, message: str) -> Diagnostic:
-        path, position = deck.where(change.note_id)
-        return Diagnostic(path, position, code, message)
+        return Diagnostic(*places[change.note_id], code, message)
 
     problems = [
         at_note(

@@ -122,8 +122,11 @@ def conflict_markers(text: str) -> Iterator[tuple[int, str]]:
     """The lines (1-based) that git left as merge conflict markers, and each marker."""
     if not any(marker in text for marker in _MARKERS):  # as a rule: quicker to tell
         return
+    line, counted = 1, 0  # lines are counted on from the last marker: linear, however many
     for match in _CONFLICT.finditer(text):
-        yield text.count("\n", 0, match.start()) + 1, match.group(1)
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        yield line, match.group(1)
 
 
 def position_of_byte(data: bytes, offset: int) -> Position:

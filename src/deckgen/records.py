@@ -192,13 +192,16 @@ class Deck:
         for result in self.results():
             yield from result.stamps
 
-    def where(self, note_id: str) -> tuple[str, Position]:
-        """The file and position of a note's id (looked up only for messages)."""
-        for result in self.results():
-            for found, line, col in result.ids:
-                if found == note_id:
-                    return result.path, Position(line, col)
-        raise KeyError(note_id)
+    def where(self, note_ids: Iterable[str]) -> dict[str, tuple[str, Position]]:
+        """The file and position of some notes' ids (looked up, all in one pass, only for
+        messages)."""
+        wanted = set(note_ids)
+        found: dict[str, tuple[str, Position]] = {}
+        for result in self.results() if wanted else ():
+            for note_id, line, col in result.ids:
+                if note_id in wanted:
+                    found.setdefault(note_id, (result.path, Position(line, col)))
+        return found
 
 
 def tombstone(

@@ -9,6 +9,7 @@ diagnostic where it goes past, before any more of it is read.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from pathlib import Path
 from typing import Any, NamedTuple, TypeAlias
@@ -19,6 +20,7 @@ from deckgen.diagnostics import START, Diagnostic, Position
 from deckgen.files import conflict_markers, position_of_byte, read_text
 
 # The bounds of a notes file (its size and lines: files.py; a deck's: load.py).
+MAX_MARKERS = 100  # merge conflict markers reported in a file: the first show what to do
 MAX_VALUE = 10_000  # characters in a value: a card is read in seconds
 MAX_DEPTH = 16  # lists and mappings inside each other; notes need 4
 MAX_KEYS = 100  # keys in one mapping; a note has at most 7
@@ -118,7 +120,7 @@ def read(path: Path, shown_as: str) -> tuple[SourceFile | None, list[Diagnostic]
             f"an unresolved git merge conflict ('{marker}'): keep the lines you want and"
             " delete the markers",
         )
-        for line, marker in conflict_markers(text)
+        for line, marker in itertools.islice(conflict_markers(text), MAX_MARKERS)
     ]
     if markers:
         return None, markers
