@@ -21,8 +21,6 @@ _QUOTE = json.encoder.encode_basestring
 
 RETIRED_TAG = "deckgen::retired"
 RETIRED_MARK = "retired"
-
-
 FIELD_SEPARATOR = "\x1f"  # between the field values, as Anki stores them
 
 
