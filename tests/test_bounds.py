@@ -271,3 +271,19 @@ def test_merge_conflict_markers_past_the_first_hundred_are_not_listed(tmp_path: 
     assert code == 1 and len(lines) == source.MAX_MARKERS + 1
     assert lines[0].startswith("mlops.yaml:2:1: error: an unresolved git merge conflict")
     assert lines[-2].startswith("mlops.yaml:101:1: error: an unresolved git merge conflict")
+
+
+def test_a_deck_yaml_or_lock_that_links_to_itself_is_reported_not_taken_for_missing(
+    tmp_path: Path,
+) -> None:
+    folder = write_notes(tmp_path / "notes", {"mlops.yaml": FACT.format(id="a")})
+    (folder / "deck.lock").symlink_to(folder / "deck.lock")
+    assert [p.code for p in lock.read(folder / "deck.lock")[1]] == ["unreadable"]
+    (folder / "deck.yaml").unlink()
+    (folder / "deck.yaml").symlink_to(folder / "deck.yaml")
+    assert check(folder) == (
+        1,
+        "deck.yaml:1:1: error: cannot read file: Too many levels of symbolic links"
+        " [unreadable]\n"
+        f"{folder}: 1 error; nothing written\n",
+    )

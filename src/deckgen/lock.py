@@ -10,6 +10,7 @@ different notes merge it without conflict:
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -161,7 +162,7 @@ class Lock:
 
 def read(path: Path) -> tuple[Lock | None, list[Diagnostic]]:
     """The lock at `path`; None if there is none (every note then counts as changed)."""
-    if not path.exists():
+    if not os.path.lexists(path):  # a symlink to nowhere, or a loop, is reported by reading it
         return None, []
     advice = "delete it (every note then counts as changed once)"
     text, problems = read_text(path, str(path), MAX_BYTES, advice)

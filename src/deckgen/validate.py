@@ -6,6 +6,7 @@ that kind's module in kinds/.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -46,7 +47,7 @@ class Checked(NamedTuple):
 
 def check_header(path: Path) -> tuple[DeckHeader | None, list[Diagnostic]]:
     """Read and check deck.yaml."""
-    if not path.exists():
+    if not os.path.lexists(path):  # a symlink to nowhere, or a loop, is reported by reading it
         message = f"no {DECK_FILE} in {path.parent}: it names the deck and its domains"
         return None, [Diagnostic(str(path), START, "missing-deck", message)]
     parsed, problems = read(path, str(path))
