@@ -21,6 +21,7 @@ from typing import Any
 from deckgen.build import Build
 from deckgen.markup import visible_text
 from deckgen.notetypes import NOTE_TYPES, NoteType, Schema, css
+from deckgen.records import without_mark
 from deckgen.revision import shipped
 
 
@@ -123,6 +124,8 @@ def compare(
                 fields += (
                     FieldChange("tags", _word_diff(" ".join(old.tags), " ".join(record.tags))),
                 )
+            if not fields:  # built before fingerprints: only that is new
+                fields = (FieldChange("fingerprint", "added, for `deckgen pull`"),)
             changes.append(
                 NoteChange(record.note_id, "changed", "Anki updates it in place", fields)
             )
@@ -179,7 +182,7 @@ def _fields(old: _OldNote, new: tuple[str, ...], note_type: NoteType) -> tuple[F
     return tuple(
         FieldChange(name, _word_diff(visible_text(before), visible_text(after)))
         for name, before, after in zip(note_type.field_names, old.fields, new, strict=False)
-        if before != after
+        if without_mark(before) != without_mark(after)
     )
 
 

@@ -99,9 +99,13 @@ class NoteType:
     is_cloze: bool = False
 
     field_names: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    # The fields a user writes (what `deckgen pull` brings back), not those deckgen derives.
+    written: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field_names", tuple(f.name for f in self.fields))
+        written = tuple(name for name in self.field_names if name not in DERIVED)
+        object.__setattr__(self, "written", written)
 
     @cached_property
     def schema(self) -> Schema:
@@ -147,6 +151,11 @@ _CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::", re.IGNORECASE)
 # Shared by every note type, after its own fields: deckgen's id of the note, the domain
 # shown on every card, optional extra text, and the retired marker that empties every front.
 _COMMON = ("Extra", "Domain", "ID", "Retired")
+# The fields deckgen fills itself, from the note's id, domain and place.
+DERIVED = frozenset({"Domain", "ID", "Retired", "Answer First"})
+# The field that carries a built note's fingerprint (records.Fingerprint): one a user has
+# no reason to edit or search, whose value is a label on every card.
+FINGERPRINTED = "Domain"
 
 
 @cache

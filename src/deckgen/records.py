@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import pickle
+import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any, NamedTuple
 from deckgen.apkg import guid_for
 from deckgen.diagnostics import Diagnostic, Position
 from deckgen.notes import Domain, Note
-from deckgen.notetypes import NoteType
+from deckgen.notetypes import FINGERPRINTED, NoteType
 
 # A str as JSON, non-ASCII kept (json's own C function): see `_content`.
 _QUOTE = json.encoder.encode_basestring
@@ -70,6 +71,49 @@ def _content(kind: str, values: Sequence[str], tags: Sequence[str], deck: str) -
     return f"[{_QUOTE(kind)}, [{quoted_values}], [{quoted_tags}], {_QUOTE(deck)}]"
 
 
+class Fingerprint(NamedTuple):
+    """What a note was as built: a hash of each field a user writes (in the note type's
+    order) and of its own tags. Every built note carries it at the end of its Domain
+    field (which deckgen fills, and cards show as a label), inside an HTML comment no card
+    shows, so that `deckgen pull` can tell an edit made in Anki
+    (fields against their own fingerprint) from an older build (a fingerprint other than
+    the current build's). The hash is CRC-32: it tells changes apart, it guards nothing."""
+
+    fields: tuple[str, ...]
+    tags: str
+
+    @classmethod
+    def of(cls, values: Iterable[str], tags: Iterable[str]) -> Fingerprint:
+        return cls(tuple(map(_hash, values)), _hash(" ".join(sorted(tag_key(t) for t in tags))))
+
+    def mark(self) -> str:
+        return f"<!--deckgen {'.'.join(self.fields)} {self.tags}-->"
+
+    @classmethod
+    def find(cls, field: str) -> Fingerprint | None:
+        """The fingerprint at the end of a field, if it has one."""
+        found = _MARK.search(field)
+        return None if found is None else cls(tuple(found[1].split(".")), found[2])
+
+
+_MARK = re.compile(r"<!--deckgen ((?:[0-9a-f]{8}\.){0,99}[0-9a-f]{8}) ([0-9a-f]{8})-->\Z")
+
+
+def without_mark(field: str) -> str:
+    """A field as a user sees it: without its fingerprint."""
+    found = _MARK.search(field)
+    return field if found is None else field[: found.start()]
+
+
+def _hash(text: str) -> str:
+    return f"{zlib.crc32(text.encode()):08x}"
+
+
+def tag_key(tag: str) -> str:
+    """A tag as Anki compares it: without regard to case."""
+    return tag.casefold()
+
+
 def guid(deck_key: str, note_id: str) -> str:
     """A note's permanent GUID: from the deck key and the note id only, never its text."""
     return guid_for(deck_key, note_id)
@@ -81,27 +125,40 @@ def records_of(
     """Notes as Anki will store them, in a deck of that key and name. What many notes
     share (their subdeck, card numbers, tags) is made once and shared."""
     shared: dict[object, Any] = {}
-    # What every note of a domain and kind shares: its note type, tags and subdeck.
-    alike: dict[tuple[str, str], tuple[NoteType, tuple[str, str], str]] = {}
+    # What every note of a domain and kind shares: its note type, tags and subdeck, and
+    # which of its fields are written by a user and which carries the fingerprint.
+    alike: dict[tuple[str, str], tuple[NoteType, tuple[str, str], str, int, list[int]]] = {}
     made = []
     for note in notes:
         domain, kind = note.domain.key, note.kind
         if (domain, kind) not in alike:
+            note_type = note_types[kind]
             subdeck = note.domain.subdeck(deck_name)
-            alike[domain, kind] = (note_types[kind], _own_tags(domain, kind), subdeck)
-        note_type, own, subdeck = alike[domain, kind]
+            names = note_type.field_names
+            written = [names.index(name) for name in note_type.written]
+            own_tags = _own_tags(domain, kind)
+            alike[domain, kind] = (
+                note_type,
+                own_tags,
+                subdeck,
+                names.index(FINGERPRINTED),
+                written,
+            )
+        note_type, own, subdeck, marked, written = alike[domain, kind]
         tags = (*own, *note.tags) if note.tags else own
         ords = tuple(note_type.card_ords(note))
+        values = note_type.values(note)
+        values[marked] += Fingerprint.of([values[i] for i in written], note.tags).mark()
         made.append(
             record(
                 note.id,
                 kind,
                 domain,
-                note_type.values(note),
+                values,
                 shared.setdefault(tags, tags),
                 subdeck,
                 shared.setdefault(ords, ords),
-                guid(deck_key, note.id),
+                note.guid or guid(deck_key, note.id),
             )
         )
     return made
@@ -127,6 +184,7 @@ class FileResult(NamedTuple):
 
     path: str
     ids: tuple[Place, ...]
+    guids: tuple[Place, ...]  # the GUIDs notes name themselves (kept from Anki by pull)
     records: bytes  # packed: see `pack`
     stamps: tuple[Stamp, ...]  # of the records, in order
     counts: tuple[tuple[str, str, int, int], ...]  # domain, kind, notes, cards
@@ -139,6 +197,7 @@ class FileResult(NamedTuple):
         ids: Iterable[tuple[str, Position]],
         records: Sequence[Record],
         problems: Iterable[Diagnostic],
+        guids: Iterable[tuple[str, Position]] = (),
     ) -> FileResult:
         counts: dict[tuple[str, str], list[int]] = {}
         for record in records:
@@ -147,8 +206,9 @@ class FileResult(NamedTuple):
             count[1] += len(record.ords)
         by_kind = tuple((*key, notes, cards) for key, (notes, cards) in counts.items())
         places = tuple((note_id, *position) for note_id, position in ids)
+        own = tuple((guid, *position) for guid, position in guids)
         stamps = tuple((r.note_id, r.kind, r.domain, r.digest) for r in records)
-        return cls(path, places, pack(records), stamps, by_kind, tuple(problems))
+        return cls(path, places, own, pack(records), stamps, by_kind, tuple(problems))
 
 
 def pack(records: Sequence[Record]) -> bytes:
