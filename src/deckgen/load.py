@@ -21,7 +21,7 @@ from deckgen.diagnostics import START, Diagnostic, Level, Position, has_errors
 from deckgen.files import write_atomic
 from deckgen.notes import Domain
 from deckgen.notetypes import NOTE_TYPES
-from deckgen.records import Deck, FileResult, Record, records_of
+from deckgen.records import Deck, FileResult, Record, guid, records_of
 from deckgen.shapes import DECK_FILE, MAX_ERRORS
 from deckgen.source import read
 from deckgen.validate import DeckHeader, check_header, check_notes
@@ -65,6 +65,7 @@ def load(notes_dir: Path, *, cache: bool = True, progress: Progress | None = Non
             result: FileResult = pickle.loads(data)
             errors += sum(p.level is Level.ERROR for p in result.problems)
             across = ids.check(result, kept, MAX_ERRORS - errors)  # errors, every one
+            across += ids.check_guids(result)
             errors += len(across)
             problems += [*result.problems, *across]
             kept.append(data)
@@ -78,6 +79,8 @@ def load(notes_dir: Path, *, cache: bool = True, progress: Progress | None = Non
                 break
     finally:
         results.close()
+    if not has_errors(problems):
+        problems += ids.made_guids(header.key)
     problems.sort()
     if has_errors(problems):
         return Loaded(None, problems)
@@ -103,6 +106,33 @@ class _Ids:
         self.paths: list[str] = []
         self.positions: dict[int, dict[str, Position]] = {}
         self.full = False  # past the deck's bound on notes
+        self.guids: dict[str, tuple[str, Position]] = {}  # notes' own GUIDs: where each is
+
+    def check_guids(self, result: FileResult) -> list[Diagnostic]:
+        """The errors of the GUIDs a file's notes name themselves: each must be unique."""
+        problems = []
+        for own, line, col in result.guids:
+            here = Position(line, col)
+            first = self.guids.setdefault(own, (result.path, here))
+            if first != (result.path, here):
+                path, where = first
+                message = (
+                    f"duplicate guid '{own}': already used at {path}:{where.line}:{where.col};"
+                    " two notes with one GUID are one note in Anki"
+                )
+                problems.append(Diagnostic(result.path, here, "duplicate-guid", message))
+        return problems
+
+    def made_guids(self, deck_key: str) -> list[Diagnostic]:
+        """A GUID a note names itself that is the one deckgen makes for another's id."""
+        problems = []
+        for note_id in self.first if self.guids else ():
+            clash = self.guids.get(guid(deck_key, note_id))
+            if clash is not None:
+                path, where = clash
+                message = f"this guid is the one deckgen makes for the note '{note_id}'"
+                problems.append(Diagnostic(path, where, "duplicate-guid", message))
+        return problems
 
     def check(self, result: FileResult, kept: list[bytes], errors_left: int) -> list[Diagnostic]:
         """The errors of a file's ids: used before, or past the deck's bound; no more
@@ -200,7 +230,7 @@ def _file(path: Path, domain: Domain, header: DeckHeader) -> FileResult:
     made: list[Record] = []
     if not has_errors(checked.problems):
         made = records_of(header.key, header.name, checked.notes, NOTE_TYPES)
-    return FileResult.of(str(path), checked.ids, made, checked.problems)
+    return FileResult.of(str(path), checked.ids, made, checked.problems, checked.guids)
 
 
 def _notes_files(

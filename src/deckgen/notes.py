@@ -33,6 +33,7 @@ class NoteBase:
     domain: Domain
     tags: tuple[str, ...] = ()
     extra: str = ""
+    guid: str | None = None  # kept from Anki for a note added there; else made from the id
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,9 +7,10 @@ that kind's module in kinds/.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from deckgen.diagnostics import START, Diagnostic, Position
 from deckgen.kinds import KINDS
@@ -17,7 +18,7 @@ from deckgen.notes import Domain, Note
 from deckgen.shapes import DECK_FILE, Checker, Entries, TooManyErrors
 from deckgen.source import Mapping, Node, Scalar, SourceFile, read
 
-COMMON_KEYS = ("id", "tags", "extra")
+COMMON_KEYS = ("id", "tags", "extra", "guid")
 DECK_KEYS = ("name", "key", "description", "source", "domains", "tags")
 DOMAIN_KEYS = ("key", "name", "weight")
 MAX_DOMAINS = 100
@@ -43,6 +44,7 @@ class Checked(NamedTuple):
     notes: list[Note]
     ids: list[tuple[str, Position]]
     problems: list[Diagnostic]
+    guids: list[tuple[str, Position]]  # of the notes that name their own
 
 
 def check_header(path: Path) -> tuple[DeckHeader | None, list[Diagnostic]]:
@@ -65,6 +67,7 @@ def check_notes(parsed: SourceFile, domain: Domain, vocabulary: frozenset[str] |
     checker = Checker(parsed, vocabulary)
     notes: list[Note] = []
     ids: list[tuple[str, Position]] = []
+    guids: list[tuple[str, Position]] = []
     try:
         if parsed.root is None:
             message = "the file is empty: it must hold a list of notes"
@@ -74,9 +77,11 @@ def check_notes(parsed: SourceFile, domain: Domain, vocabulary: frozenset[str] |
                 note = _note(checker, item, domain, ids)
                 if note is not None:
                     notes.append(note)
+                    if note.guid is not None:
+                        guids.append((note.guid, _entries_position(item, "guid")))
     except TooManyErrors:
         pass
-    return Checked(notes, ids, checker.problems)
+    return Checked(notes, ids, checker.problems, guids)
 
 
 def _header(checker: Checker) -> DeckHeader | None:
@@ -179,10 +184,11 @@ def _note(
     checker.required(entries, rules.KEYS, kinds[kind], f"a {kind} note")
     tags = checker.tags(entries)
     extra = checker.text(entries, "extra", required=False) or ""
+    guid = _guid(checker, entries)
     fields = rules.check(checker, entries)
-    if fields is None or note_id is None or tags is None or len(kinds) > 1:
+    if fields is None or note_id is None or tags is None or len(kinds) > 1 or guid is False:
         return None
-    return rules.NOTE(id=note_id, domain=domain, tags=tags, extra=extra, **fields)
+    return rules.NOTE(id=note_id, domain=domain, tags=tags, extra=extra, guid=guid, **fields)
 
 
 def _note_id(checker: Checker, entries: Entries, node: Node) -> str | None:
@@ -191,6 +197,35 @@ def _note_id(checker: Checker, entries: Entries, node: Node) -> str | None:
         checker.report(node.position, "missing-key", message)
         return None
     return checker.slug(entries, "id")
+
+
+# What Anki's GUIDs are made of (printable ASCII, no space), and how long deckgen takes one.
+_GUID = re.compile(r"[!-~]{1,64}\Z")
+
+
+def _guid(checker: Checker, entries: Entries) -> str | Literal[False] | None:
+    """A note's own GUID (one `deckgen pull` kept from Anki), None if it has none, False
+    if it is wrong."""
+    if "guid" not in entries:
+        return None
+    value = checker.text(entries, "guid")
+    if value is not None and _GUID.match(value):
+        return value
+    if value is not None:
+        message = (
+            "'guid' must be Anki's GUID of the note, as `deckgen pull` wrote it: up to 64"
+            " letters, digits and punctuation, no spaces"
+        )
+        checker.report(entries["guid"][1].position, "bad-guid", message)
+    return False
+
+
+def _entries_position(node: Node, key: str) -> Position:
+    assert type(node) is Mapping
+    for key_node, value in node.entries:
+        if type(key_node) is Scalar and key_node.value == key:
+            return value.position
+    return node.position
 
 
 def _misplaced(kind: str | None) -> Callable[[str], str | None]:

@@ -1,0 +1,406 @@
+"""Anki's HTML -> deckgen's Markdown: what a user wrote in Anki's editor, as note text.
+
+Bold, emphasis, code, line breaks, `<div>`s, paragraphs and lists become their Markdown;
+entities become characters; cloze syntax stays as it is. Anything else (colours, fonts,
+links, pictures, spans) is reduced to its text, and said so; active content (scripts,
+styles, frames) is dropped with what it holds. The result is held to the renderer: it
+renders (markup.to_html) to the same text, or it is given again as plain text.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from typing import NamedTuple
+
+from deckgen.markup import to_html
+
+# Tags whose meaning comes back as Markdown, as inline formats.
+_FORMATS = {"b": "**", "strong": "**", "i": "*", "em": "*"}
+# Tags that end a line, or a paragraph.
+_LINES = frozenset({"div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr"})
+_PARAGRAPHS = frozenset({"p", "blockquote", "table", "section", "article", "header", "footer"})
+# Tags that come back without a word said: structure, as Markdown, or nothing to see.
+_QUIET = frozenset({*_FORMATS, "code", "div", "br", "p", "ul", "ol", "li", "span"})
+# Tags dropped with all they hold: active content, or nothing a reader sees.
+_DROPPED = frozenset(
+    {
+        "script",
+        "style",
+        "iframe",
+        "object",
+        "embed",
+        "template",
+        "noscript",
+        "svg",
+        "math",
+        "head",
+        "title",
+        "audio",
+        "video",
+        "canvas",
+        "select",
+        "textarea",
+        "button",
+    }
+)
+_VOID = frozenset({"br", "hr", "img", "input", "wbr", "meta", "link", "source", "area", "col"})
+
+
+class Converted(NamedTuple):
+    text: str  # deckgen Markdown
+    reduced: tuple[str, ...]  # what could not come back as it was: `<span style>`, `<script>`
+
+
+def to_markdown(html: str) -> Converted:
+    """A field's HTML as note text, and what of it was reduced or dropped."""
+    reader = _Reader()
+    reader.feed(html)
+    reader.close()
+    lines = reader.finish()
+    text = _markdown(lines, minimal=True)
+    if to_html(text) != to_html(full := _markdown(lines, minimal=False)):
+        text = full
+    plain = _plain(lines)
+    if _text_of(to_html(text)) != _text_of_plain(plain):
+        # Formatting Markdown cannot hold here (bold that starts inside a word before a
+        # bracket, say): the text alone, exactly.
+        text = "\n".join(_unlist(_escape(line, minimal=False)) for line in plain.split("\n"))
+        reduced = (*reader.reduced, "formatting Markdown cannot hold here")
+        return Converted(text, tuple(dict.fromkeys(reduced)))
+    return Converted(text, tuple(dict.fromkeys(reader.reduced)))
+
+
+# A line: its list marker or indent, and its pieces: ("text", s), ("code", s), or a
+# format mark ("open"/"close", "**" or "*"). A blank line is None.
+_Piece = tuple[str, str]
+_Line = tuple[str, list[_Piece]] | None
+
+
+class _Reader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[_Line] = []
+        self.prefix = ""  # of the line being read
+        self.pieces: list[_Piece] = []
+        self.open: list[str] = []  # formats open, outermost first
+        self.depth: dict[str, int] = {}  # how many of each format tag are open
+        self.code = 0  # <code> tags open
+        self.code_text: list[str] = []
+        self.dropped = 0  # inside a dropped tag
+        self.lists: list[list[int | str]] = []  # [marker ("-" or next number), indent]
+        self.continuation = ""  # the indent of a list item's further lines
+        self.reduced: list[str] = []
+
+    # Lines and blocks.
+    def _break(self, force: bool = False) -> None:
+        """End the line being read (if it has anything, or `force`: a `<br>`)."""
+        if self.code:
+            self.code_text.append(" ")
+            return
+        has_text = any(kind in ("text", "code") and value.strip() for kind, value in self.pieces)
+        if has_text or force:
+            closing = [("close", mark) for mark in reversed(self.open)]
+            self.lines.append((self.prefix, self.pieces + closing))
+        self.prefix = self.continuation if (has_text or force) else self.prefix
+        self.pieces = [("open", mark) for mark in self.open]
+
+    def _blank(self) -> None:
+        self._break()
+        if not self.lists and self.lines and self.lines[-1] is not None:
+            self.lines.append(None)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.dropped or tag in _DROPPED:
+            if tag not in _VOID:
+                self.dropped += 1
+            if tag in _DROPPED:
+                self._reduce(f"<{tag}> (left out, with what it holds)")
+            return
+        if any(name != "start" or tag != "ol" for name, _ in attrs):
+            names = " ".join(name for name, _ in attrs)
+            self._reduce(f"<{tag} {names}>")
+        elif tag not in _QUIET and tag not in _LINES and tag not in _PARAGRAPHS:
+            self._reduce(f"<{tag}>")
+        if tag in _FORMATS:
+            mark = _FORMATS[tag]
+            self.depth[mark] = self.depth.get(mark, 0) + 1
+            if self.depth[mark] == 1 and not self.code:
+                self.open.append(mark)
+                self.pieces.append(("open", mark))
+        elif tag == "code":
+            self.code += 1
+        elif tag == "br":
+            self._break(force=True)
+        elif tag in ("ul", "ol"):
+            self._blank()
+            indent = self.continuation
+            start = dict(attrs).get("start") or "1"
+            marker: int | str = int(start) if tag == "ol" and start.isdigit() else "-"
+            if tag == "ol" and marker == "-":
+                marker = 1
+            self.lists.append([marker, indent])
+        elif tag == "li":
+            self._break()
+            if not self.lists:  # an item outside any list: a line
+                return
+            current = self.lists[-1]
+            marker = current[0]
+            indent = str(current[1])
+            text = "- " if marker == "-" else f"{marker}. "
+            if isinstance(marker, int):
+                current[0] = min(marker + 1, 999_999_999)
+            self.prefix = indent + text
+            self.continuation = indent + " " * len(text)
+        elif tag in _PARAGRAPHS:
+            self._blank()
+        elif tag in _LINES:
+            self._break()
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.dropped:
+            if tag in _DROPPED or tag not in _VOID:
+                self.dropped -= 1
+            return
+        if tag in _FORMATS:
+            mark = _FORMATS[tag]
+            if self.depth.get(mark, 0) == 0:
+                return
+            self.depth[mark] -= 1
+            if self.depth[mark] == 0 and mark in self.open and not self.code:
+                self.open.remove(mark)
+                self.pieces.append(("close", mark))
+        elif tag == "code" and self.code:
+            self.code -= 1
+            if not self.code:
+                self.pieces.append(("code", "".join(self.code_text)))
+                self.code_text = []
+        elif tag in ("ul", "ol") and self.lists:
+            self._break()
+            self.lists.pop()
+            self.continuation = ""
+            if self.lists:
+                self.continuation = str(self.lists[-1][1]) + "   "
+            self.prefix = self.continuation
+            if not self.lists:
+                self._blank()
+        elif tag == "li":
+            self._break()
+        elif tag in _PARAGRAPHS:
+            self._blank()
+        elif tag in _LINES:
+            self._break()
+
+    def handle_data(self, data: str) -> None:
+        if self.dropped:
+            return
+        if self.code:
+            self.code_text.append(data)
+        else:
+            self.pieces.append(("text", data))
+
+    def _reduce(self, what: str) -> None:
+        if what not in self.reduced:
+            self.reduced.append(what)
+
+    def finish(self) -> list[_Line]:
+        if self.code:
+            self.pieces.append(("code", "".join(self.code_text)))
+            self.code = 0
+        self.open = []
+        self._break()
+        lines = self.lines
+        while lines and lines[-1] is None:
+            lines.pop()
+        while lines and lines[0] is None:
+            lines.pop(0)
+        return [None if line is None else (line[0], _tidy(line[1])) for line in lines]
+
+
+_SPACE = re.compile(r"[ \t\n\r\f\xa0]+")
+
+
+def _tidy(pieces: list[_Piece]) -> list[_Piece]:
+    """One line's pieces as HTML shows them: each run of spaces one space, none at either
+    end, none just inside a format mark (Markdown would not read it), and no empty format."""
+    out: list[_Piece] = []
+    for kind, value in pieces:
+        if kind in ("text", "code"):
+            value = _SPACE.sub(" ", value)
+        if kind == "text" and not value:
+            continue
+        out.append((kind, value))
+    # Spaces just inside an opening mark go before it; just inside a closing one, after.
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(out) - 1):
+            (kind, value), (next_kind, next_value) = out[i], out[i + 1]
+            if kind == "open" and next_kind == "text" and next_value.startswith(" "):
+                out[i : i + 2] = [("text", " "), out[i], ("text", next_value[1:])]
+                changed = True
+                break
+            if kind == "text" and value.endswith(" ") and next_kind == "close":
+                out[i : i + 2] = [("text", value[:-1]), out[i + 1], ("text", " ")]
+                changed = True
+                break
+            if (
+                kind in ("open", "close")
+                and next_kind in ("open", "close")
+                and (value == next_value and kind != next_kind)
+            ):  # an empty format, or one that ends where the same begins again
+                del out[i : i + 2]
+                changed = True
+                break
+            if kind == "text" and next_kind == "text":
+                out[i : i + 2] = [("text", value + next_value)]
+                changed = True
+                break
+            if not value and kind == "text":
+                del out[i]
+                changed = True
+                break
+    merged: list[_Piece] = []
+    for kind, value in out:
+        if kind == "text":
+            if merged and merged[-1][0] == "text":
+                value = merged.pop()[1] + value
+            value = re.sub(" +", " ", value)
+            if not value:
+                continue
+        merged.append((kind, value))
+    # No space at the ends of the line, and none doubled across a mark.
+    _strip_end(merged, 0, str.lstrip)
+    _strip_end(merged, -1, str.rstrip)
+    previous_space = False
+    result: list[_Piece] = []
+    for kind, value in merged:
+        if kind == "text":
+            if previous_space and value.startswith(" "):
+                value = value[1:]
+            if not value:
+                continue
+            previous_space = value.endswith(" ")
+        elif kind == "code":
+            previous_space = False
+        result.append((kind, value))
+    return result
+
+
+def _strip_end(pieces: list[_Piece], index: int, strip: object) -> None:
+    for i in range(len(pieces)) if index == 0 else range(len(pieces) - 1, -1, -1):
+        kind, value = pieces[i]
+        if kind == "text":
+            stripped = value.lstrip() if index == 0 else value.rstrip()
+            pieces[i] = (kind, stripped)
+            if stripped:
+                return
+        elif kind == "code":
+            return
+
+
+def _markdown(lines: list[_Line], minimal: bool) -> str:
+    out = []
+    for line in lines:
+        if line is None:
+            out.append("")
+            continue
+        prefix, pieces = line
+        parts: list[str] = []
+        for index, (kind, value) in enumerate(pieces):
+            if kind == "text":
+                before = parts[-1][-1] if parts and parts[-1] else " "
+                after = _next_char(pieces[index + 1 :])
+                text = _escape(value, minimal, before, after)
+                parts.append(_unlist(text) if index == 0 else text)
+            elif kind == "code":
+                parts.append(_code(value))
+            else:
+                parts.append(value)
+        out.append(prefix + "".join(parts))
+    return "\n".join(out).strip("\n")
+
+
+def _next_char(pieces: list[_Piece]) -> str:
+    for kind, value in pieces:
+        if value:
+            return "`" if kind == "code" else value[0]
+    return " "
+
+
+def _code(content: str) -> str:
+    """A code span holding `content` exactly: fenced by more backticks than it holds in a
+    row, with a space inside each fence where the content starts or ends with a backtick
+    or with spaces at both ends."""
+    longest = max((len(run) for run in re.findall("`+", content)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if content[:1] == "`" or content[-1:] == "`" else ""
+    if content.startswith(" ") and content.endswith(" ") and content.strip():
+        pad = " "
+    return f"{fence}{pad}{content}{pad}{fence}"
+
+
+_LIST_LIKE = re.compile(r"(?:[-+*]|(\d{1,9})[.)])(?=\s|$)")
+
+
+def _unlist(text: str) -> str:
+    """A line's text that would start a list item, made not to."""
+    found = _LIST_LIKE.match(text)
+    if found is None:
+        return text
+    number = found.group(1)
+    return "\\" + text if number is None else number + "\\" + text[len(number) :]
+
+
+def _escape(text: str, minimal: bool, before: str = " ", after: str = " ") -> str:
+    """Text as Markdown that shows it as it is: `\\`, backticks, `*` and `_` escaped
+    (where `minimal`, only where Markdown could read them). `before` and `after` are the
+    characters around it in its line."""
+    out = []
+    padded = before + text + after
+    for i, char in enumerate(text, start=1):
+        left, right = padded[i - 1], padded[i + 1]
+        if char == "`":
+            out.append("\\`")
+        elif char == "\\":
+            out.append(char if minimal and not _punctuation(right) else "\\\\")
+        elif char == "*":
+            out.append(char if minimal and left == " " and right == " " else "\\*")
+        elif char == "_":
+            inert = (left.isalnum() and right.isalnum()) or (left == " " and right == " ")
+            out.append(char if minimal and inert else "\\_")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _punctuation(char: str) -> bool:
+    return char.isascii() and not char.isalnum() and not char.isspace()
+
+
+def _plain(lines: list[_Line]) -> str:
+    return "\n".join(
+        "" if line is None else "".join(v for k, v in line[1] if k in ("text", "code"))
+        for line in lines
+    )
+
+
+_INLINE_TAGS = re.compile(r"</?(?:strong|em|code)>")
+_OTHER_TAGS = re.compile(r"<[^>]+>")
+
+
+def _text_of(html: str) -> str:
+    """The words rendered HTML shows, for comparing: tags gone, entities decoded."""
+    import html as entities
+
+    text = _OTHER_TAGS.sub(" ", _INLINE_TAGS.sub("", html))
+    return " ".join(entities.unescape(text).split())
+
+
+def _text_of_plain(text: str) -> str:
+    return " ".join(text.split())
