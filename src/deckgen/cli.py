@@ -244,6 +244,63 @@ def diff_command(old: Path | None, notes_dir: Path, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@NOTES_DIR
+@click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
+@click.option(
+    "--prefer",
+    type=click.Choice(["anki", "notes"]),
+    help="Settle every conflict: keep Anki's text, or the notes'.",
+)
+def pull(package: Path, notes_dir: Path, dry_run: bool, prefer: str | None) -> None:
+    """Bring edits made in Anki back into NOTES_DIR (default: notes).
+
+    PACKAGE is the deck as exported from Anki (File > Export > Anki Deck Package, on
+    desktop or phone; either format). Fields and tags edited in Anki are written back into
+    the YAML, changing nothing else in it; notes added in Anki to the deck's subdecks are
+    added, keeping their GUID. An unedited copy of an older build changes nothing. A note
+    edited both in Anki and in the notes since is a conflict: nothing is written unless
+    --prefer settles it.
+
+    \b
+    Example:
+      deckgen pull ~/Downloads/my-deck.apkg --dry-run
+      deckgen pull ~/Downloads/my-deck.apkg
+    """
+    from deckgen import files
+    from deckgen import pull as pull_
+
+    pulled = pull_.pull(package, notes_dir, prefer)
+    for problem in pulled.problems:
+        click.echo(_styled(problem), err=True, color=_color())
+    conflicts = pulled.conflicts if prefer is None else []
+    for change in conflicts:
+        message = f"'{change.note_id}' conflicts: {change.why}"
+        conflict = Diagnostic(change.path, change.position, "pull-conflict", message)
+        click.echo(_styled(conflict), err=True, color=_color())
+        for field in change.fields:
+            click.echo(f"    {field.name} in the notes: {field.notes}", err=True)
+            click.echo(f"    {field.name} in Anki:      {field.anki}", err=True)
+    if has_errors(pulled.problems) or conflicts:
+        found = [summary(pulled.problems)] if has_errors(pulled.problems) else []
+        if conflicts:
+            found.append(f"{len(conflicts)} conflicting note(s)")
+            found.append("nothing written (--prefer anki or --prefer notes settles them)")
+        else:
+            found.append("nothing written")
+        click.echo(f"{notes_dir}: {'; '.join(found)}", err=True)
+        raise click.exceptions.Exit(1)
+    click.echo(pull_.report(pulled, package, notes_dir))
+    if dry_run:
+        click.echo("Dry run: nothing written")
+        return
+    for path, text in pulled.files.items():
+        files.write_atomic(path, text.encode("utf-8"))
+    if pulled.files:
+        click.echo(f"Wrote {len(pulled.files)} file(s); see git diff, then deckgen build")
+
+
+@main.command()
 @NOTES_DIR
 @click.option(
     "-o",

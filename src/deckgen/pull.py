@@ -1,0 +1,612 @@
+"""`deckgen pull`: edits made in Anki come back into the notes.
+
+The package is what a user exported from Anki. Each note of this deck in it is compared
+with the notes, field by field, by its fingerprint (records.Fingerprint): a field that
+differs from its own fingerprint was edited in Anki; a fingerprint that differs from the
+current build's means the notes have moved on since the copy was built. So:
+
+- not edited in Anki: nothing (an unedited copy of an older build never reverts a thing);
+- edited in Anki, unchanged in the notes since: the edit comes back;
+- edited in both (or a copy from before fingerprints that differs): a conflict, settled
+  only by `prefer`.
+
+Notes added in Anki with a deckgen note type, in one of the deck's subdecks, are added
+to that domain's notes, with their Anki GUID. Every edit is made surgically (yamledit),
+then the whole notes folder, as it would be written, is loaded again and held to what
+Anki holds before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from deckgen import exported, lock
+from deckgen.diagnostics import START, Diagnostic, Level, Position, has_errors
+from deckgen.files import scratch_dir
+from deckgen.load import load
+from deckgen.markup import to_html
+from deckgen.notetypes import FINGERPRINTED, NOTE_TYPES, NoteType
+from deckgen.records import RETIRED_TAG, Deck, Fingerprint, Record, guid, tag_key, unpack
+from deckgen.shapes import DECK_FILE
+from deckgen.source import MAX_VALUE, Mapping, Node, Scalar, Sequence, SourceFile, read
+from deckgen.unmarkup import to_markdown
+from deckgen.validate import check_header
+from deckgen.yamledit import EditError, Edits
+
+# Where each field a user writes is kept in a note: its key, or a pair item's index and key.
+_KEYS: dict[str, tuple[str, ...]] = {
+    "Text": ("fact",),
+    "Trap": ("trap",),
+    "Reality": ("reality",),
+    "Difference": ("difference",),
+    "Scenario": ("scenario",),
+    "Answer": ("answer",),
+    "Distractor": ("distractor",),
+    "Why Not": ("why_not",),
+    "Extra": ("extra",),
+    **{f"Item {n} Name": ("pair", str(n - 1), "name") for n in (1, 2, 3)},
+    **{f"Item {n} Meaning": ("pair", str(n - 1), "means") for n in (1, 2, 3)},
+}
+_OPTIONAL = frozenset({"Extra", "Item 3 Name", "Item 3 Meaning"})
+_OWN_TAG = re.compile(r"(?:domain|kind|deckgen)::", re.IGNORECASE)
+MAX_LISTED = 20  # notes missing from the package, named before the rest are counted
+
+
+class FieldChange(NamedTuple):
+    name: str  # the field, or "tags"
+    notes: str  # its text in the notes (tags joined by spaces)
+    anki: str  # its text from Anki
+
+
+class NoteChange(NamedTuple):
+    note_id: str
+    status: str  # edited, added, conflict
+    path: str
+    position: Position
+    fields: tuple[FieldChange, ...]
+    why: str = ""  # of a conflict
+
+
+@dataclass
+class Pulled:
+    """What a pull finds and would write."""
+
+    changes: list[NoteChange] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)
+    unchanged: int = 0
+    older: int = 0  # unedited copies of an older build
+    skipped: dict[str, int] = field(default_factory=dict)  # why -> how many notes
+    missing: list[str] = field(default_factory=list)
+    files: dict[Path, str] = field(default_factory=dict)  # new texts, to be written
+
+    @property
+    def conflicts(self) -> list[NoteChange]:
+        return [c for c in self.changes if c.status == "conflict"]
+
+
+@dataclass
+class _Edit:
+    """What comes back into one note."""
+
+    record: Record
+    path: str
+    fields: dict[str, str] = field(default_factory=dict)  # field name -> note text
+    tags: list[str] | None = None
+
+
+def pull(package: Path, notes_dir: Path, prefer: str | None = None) -> Pulled:
+    """What pulling `package` into `notes_dir` changes; with `prefer` ("anki" or
+    "notes"), conflicts settled that way. Nothing is written here."""
+    result = Pulled()
+    loaded = load(notes_dir)
+    if loaded.deck is None:
+        result.problems = loaded.problems
+        return result
+    deck = loaded.deck
+    try:
+        package_notes = exported.read(package)
+    except exported.PackageError as error:
+        result.problems.append(Diagnostic(str(package), START, "bad-package", str(error)))
+        return result
+    header, _ = check_header(notes_dir / DECK_FILE)
+    declared = {tag_key(t): t for t in header.tags} if header and header.tags is not None else None
+    old_lock, _ = lock.read(notes_dir / lock.LOCK_FILE)
+    taken = set(old_lock.notes) if old_lock is not None else set()
+    retired = {
+        guid(deck.key, note_id)
+        for note_id in taken
+        if old_lock is not None and old_lock.notes[note_id].retired
+    }
+    current: dict[str, tuple[Record, str]] = {}
+    last_file: dict[str, str] = {}  # domain -> the last file holding its notes
+    for file in deck.results():
+        for record in unpack(file.records):
+            current[record.guid] = (record, file.path)
+            last_file[record.domain] = file.path
+            taken.add(record.note_id)
+    edits: list[_Edit] = []
+    added: list[tuple[str, str, _Edit]] = []  # domain, kind, the note
+    subdecks = {d.subdeck(deck.name).casefold(): d.key for d in deck.domains}
+    by_model = {t.model_id: t for t in NOTE_TYPES.values()}
+    ours = 0
+    for note in package_notes.notes.values():
+        if note.guid in current:
+            ours += 1
+            record, path = current[note.guid]
+            edit = _compare(note, record, path, package_notes, result, prefer, declared)
+            if edit is not None:
+                edits.append(edit)
+            continue
+        note_type = by_model.get(note.notetype)
+        in_deck = [subdecks[d.casefold()] for d in note.decks if d.casefold() in subdecks]
+        if note.guid in retired or RETIRED_TAG in note.tags:
+            _skip(result, "retired from the notes")
+        elif note_type is None:
+            name = package_notes.notetypes.get(note.notetype, exported.Notetype("?", ())).name
+            _skip(result, f"of the note type '{name}', not one of deckgen's")
+        elif not in_deck:
+            _skip(result, f"not in a subdeck of '{deck.name}'")
+        elif Fingerprint.find(_named(note, package_notes).get(FINGERPRINTED, "")) is not None:
+            _skip(result, "built by deckgen, but not from these notes")
+        else:
+            ours += 1
+            made = _new_note(note, note_type, package_notes, result, taken, declared)
+            domain = min(in_deck, key=[d.key for d in deck.domains].index)
+            added.append((domain, note_type.kind, made))
+    if not ours:
+        message = (
+            f"it holds no note of the deck '{deck.name}': export that deck from Anki"
+            " (File > Export, Anki Deck Package)"
+        )
+        result.problems.append(Diagnostic(str(package), START, "bad-package", message))
+        return result
+    result.missing = [r.note_id for g, (r, _) in current.items() if g not in package_notes.notes]
+    _place(deck, result)
+    if result.conflicts and prefer is None:
+        return result
+    _write(deck, notes_dir, edits, added, last_file, result)
+    return result
+
+
+def _place(deck: Deck, result: Pulled) -> None:
+    """Each changed note's place in the notes, and its fields' text there."""
+    places = deck.where(change.note_id for change in result.changes)
+    sources: dict[str, dict[str, Mapping]] = {}
+    for index, change in enumerate(result.changes):
+        path, position = places[change.note_id]
+        if path not in sources:
+            parsed, _ = read(Path(path), path)
+            sources[path] = _notes_by_id(parsed.root if parsed else None)
+        node = sources[path].get(change.note_id)
+        fields = tuple(
+            field._replace(notes=field.notes or _text_in(node, field.name))
+            for field in change.fields
+        )
+        result.changes[index] = change._replace(path=path, position=position, fields=fields)
+
+
+def _text_in(node: Mapping | None, name: str) -> str:
+    """A field's text as the notes hold it."""
+    keys = _KEYS.get(name)
+    if node is None or keys is None:
+        return ""
+    found: Node | None = node
+    for key in keys:
+        if type(found) is Sequence and key.isdigit():
+            found = found.items[int(key)] if int(key) < len(found.items) else None
+        elif type(found) is Mapping:
+            found = next(
+                (v for k, v in found.entries if type(k) is Scalar and k.value == key), None
+            )
+        else:
+            found = None
+    return found.value if type(found) is Scalar else ""
+
+
+def _declared(
+    tags: Iterable[str], declared: dict[str, str] | None, where: str, result: Pulled, path: str
+) -> list[str]:
+    """A note's tags from Anki that deck.yaml declares (in its spelling); the others are
+    reported and left out."""
+    kept = []
+    for tag in _user_tags(tags):
+        if declared is None:
+            kept.append(tag)
+        elif tag_key(tag) in declared:
+            kept.append(declared[tag_key(tag)])
+        else:
+            message = f"{where}: the tag '{tag}' from Anki is not declared in deck.yaml: left out"
+            result.problems.append(
+                Diagnostic(path, START, "undeclared-tag", message, Level.WARNING)
+            )
+    return kept
+
+
+def _skip(result: Pulled, why: str) -> None:
+    result.skipped[why] = result.skipped.get(why, 0) + 1
+
+
+def _named(note: exported.ExportedNote, package: exported.Exported) -> dict[str, str]:
+    names = package.notetypes.get(note.notetype, exported.Notetype("", ())).fields
+    return dict(zip(names, note.fields, strict=False))
+
+
+def _user_tags(tags: Iterable[str]) -> list[str]:
+    return [tag for tag in tags if not _OWN_TAG.match(tag)]
+
+
+def _compare(
+    note: exported.ExportedNote,
+    record: Record,
+    path: str,
+    package: exported.Exported,
+    result: Pulled,
+    prefer: str | None,
+    declared: dict[str, str] | None,
+) -> _Edit | None:
+    """What of a note of this deck comes back, by its fingerprints."""
+    note_type = NOTE_TYPES[record.kind]
+    if note.notetype != note_type.model_id:
+        _skip(result, "of another note type in Anki than in the notes")
+        return None
+    anki = _named(note, package)
+    built = dict(zip(note_type.field_names, record.values, strict=True))
+    then = Fingerprint.find(anki.get(FINGERPRINTED, ""))
+    now = Fingerprint.find(built[FINGERPRINTED])
+    assert now is not None
+    edit = _Edit(record, path)
+    conflicts: list[FieldChange] = []
+    changes: list[FieldChange] = []
+    older = False
+    for index, name in enumerate(note_type.written):
+        value = anki.get(name, "")
+        if value == built[name]:
+            continue
+        converted = to_markdown(value)
+        if to_html(converted.text) == built[name]:
+            continue  # the same, up to how Anki's editor writes it
+        if then is not None and Fingerprint.of([value], ()).fields[0] == then.fields[index]:
+            older = True  # as that build made it: not an edit
+            continue
+        change = FieldChange(name, "", converted.text)
+        if then is None or then.fields[index] != now.fields[index]:
+            conflicts.append(change)
+        else:
+            changes.append(change)
+        edit.fields[name] = converted.text
+        for what in converted.reduced:
+            message = f"'{record.note_id}': {name} from Anki: {what} reduced to its text"
+            result.problems.append(Diagnostic(path, START, "reduced", message, Level.WARNING))
+    anki_tags = _declared(note.tags, declared, f"'{record.note_id}'", result, path)
+    own_tags = _user_tags(record.tags)
+    if {tag_key(t) for t in anki_tags} != {tag_key(t) for t in own_tags}:
+        if then is not None and Fingerprint.of((), anki_tags).tags == then.tags:
+            older = True
+        else:
+            change = FieldChange("tags", " ".join(own_tags), " ".join(anki_tags))
+            both = then is None or then.tags != now.tags
+            (conflicts if both else changes).append(change)
+            # The notes' order for the tags kept, then Anki's new ones.
+            keys = {tag_key(t) for t in anki_tags}
+            kept = [t for t in own_tags if tag_key(t) in keys]
+            known = {tag_key(t) for t in kept}
+            edit.tags = kept + [t for t in anki_tags if tag_key(t) not in known]
+    if not changes and not conflicts:
+        if older:
+            result.older += 1
+        else:
+            result.unchanged += 1
+        return None
+    if conflicts:
+        why = (
+            "exported from a build made before deckgen kept fingerprints, so an edit in"
+            " Anki cannot be told from an older copy"
+            if then is None
+            else "edited in Anki, and changed in the notes since the build it came from"
+        )
+        result.changes.append(
+            NoteChange(record.note_id, "conflict", path, START, (*changes, *conflicts), why)
+        )
+        if prefer != "anki":
+            if prefer is None:
+                return None
+            for change in conflicts:
+                edit.fields.pop(change.name, None)
+                if change.name == "tags":
+                    edit.tags = None
+            if not changes:
+                return None
+    else:
+        result.changes.append(NoteChange(record.note_id, "edited", path, START, tuple(changes)))
+    return edit
+
+
+def _new_note(
+    note: exported.ExportedNote,
+    note_type: NoteType,
+    package: exported.Exported,
+    result: Pulled,
+    taken: set[str],
+    declared: dict[str, str] | None,
+) -> _Edit:
+    anki = _named(note, package)
+    converted = {name: to_markdown(anki.get(name, "")) for name in note_type.written}
+    note_id = _slug(converted[note_type.written[0]].text, note_type.kind, taken)
+    taken.add(note_id)
+    where = f"'{note_id}' (added in Anki)"
+    for name, made in converted.items():
+        for what in made.reduced:
+            message = f"{where}: {name}: {what} reduced to its text"
+            result.problems.append(Diagnostic("(Anki)", START, "reduced", message, Level.WARNING))
+    record = Record(note_id, note_type.kind, "", note.guid, "", (), "", (), False, "")
+    fields = {name: made.text for name, made in converted.items()}
+    return _Edit(record, "", fields, _declared(note.tags, declared, where, result, "(Anki)"))
+
+
+def _slug(text: str, kind: str, taken: set[str]) -> str:
+    """A note id from its text: its first words, lower case, unique in the deck."""
+    plain = re.sub(r"\{\{c\d+::|::[^}]*\}\}|\}\}", " ", text)
+    words = re.findall(r"[a-z0-9]+", plain.lower())
+    base = ""
+    for word in words:
+        if len(base) + len(word) + 1 > 48 or base.count("-") >= 5:
+            break
+        base = f"{base}-{word}" if base else word
+    base = base or f"{kind}-from-anki"
+    slug, number = base, 2
+    while slug in taken:
+        slug, number = f"{base}-{number}", number + 1
+    return slug
+
+
+def _write(
+    deck: Deck,
+    notes_dir: Path,
+    edits: list[_Edit],
+    added: list[tuple[str, str, _Edit]],
+    last_file: dict[str, str],
+    result: Pulled,
+) -> None:
+    """Make the edits on the files' texts, and hold them to what Anki holds."""
+    by_file: dict[str, list[_Edit]] = {}
+    for edit in edits:
+        by_file.setdefault(edit.path, []).append(edit)
+    new_in: dict[str, list[tuple[str, _Edit]]] = {}
+    for domain, kind, edit in added:
+        path = last_file.get(domain) or str(_new_file(notes_dir, domain))
+        new_in.setdefault(path, []).append((kind, edit))
+    texts: dict[str, str] = {}
+    for path in sorted({*by_file, *new_in}):
+        source = _source(path, result)
+        if source is None:
+            continue
+        editor = Edits(source)
+        notes = _notes_by_id(source.root)
+        for edit in by_file.get(path, ()):
+            node = notes.get(edit.record.note_id)
+            if node is None:
+                continue
+            try:
+                _apply(editor, node, edit, result, path)
+            except EditError as error:
+                message = f"'{edit.record.note_id}': {error}"
+                result.problems.append(Diagnostic(path, node.position, "cannot-edit", message))
+        for kind, edit in new_in.get(path, ()):
+            try:
+                editor.append_note(_entries(kind, edit))
+            except EditError as error:
+                result.problems.append(Diagnostic(path, START, "cannot-edit", str(error)))
+                continue
+            where = Position(editor.text.count("\n") + 2, 1)
+            result.changes.append(
+                NoteChange(
+                    edit.record.note_id,
+                    "added",
+                    path,
+                    where,
+                    tuple(FieldChange(n, "", t) for n, t in edit.fields.items() if t),
+                )
+            )
+        texts[path] = editor.result()
+    if has_errors(result.problems):
+        return
+    _verify(deck, notes_dir, texts, edits, added, result)
+    if not has_errors(result.problems):
+        result.files = {Path(p): t for p, t in texts.items() if t != _current(p)}
+
+
+def _current(path: str) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def _new_file(notes_dir: Path, domain: str) -> Path:
+    folder = notes_dir / domain
+    return folder / "from-anki.yaml" if folder.is_dir() else notes_dir / f"{domain}.yaml"
+
+
+def _source(path: str, result: Pulled) -> SourceFile | None:
+    if not Path(path).exists():
+        return SourceFile(path, "", None)
+    parsed, problems = read(Path(path), path)
+    result.problems += problems
+    return parsed
+
+
+def _notes_by_id(root: Node | None) -> dict[str, Mapping]:
+    found: dict[str, Mapping] = {}
+    if type(root) is not Sequence:
+        return found
+    for item in root.items:
+        if type(item) is Mapping:
+            for key, value in item.entries:
+                if type(key) is Scalar and key.value == "id" and type(value) is Scalar:
+                    found.setdefault(value.value, item)
+    return found
+
+
+def _apply(editor: Edits, node: Mapping, edit: _Edit, result: Pulled, path: str) -> None:
+    note_id = edit.record.note_id
+    items: dict[int, dict[str, str]] = {}
+    for name, text in edit.fields.items():
+        keys = _KEYS[name]
+        if len(text) > MAX_VALUE:
+            message = f"'{note_id}': {name} from Anki is over {MAX_VALUE:,} characters"
+            result.problems.append(Diagnostic(path, node.position, "too-long", message))
+            continue
+        if len(keys) == 3:
+            items.setdefault(int(keys[1]), {})[keys[2]] = text
+        elif text:
+            editor.set_value(node, keys[0], text)
+        elif name in _OPTIONAL:
+            editor.remove_key(node, keys[0])
+        else:
+            message = f"'{note_id}': {name} is empty in Anki: the notes keep their text"
+            result.problems.append(
+                Diagnostic(path, node.position, "empty-text", message, Level.WARNING)
+            )
+    if items:
+        _apply_items(editor, node, items, note_id, result, path)
+    if edit.tags is not None:
+        editor.set_list(node, "tags", edit.tags)
+
+
+def _apply_items(
+    editor: Edits,
+    node: Mapping,
+    items: dict[int, dict[str, str]],
+    note_id: str,
+    result: Pulled,
+    path: str,
+) -> None:
+    pair = next((v for k, v in node.entries if type(k) is Scalar and k.value == "pair"), None)
+    if type(pair) is not Sequence:
+        return
+    for index, changed in sorted(items.items()):
+        if index < len(pair.items) and type(pair.items[index]) is Mapping:
+            item = pair.items[index]
+            assert type(item) is Mapping
+            if index == 2 and all(not changed.get(k, "x") for k in ("name", "means")):
+                editor.remove_item(pair, index)
+                continue
+            for key, text in changed.items():
+                if text:
+                    editor.set_value(item, key, text)
+        elif index == len(pair.items) == 2 and changed.get("name") and changed.get("means"):
+            editor.append_item(pair, [("name", changed["name"]), ("means", changed["means"])])
+        else:
+            message = f"'{note_id}': item {index + 1} of the pair is incomplete in Anki: left out"
+            result.problems.append(
+                Diagnostic(path, node.position, "pair-size", message, Level.WARNING)
+            )
+
+
+def _entries(kind: str, edit: _Edit) -> list[tuple[str, object]]:
+    fields = edit.fields
+    entries: list[tuple[str, object]] = [("id", edit.record.note_id), ("guid", edit.record.guid)]
+    if kind == "pair":
+        items = []
+        for n in (1, 2, 3):
+            name, means = fields.get(f"Item {n} Name", ""), fields.get(f"Item {n} Meaning", "")
+            if name or means:
+                items.append([("name", name), ("means", means)])
+        entries.append(("pair", items))
+    for name, text in fields.items():
+        keys = _KEYS[name]
+        if len(keys) == 1 and text:
+            entries.append((keys[0], text))
+    if edit.tags:
+        entries.append(("tags", edit.tags))
+    return entries
+
+
+def _verify(
+    deck: Deck,
+    notes_dir: Path,
+    texts: dict[str, str],
+    edits: list[_Edit],
+    added: list[tuple[str, str, _Edit]],
+    result: Pulled,
+) -> None:
+    """Load the notes as they would be written, and hold each note to what it must be:
+    the pulled fields rendering to what Anki holds (as normalised), every other note as
+    it was."""
+    with scratch_dir() as scratch:
+        copy = scratch / "notes"
+        shutil.copytree(notes_dir, copy)
+        for path, text in texts.items():
+            target = copy / Path(path).resolve().relative_to(notes_dir.resolve())
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        loaded = load(copy, cache=False)
+    if loaded.deck is None:
+        shown = str(copy)
+        for problem in loaded.problems:
+            path = problem.path.replace(shown, str(notes_dir), 1)
+            message = f"{problem.message} (in the text pulled from Anki; nothing written)"
+            result.problems.append(problem._replace(path=path, message=message))
+        return
+    before = {record.guid: record for record in deck.records()}
+    after = {record.guid: record for record in loaded.deck.records()}
+    expected = {edit.record.guid: edit for edit in edits}
+    expected.update({edit.record.guid: edit for _, _, edit in added})
+    for guid_, record in after.items():
+        edit = expected.get(guid_)
+        if edit is None:
+            ok = guid_ in before and before[guid_].digest == record.digest
+        else:
+            ok = _holds(record, edit)
+        if not ok:
+            message = f"'{record.note_id}' would not be what Anki holds after the pull"
+            result.problems.append(Diagnostic(str(notes_dir), START, "pull-failed", message))
+
+
+def _holds(record: Record, edit: _Edit) -> bool:
+    values = dict(zip(NOTE_TYPES[record.kind].field_names, record.values, strict=True))
+    for name, text in edit.fields.items():
+        if text and values[name] != to_html(text):
+            return False
+    if edit.tags is not None:
+        return {tag_key(t) for t in _user_tags(record.tags)} == {tag_key(t) for t in edit.tags}
+    return True
+
+
+def report(pulled: Pulled, package: Path, notes_dir: Path) -> str:
+    """What a pull changes, in the style of `deckgen diff`."""
+    from deckgen.diff import _word_diff
+
+    lines = [f"From {package} into {notes_dir}:"]
+    for change in pulled.changes:
+        where = f"{change.path}:{change.position.line}:{change.position.col}"
+        status = "edited" if change.status == "conflict" else change.status
+        lines.append(f"  {status:<11} {change.note_id} ({where})")
+        for field_change in change.fields:
+            diff = _word_diff(field_change.notes, field_change.anki)
+            lines.append(f"      {field_change.name}: {diff}")
+    counts = {"unchanged": pulled.unchanged}
+    for change in pulled.changes:
+        status = "edited" if change.status == "conflict" else change.status
+        counts[status] = counts.get(status, 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+    if pulled.older:
+        summary += f"; {pulled.older} unedited from an older build, left alone"
+    lines.append(summary)
+    for why, count in pulled.skipped.items():
+        lines.append(f"skipped {count} note(s) {why}")
+    if pulled.missing:
+        named = ", ".join(pulled.missing[:MAX_LISTED])
+        more = (
+            f" and {len(pulled.missing) - MAX_LISTED} more"
+            if len(pulled.missing) > MAX_LISTED
+            else ""
+        )
+        count = len(pulled.missing)
+        lines.append(f"{count} note(s) of the notes are not in the package (kept): {named}{more}")
+    return "\n".join(lines)

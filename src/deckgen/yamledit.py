@@ -1,0 +1,330 @@
+"""Surgical edits of a notes file: a value replaced in the style it was written in, a key
+or a list item added or removed, a note appended; every other byte (comments, blank lines,
+key order, other notes) left as it was.
+
+Each value written is read back by YAML's own parser, in the place it goes, before it is
+kept: where the style it had cannot hold the new text (a plain value that would read as a
+number, a folded one with a line break in it), the next style that can is used, down to a
+double-quoted one, which holds any text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from collections.abc import Sequence as Seq
+
+import yaml
+
+from deckgen.source import STR, Mapping, Node, Scalar, Sequence, SourceFile, _compose
+
+WIDTH = 88  # where folded text is wrapped, as the repo's own notes are
+
+
+class EditError(Exception):
+    """An edit this file's layout does not allow (a note written as a flow mapping): the
+    message says what to do by hand."""
+
+
+class Edits:
+    """The edits of one file, made on its text at the end, all at once."""
+
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self.text = source.text
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        self.splices: list[tuple[int, int, str]] = []
+
+    # Where things are.
+    def offset(self, node: Node) -> int:
+        if type(node) is Scalar:
+            return node.start
+        line, col = node.position
+        return self.line_starts[line - 1] + col - 1
+
+    def _line_end(self, offset: int) -> int:
+        end = self.text.find("\n", offset)
+        return len(self.text) if end < 0 else end
+
+    def _line_start(self, offset: int) -> int:
+        return self.line_starts[bisect.bisect_right(self.line_starts, offset) - 1]
+
+    def _end(self, node: Node) -> int:
+        """Where a node's own text ends (a block scalar's trailing blank lines not counted)."""
+        if type(node) is Scalar:
+            if node.style in ("|", ">"):
+                return node.start + len(self.text[node.start : node.end].rstrip(" \n"))
+            return node.end
+        items = node.items if type(node) is Sequence else [v for _, v in _entries(node)]
+        if self._flow(node):
+            closer = "]" if type(node) is Sequence else "}"
+            after = self._end(items[-1]) if items else self.offset(node) + 1
+            found = self.text.find(closer, after)
+            return found + 1
+        return self._end(items[-1]) if items else self.offset(node)
+
+    def _flow(self, node: Node) -> bool:
+        return type(node) is not Scalar and self.text[self.offset(node)] in "[{"
+
+    def _column(self, node: Node) -> int:
+        """The 0-based column a node starts at."""
+        return node.position.col - 1
+
+    # The edits.
+    def set_value(self, mapping: Mapping, key: str, value: str) -> None:
+        """Replace the text under `key`, or add the key (at the end of the mapping)."""
+        found = _entry(mapping, key)
+        if found is not None:
+            key_node, node = found
+            if type(node) is not Scalar:
+                raise EditError(f"'{key}' holds a list or mapping, not text")
+            self._replace_scalar(key_node, node, value, flow=self._flow(mapping))
+            return
+        if self._flow(mapping) or not mapping.entries:
+            raise EditError(f"cannot add '{key}' to a mapping written in braces: add it by hand")
+        column = self._column(mapping.entries[0][0])
+        at = self._line_end(self._end(mapping.entries[-1][1]))
+        self.splices.append((at, at, "\n" + " " * column + key + ": " + _fresh(value, column)))
+
+    def remove_key(self, mapping: Mapping, key: str) -> None:
+        found = _entry(mapping, key)
+        if found is None:
+            return
+        key_node, node = found
+        start = self._line_start(key_node.start)
+        if self.text[start : key_node.start].strip() or self._flow(mapping):
+            raise EditError(f"cannot remove '{key}' from where it stands: remove it by hand")
+        end = self._line_end(self._end(node))
+        self.splices.append((start, min(end + 1, len(self.text)), ""))
+
+    def set_list(self, mapping: Mapping, key: str, values: Seq[str]) -> None:
+        """Replace the list under `key` (tags), in the style it had; add it if absent;
+        remove it if `values` is empty."""
+        found = _entry(mapping, key)
+        if not values:
+            self.remove_key(mapping, key)
+            return
+        items = [_flow_scalar(v) for v in values]
+        if found is None:
+            column = self._column(mapping.entries[0][0])
+            at = self._line_end(self._end(mapping.entries[-1][1]))
+            line = "\n" + " " * column + key + ": [" + ", ".join(items) + "]"
+            self.splices.append((at, at, line))
+            return
+        _, node = found
+        if type(node) is Sequence and not self._flow(node) and node.items:
+            column = self._column(node)
+            start = self._line_start(self.offset(node))
+            end = self._line_end(self._end(node))
+            block = "\n".join(" " * column + "- " + item for item in items)
+            self.splices.append((start, end, block))
+            return
+        start = self.offset(node)
+        end = self._end(node)
+        self.splices.append((start, end, "[" + ", ".join(items) + "]"))
+
+    def append_item(self, sequence: Sequence, entries: Seq[tuple[str, object]]) -> None:
+        """Add a mapping at the end of a block list (a pair's items)."""
+        if self._flow(sequence) or not sequence.items:
+            raise EditError("cannot add an item to a list written in brackets: add it by hand")
+        at = self._line_end(self._end(sequence.items[-1]))
+        self.splices.append((at, at, "\n" + _mapping_item(entries, self._dash(sequence))))
+
+    def remove_item(self, sequence: Sequence, index: int) -> None:
+        item = sequence.items[index]
+        start = self._line_start(self.offset(item))
+        if self._flow(sequence) or self.text[start : self.offset(item)].strip() not in ("-", ""):
+            raise EditError("cannot remove an item from where it stands: remove it by hand")
+        end = self._line_end(self._end(item))
+        self.splices.append((start, min(end + 1, len(self.text)), ""))
+
+    def append_note(self, entries: Seq[tuple[str, object]]) -> None:
+        """Add a note at the end of the file's list of notes."""
+        root = self.source.root
+        if root is not None and (type(root) is not Sequence or self._flow(root)):
+            raise EditError("the notes are not a list of '- id: ...' items: add it by hand")
+        if root is None or not root.items:
+            at = len(self.text)
+            lead = "" if not self.text or self.text.endswith("\n") else "\n"
+            self.splices.append((at, at, lead + _mapping_item(entries, 0) + "\n"))
+            return
+        at = self._line_end(self._end(root.items[-1]))
+        spaced = "\n\n" if self._spaced(root.items) else "\n"
+        self.splices.append((at, at, spaced + _mapping_item(entries, self._dash(root))))
+
+    def _dash(self, sequence: Sequence) -> int:
+        """The column of a block list's dashes."""
+        first = self.offset(sequence.items[0])
+        dash = self.text.rfind("-", self._line_start(first), first)
+        return dash - self._line_start(dash) if dash >= 0 else 0
+
+    def _spaced(self, items: list[Node]) -> bool:
+        """Whether a list's items are set apart by blank lines (or it has one item)."""
+        if len(items) < 2:
+            return True
+        return "\n\n" in self.text[self._end(items[0]) : self.offset(items[1])].replace(" ", "")
+
+    def _replace_scalar(self, key_node: Node, node: Scalar, value: str, flow: bool) -> None:
+        column = self._column(key_node)
+        old_block = node.style in ("|", ">")
+        end = self._end(node)
+        if old_block:
+            # The comment on a block's first line, if any, stays there.
+            header_end = self._line_end(node.start)
+            indicator = re.match(r"[|>][-+0-9]*", self.text[node.start : header_end])
+            assert indicator is not None
+            comment = self.text[node.start + indicator.end() : header_end]
+        else:
+            comment = self.text[end : self._line_end(end)]  # a comment after the value
+            end = self._line_end(end)
+        for style in _styles(node.style, value, flow):
+            written = _render(value, style, column, self.text[node.start : end])
+            if written is None:
+                continue
+            if style in ("|", ">"):  # the comment goes on its first line
+                header, _, body = written.partition("\n")
+                written = header + comment + "\n" + body
+            else:
+                written += comment
+            if _reads_as(column, written, value):
+                self.splices.append((node.start, end, written))
+                return
+        raise AssertionError("a double-quoted value holds any text")
+
+    def result(self) -> str:
+        text = self.text
+        for start, end, new in sorted(self.splices, key=lambda s: (s[0], s[1]), reverse=True):
+            text = text[:start] + new + text[end:]
+        return text
+
+
+def _entries(node: Node) -> list[tuple[Node, Node]]:
+    return node.entries if type(node) is Mapping else []
+
+
+def _entry(mapping: Mapping, key: str) -> tuple[Scalar, Node] | None:
+    for key_node, value in mapping.entries:
+        if type(key_node) is Scalar and key_node.value == key:
+            return key_node, value
+    return None
+
+
+def _styles(style: str | None, value: str, flow: bool) -> list[str | None]:
+    """The styles to try, best first: the one it had, then what holds more."""
+    if flow:
+        return [style if style in ("'", '"') else None, '"', "ascii"]
+    return [style, "|" if "\n" in value else ">", '"', "ascii"]
+
+
+def _render(value: str, style: str | None, column: int, old: str) -> str | None:
+    """The value written in `style`, for a key at `column`; None if it cannot be."""
+    indent = " " * (column + 2)
+    if style is None:
+        return value if value and "\n" not in value else None
+    if style == "'":
+        return "'" + value.replace("'", "''") + "'" if "\n" not in value else None
+    if style == '"':
+        return _double(value, ascii=False)
+    if style == "ascii":
+        return _double(value, ascii=True)
+    if not value or value[0] in " \t" or any(line != line.rstrip() for line in value.split("\n")):
+        return None
+    # A block keeps the chomping it had (`|` or `|-`): the text is the same either way.
+    chomp = "" if old[:1] == style and old[1:2] not in ("-", "+") else "-"
+    if style == "|":
+        body = "\n".join(indent + line if line else "" for line in value.split("\n"))
+        return f"|{chomp}\n{body}"
+    # Folded: each line break is an empty line, and long lines are wrapped at spaces, as
+    # wide as the text was.
+    if "  " in value:
+        return None
+    width = max([WIDTH, *map(len, old.split("\n")[1:])])
+    out: list[str] = []
+    for index, line in enumerate(value.split("\n")):
+        if index:
+            out.append("")
+        if line:
+            out += _wrap(line, indent, width)
+    return f">{chomp}\n" + "\n".join(out)
+
+
+def _wrap(line: str, indent: str, width: int) -> list[str]:
+    words = line.split(" ")
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        if current and len(indent) + len(current) + 1 + len(word) > width:
+            lines.append(indent + current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    lines.append(indent + current)
+    return lines
+
+
+def _double(value: str, ascii: bool) -> str:
+    """A double-quoted YAML scalar: JSON's escapes are YAML's; the line breaks YAML knows
+    beyond JSON's (NEL, LS, PS) escaped too."""
+    text = json.dumps(value, ensure_ascii=ascii)
+    return text.replace("\x85", "\\N").replace("\u2028", "\\L").replace("\u2029", "\\P")
+
+
+def _reads_as(column: int, written: str, value: str) -> bool:
+    """Whether `key: written`, at its column, reads back as text equal to `value`."""
+    document = " " * column + "key: " + written + "\n"
+    try:
+        root = _compose(document)
+    except (yaml.YAMLError, Exception):
+        return False
+    if type(root) is not Mapping or len(root.entries) != 1:
+        return False
+    node = root.entries[0][1]
+    return type(node) is Scalar and node.tag == STR and node.value.rstrip("\n") == value
+
+
+def _flow_scalar(value: str) -> str:
+    """A tag in a list in brackets: plain if YAML reads it back as itself there."""
+    try:
+        root = _compose("[" + value + "]")
+        if (
+            type(root) is Sequence
+            and len(root.items) == 1
+            and type(root.items[0]) is Scalar
+            and root.items[0].tag == STR
+            and root.items[0].value == value
+        ):
+            return value
+    except Exception:
+        pass
+    return _double(value, ascii=False)
+
+
+def _fresh(value: str, column: int) -> str:
+    """A new value, in the style the repo's notes use: plain, or folded when long."""
+    long = len(value) + column + 2 > WIDTH
+    styles = [None, "|" if "\n" in value else None, ">" if long else None, '"', "ascii"]
+    for style in dict.fromkeys(styles):
+        written = _render(value, style, column, "")
+        if written is not None and _reads_as(column, written, value):
+            return written
+    raise AssertionError("a double-quoted value holds any text")
+
+
+def _mapping_item(entries: Seq[tuple[str, object]], dash_column: int) -> str:
+    """`- key: value` lines of a new list item whose dash is at `dash_column`: a value is
+    text, a list of tags, or a list of items (each a list of keys and text)."""
+    column = dash_column + 2
+    lines = []
+    for index, (key, value) in enumerate(entries):
+        lead = " " * dash_column + "- " if index == 0 else " " * column
+        if isinstance(value, list) and value and isinstance(value[0], list):
+            lines.append(lead + key + ":")
+            lines += [_mapping_item(item, column + 2) for item in value]
+        elif isinstance(value, list):
+            lines.append(lead + key + ": [" + ", ".join(map(_flow_scalar, value)) + "]")
+        elif key == "guid":
+            lines.append(lead + key + ": " + _double(str(value), ascii=True))
+        else:
+            lines.append(lead + key + ": " + _fresh(str(value), column))
+    return "\n".join(lines)
