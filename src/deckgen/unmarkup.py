@@ -88,8 +88,10 @@ class _Reader(HTMLParser):
         self.code = 0  # <code> tags open
         self.code_text: list[str] = []
         self.dropped = 0  # inside a dropped tag
-        self.lists: list[list[int | str]] = []  # [marker ("-" or next number), indent]
+        # Lists open: [marker ("-", "*" or the next number), indent, number delimiter].
+        self.lists: list[list[int | str]] = []
         self.continuation = ""  # the indent of a list item's further lines
+        self.top_lists = 0  # lists begun at the top: each its own marker from the last's
         self.reduced: list[str] = []
 
     # Lines and blocks.
@@ -98,7 +100,9 @@ class _Reader(HTMLParser):
         if self.code:
             self.code_text.append(" ")
             return
-        has_text = any(kind in ("text", "code") and value.strip() for kind, value in self.pieces)
+        has_text = any(
+            kind == "code" or (kind == "text" and value.strip()) for kind, value in self.pieces
+        )
         if has_text or force:
             closing = [("close", mark) for mark in reversed(self.open)]
             self.lines.append((self.prefix, self.pieces + closing))
@@ -139,7 +143,14 @@ class _Reader(HTMLParser):
             marker: int | str = int(start) if tag == "ol" and start.isdigit() else "-"
             if tag == "ol" and marker == "-":
                 marker = 1
-            self.lists.append([marker, indent])
+            # Two lists in a row with one marker would be read as one list: the next
+            # list at the top takes the other bullet (`*`) or number style (`1)`).
+            other = not self.lists and self.top_lists % 2 == 1
+            if not self.lists:
+                self.top_lists += 1
+            self.lists.append([marker, indent, ")" if other else "."])
+            if other and marker == "-":
+                self.lists[-1][0] = "*"
         elif tag == "li":
             self._break()
             if not self.lists:  # an item outside any list: a line
@@ -147,7 +158,7 @@ class _Reader(HTMLParser):
             current = self.lists[-1]
             marker = current[0]
             indent = str(current[1])
-            text = "- " if marker == "-" else f"{marker}. "
+            text = f"{marker} " if isinstance(marker, str) else f"{marker}{current[2]} "
             if isinstance(marker, int):
                 current[0] = min(marker + 1, 999_999_999)
             self.prefix = indent + text
@@ -228,8 +239,14 @@ _SPACE = re.compile(r"[ \t\n\r\f\xa0]+")
 def _tidy(pieces: list[_Piece]) -> list[_Piece]:
     """One line's pieces as HTML shows them: each run of spaces one space, none at either
     end, none just inside a format mark (Markdown would not read it), and no empty format."""
-    out: list[_Piece] = []
+    joined: list[_Piece] = []
     for kind, value in pieces:
+        if joined and kind == joined[-1][0] and kind in ("text", "code"):
+            joined[-1] = (kind, joined[-1][1] + value)  # one code span, not two
+        else:
+            joined.append((kind, value))
+    out: list[_Piece] = []
+    for kind, value in joined:
         if kind in ("text", "code"):
             value = _SPACE.sub(" ", value)
         if kind == "text" and not value:
@@ -257,8 +274,8 @@ def _tidy(pieces: list[_Piece]) -> list[_Piece]:
                 del out[i : i + 2]
                 changed = True
                 break
-            if kind == "text" and next_kind == "text":
-                out[i : i + 2] = [("text", value + next_value)]
+            if kind == next_kind and kind in ("text", "code"):  # one code span, not two
+                out[i : i + 2] = [(kind, value + next_value)]
                 changed = True
                 break
             if not value and kind == "text":

@@ -194,7 +194,11 @@ class Edits:
 
     def result(self) -> str:
         text = self.text
-        for start, end, new in sorted(self.splices, key=lambda s: (s[0], s[1]), reverse=True):
+        # From the end, so that offsets stay true; of two at one place, the later first,
+        # so that they come out in the order they were made.
+        order = sorted(range(len(self.splices)), key=lambda i: (*self.splices[i][:2], i))
+        for index in reversed(order):
+            start, end, new = self.splices[index]
             text = text[:start] + new + text[end:]
         return text
 
@@ -275,12 +279,20 @@ def _reads_as(column: int, written: str, value: str) -> bool:
     document = " " * column + "key: " + written + "\n"
     try:
         root = _compose(document)
-    except (yaml.YAMLError, Exception):
+    except Exception:  # the reader's refusals, and YAML's errors
         return False
     if type(root) is not Mapping or len(root.entries) != 1:
         return False
     node = root.entries[0][1]
-    return type(node) is Scalar and node.tag == STR and node.value.rstrip("\n") == value
+    if not (type(node) is Scalar and node.tag == STR and node.value.rstrip("\n") == value):
+        return False
+    # And as PyYAML's own parser reads it, stricter in places than libyaml (a tab in
+    # plain text), so that any tool reads the notes alike.
+    try:
+        read = yaml.load(document, Loader=yaml.SafeLoader)  # PyYAML's, not libyaml
+    except yaml.YAMLError:
+        return False
+    return isinstance(read, dict) and str(read.get("key", "")).rstrip("\n") == value
 
 
 def _flow_scalar(value: str) -> str:

@@ -1,0 +1,315 @@
+"""`deckgen pull`, through real Anki: build, import, study, edit in Anki's editor, export
+(current and legacy formats), pull, and build and import again."""
+
+from __future__ import annotations
+
+import difflib
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from anki.collection import Collection, ExportAnkiPackageOptions
+from click.testing import CliRunner
+from conftest import ONE_OF_EACH, build, import_package, load, write_notes
+
+from deckgen.cli import main
+from deckgen.notetypes import NOTE_TYPES
+
+T0 = 1_700_000_000.0
+DECK = "Test deck"
+MLOPS = f"{DECK}::MLOps"
+
+
+def _export(col: Collection, out: Path, legacy: bool) -> Path:
+    options = ExportAnkiPackageOptions(
+        with_scheduling=True, with_deck_configs=False, with_media=True, legacy=legacy
+    )
+    col.export_anki_package(out_path=str(out), options=options, limit=None)
+    return out
+
+
+def _note(col: Collection, deckgen_id: str):  # type: ignore[no-untyped-def]
+    [nid] = col.find_notes(f'"ID:{deckgen_id}"')
+    return col.get_note(nid)
+
+
+def _pull(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["pull", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.yaml"))}
+
+
+def _changed_lines(before: str, after: str) -> list[str]:
+    return [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+
+
+def _edit_as_a_user(col: Collection) -> None:
+    """What a user does in Anki's editor: bold, an ampersand, a word changed next to a
+    cloze, a tag, and a new note of each deckgen note type."""
+    fact = _note(col, "refresh")
+    fact["Text"] = (
+        "Drift metrics are computed on {{c1::REFRESH}}, <b>never</b> {{c2::continuously}}"
+    )
+    col.update_note(fact)
+    trap = _note(col, "ks-on-categorical")
+    trap["Reality"] = "Use Chi-squared &amp; Jensen-Shannon."
+    trap.tags.append("topic::drift")
+    col.update_note(trap)
+    deck = col.decks.id_for_name(MLOPS)
+    new = {
+        "deckgen Fact": {"Text": "A {{c1::new}} fact"},
+        "deckgen Trap": {"Trap": "A new trap", "Reality": "Its reality"},
+        "deckgen Confusing Pair": {
+            "Item 1 Name": "Alpha",
+            "Item 1 Meaning": "first",
+            "Item 2 Name": "Beta",
+            "Item 2 Meaning": "second",
+            "Difference": "Order",
+        },
+        "deckgen Scenario": {
+            "Scenario": "A new scenario?",
+            "Answer": "Yes",
+            "Distractor": "No",
+            "Why Not": "Because",
+        },
+    }
+    for name, fields in new.items():
+        note = col.new_note(col.models.by_name(name))
+        for key, value in fields.items():
+            note[key] = value
+        col.add_note(note, deck)
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["anki21b", "legacy"])
+def test_edits_made_in_anki_come_back_and_go_out_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, legacy: bool
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    notes = write_notes(
+        tmp_path / "notes", {"mlops.yaml": "# MLOps notes\n\n" + ONE_OF_EACH["mlops.yaml"]}
+    )
+    (notes / "deck.yaml").write_text(
+        (notes / "deck.yaml").read_text() + "tags: [topic::drift]\n", encoding="utf-8"
+    )
+    build(notes, tmp_path / "v1.apkg", T0)
+    col = Collection(str(tmp_path / "user.anki2"))
+    try:
+        import_package(col, tmp_path / "v1.apkg")
+        card = col.get_card(col.find_cards("deck:*")[0])
+        card.start_timer()
+        col.sched.answerCard(card, 3)
+        card.load()
+        studied = (card.id, card.ivl, card.due, card.type)
+        _edit_as_a_user(col)
+        package = _export(col, tmp_path / "export.apkg", legacy)
+        before = _snapshot(notes)
+
+        code, out, err = _pull(str(package), str(notes))
+        assert code == 0, err
+        after = _snapshot(notes)
+        assert set(after) == set(before)
+        changed = _changed_lines(before["mlops.yaml"], after["mlops.yaml"])
+        assert changed[:5] == [
+            "-  fact: Drift metrics are computed on {{c1::REFRESH}}, not {{c2::continuously}}",
+            "+  fact: Drift metrics are computed on {{c1::REFRESH}}, **never**"
+            " {{c2::continuously}}",
+            "-  reality: Use Chi-squared.",
+            "+  reality: Use Chi-squared & Jensen-Shannon.",
+            "+  tags: [topic::drift]",
+        ]
+        added = "\n".join(line[1:] for line in changed[5:])
+        assert added.index("fact: A {{c1::new}} fact") < added.index("trap: A new trap")
+        assert added.index("trap: A new trap") < added.index("name: Alpha")
+        assert added.index("name: Alpha") < added.index("why_not: Because")
+        assert all(line.startswith("+") for line in changed[4:])
+        assert "2 edited, 4 added" in out
+        assert after["mlops.yaml"].startswith("# MLOps notes\n\n- id: refresh\n")
+
+        # A second pull of the same export changes nothing.
+        code, out, _ = _pull(str(package), str(notes))
+        assert code == 0 and _snapshot(notes) == after
+        assert "4 unchanged" not in out and "edited" not in out and "added" not in out
+
+        # Built and imported again: the edits in place, nothing new or conflicting,
+        # the reviews and scheduling untouched.
+        deck = load(notes)
+        # (Later than the edits in Anki, as a build after a pull is.)
+        build(notes, tmp_path / "v2.apkg", time.time() + 60)
+        notes_before = col.note_count()
+        log = import_package(col, tmp_path / "v2.apkg")
+        assert list(log.new) == [] and list(log.conflicting) == []
+        assert col.note_count() == notes_before
+        again = col.get_card(studied[0])
+        assert (again.id, again.ivl, again.due, again.type) == studied
+        assert col.db.scalar("select count() from revlog") == 1
+        assert "<strong>never</strong>" in _note(col, "refresh")["Text"]
+        assert sorted(_note(col, "ks-on-categorical").tags)[-1] == "topic::drift"
+        assert deck.size == 8
+    finally:
+        col.close()
+
+    fresh = Collection(str(tmp_path / "fresh.anki2"))
+    try:
+        import_package(fresh, tmp_path / "v2.apkg")
+        assert fresh.note_count() == 8
+        assert fresh.find_notes('"Text:A {{c1::new}} fact*"')
+    finally:
+        fresh.close()
+
+
+def _exported_copy(tmp_path: Path, notes: Path, name: str, edit=None) -> Path:  # type: ignore[no-untyped-def]
+    """Build the notes as they are, import into a fresh collection, maybe edit, export."""
+    build(notes, tmp_path / f"{name}.apkg", T0)
+    col = Collection(str(tmp_path / f"{name}.anki2"))
+    try:
+        import_package(col, tmp_path / f"{name}.apkg")
+        if edit is not None:
+            edit(col)
+        return _export(col, tmp_path / f"{name}-export.apkg", legacy=False)
+    finally:
+        col.close()
+
+
+def test_an_unedited_copy_of_an_older_build_changes_nothing(tmp_path: Path) -> None:
+    notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
+    old = _exported_copy(tmp_path, notes, "old")
+    mlops = notes / "mlops.yaml"
+    mlops.write_text(mlops.read_text().replace("Use Chi-squared.", "Use Chi-squared, never KS."))
+    before = _snapshot(notes)
+    code, out, _ = _pull(str(old), str(notes))
+    assert code == 0
+    assert _snapshot(notes) == before
+    assert "1 unedited from an older build, left alone" in out
+
+
+def _edit_reality(col: Collection) -> None:
+    trap = _note(col, "ks-on-categorical")
+    trap["Reality"] = "Use Chi-squared (edited in Anki)."
+    col.update_note(trap)
+
+
+def test_a_conflict_writes_nothing_until_prefer_settles_it(tmp_path: Path) -> None:
+    notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
+    package = _exported_copy(tmp_path, notes, "old", _edit_reality)
+    mlops = notes / "mlops.yaml"
+    mlops.write_text(mlops.read_text().replace("Use Chi-squared.", "Use Chi-squared, never KS."))
+    before = _snapshot(notes)
+
+    code, _, err = _pull(str(package), str(notes))
+    assert code == 1
+    assert _snapshot(notes) == before
+    assert f"{notes}/mlops.yaml:3:7: error: 'ks-on-categorical' conflicts:" in err
+    assert "    Reality in the notes: Use Chi-squared, never KS." in err
+    assert "    Reality in Anki:      Use Chi-squared (edited in Anki)." in err
+
+    code, _, _ = _pull(str(package), str(notes), "--prefer", "notes")
+    assert code == 0 and _snapshot(notes) == before
+    code, _, _ = _pull(str(package), str(notes), "--prefer", "anki")
+    assert code == 0
+    assert "  reality: Use Chi-squared (edited in Anki).\n" in mlops.read_text()
+
+
+def test_an_edit_in_anki_to_a_note_unchanged_since_comes_back_and_dry_run_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
+    package = _exported_copy(tmp_path, notes, "old", _edit_reality)
+    before = _snapshot(notes)
+    code, out, _ = _pull(str(package), str(notes), "--dry-run")
+    assert code == 0 and _snapshot(notes) == before
+    assert "      Reality: Use [-Chi-squared.-] {+Chi-squared (edited in Anki).+}\n" in out
+    assert "Dry run: nothing written" in out
+
+
+def test_a_copy_from_before_fingerprints_is_a_conflict_saying_why(tmp_path: Path) -> None:
+    notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
+
+    def unmark(col: Collection) -> None:
+        _edit_reality(col)
+        for nid in col.find_notes(""):
+            note = col.get_note(nid)
+            note["Domain"] = note["Domain"].split("<!--")[0]
+            col.update_note(note)
+
+    package = _exported_copy(tmp_path, notes, "old", unmark)
+    code, _, err = _pull(str(package), str(notes))
+    assert code == 1
+    assert "a build made before deckgen kept fingerprints" in err
+
+
+def _zip(path: Path, entries: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("not-a-zip", "not an Anki package: it is not a zip archive"),
+        ("no-collection", "no Anki collection inside"),
+        ("corrupt", "its collection is damaged or not Anki's"),
+        ("newer", "written by a newer Anki"),
+        ("bad-zstd", "its collection is damaged"),
+        ("other-deck", "it holds no note of the deck 'Test deck'"),
+    ],
+)
+def test_a_bad_package_is_refused_and_nothing_is_written(
+    tmp_path: Path, name: str, expected: str
+) -> None:
+    notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
+    package = tmp_path / f"{name}.apkg"
+    if name == "not-a-zip":
+        package.write_text("hello")
+    elif name == "no-collection":
+        _zip(package, {"media": b"{}"})
+    elif name == "corrupt":
+        _zip(package, {"collection.anki21": b"SQLite format 3\0" + b"\xff" * 4000})
+    elif name == "newer":
+        _zip(package, {"meta": b"\x08\x07", "collection.anki21c": b""})
+    elif name == "bad-zstd":
+        _zip(package, {"meta": b"\x08\x03", "collection.anki21b": b"\x28\xb5\x2f\xfd garbage"})
+    else:
+        other = write_notes(tmp_path / "other", {"mlops.yaml": ONE_OF_EACH["mlops.yaml"]})
+        (other / "deck.yaml").write_text(
+            (other / "deck.yaml")
+            .read_text()
+            .replace("Test deck", "Other")
+            .replace("test-deck", "other")
+        )
+        package = _exported_copy(tmp_path, other, "other")
+    before = _snapshot(notes)
+    code, out, err = _pull(str(package), str(notes))
+    assert code == 1
+    assert expected in err
+    assert "Traceback" not in err + out
+    assert _snapshot(notes) == before
+
+
+def test_notes_of_other_note_types_are_skipped_and_missing_notes_reported(
+    tmp_path: Path,
+) -> None:
+    notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
+
+    def edit(col: Collection) -> None:
+        basic = col.new_note(col.models.by_name("Basic"))
+        basic["Front"], basic["Back"] = "front", "back"
+        col.add_note(basic, col.decks.id_for_name(MLOPS))
+        col.remove_notes([_note(col, "timing").id])
+
+    package = _exported_copy(tmp_path, notes, "old", edit)
+    code, out, _ = _pull(str(package), str(notes))
+    assert code == 0
+    assert "skipped 1 note(s) of the note type 'Basic', not one of deckgen's" in out
+    assert "1 note(s) of the notes are not in the package (kept): timing" in out
+    assert set(NOTE_TYPES) == {"fact", "trap", "pair", "scenario"}
