@@ -115,7 +115,15 @@ def test_what_cannot_come_back_is_named() -> None:
 VALUES = st.text(
     alphabet=st.sampled_from(list("ab :#'\"\\-?|>{}[],&*!%@`\n\té\u2028\x85")), max_size=30
 ).map(str.strip)
-STYLES = ["plain", "'quoted'", '"double"', ">-\n    folded", "|-\n    literal"]
+STYLES = [
+    "plain",
+    "'quoted'",
+    '"double"',
+    ">-\n    folded",
+    ">-\n    folded over\n    two lines",
+    ">\n      folded deeper",
+    "|-\n    literal",
+]
 
 
 @settings(max_examples=1500, derandomize=True, deadline=None)

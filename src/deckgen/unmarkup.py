@@ -238,65 +238,16 @@ _SPACE = re.compile(r"[ \t\n\r\f\xa0]+")
 
 def _tidy(pieces: list[_Piece]) -> list[_Piece]:
     """One line's pieces as HTML shows them: each run of spaces one space, none at either
-    end, none just inside a format mark (Markdown would not read it), and no empty format."""
-    joined: list[_Piece] = []
-    for kind, value in pieces:
-        if joined and kind == joined[-1][0] and kind in ("text", "code"):
-            joined[-1] = (kind, joined[-1][1] + value)  # one code span, not two
-        else:
-            joined.append((kind, value))
-    out: list[_Piece] = []
-    for kind, value in joined:
-        if kind in ("text", "code"):
-            value = _SPACE.sub(" ", value)
-        if kind == "text" and not value:
-            continue
-        out.append((kind, value))
-    # Spaces just inside an opening mark go before it; just inside a closing one, after.
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(out) - 1):
-            (kind, value), (next_kind, next_value) = out[i], out[i + 1]
-            if kind == "open" and next_kind == "text" and next_value.startswith(" "):
-                out[i : i + 2] = [("text", " "), out[i], ("text", next_value[1:])]
-                changed = True
-                break
-            if kind == "text" and value.endswith(" ") and next_kind == "close":
-                out[i : i + 2] = [("text", value[:-1]), out[i + 1], ("text", " ")]
-                changed = True
-                break
-            if (
-                kind in ("open", "close")
-                and next_kind in ("open", "close")
-                and (value == next_value and kind != next_kind)
-            ):  # an empty format, or one that ends where the same begins again
-                del out[i : i + 2]
-                changed = True
-                break
-            if kind == next_kind and kind in ("text", "code"):  # one code span, not two
-                out[i : i + 2] = [(kind, value + next_value)]
-                changed = True
-                break
-            if not value and kind == "text":
-                del out[i]
-                changed = True
-                break
-    merged: list[_Piece] = []
-    for kind, value in out:
-        if kind == "text":
-            if merged and merged[-1][0] == "text":
-                value = merged.pop()[1] + value
-            value = re.sub(" +", " ", value)
-            if not value:
-                continue
-        merged.append((kind, value))
+    end, none just inside a format mark (Markdown would not read it), and no empty format.
+    (Each step one pass: a field may hold thousands of pieces.)"""
+    out = _joined(_unempty(_joined(pieces)))
+    out = _joined(_unempty(_outside(_outside(out, "open", 1), "close", -1)))
     # No space at the ends of the line, and none doubled across a mark.
-    _strip_end(merged, 0, str.lstrip)
-    _strip_end(merged, -1, str.rstrip)
+    _strip_end(out, 0, str.lstrip)
+    _strip_end(out, -1, str.rstrip)
     previous_space = False
     result: list[_Piece] = []
-    for kind, value in merged:
+    for kind, value in out:
         if kind == "text":
             if previous_space and value.startswith(" "):
                 value = value[1:]
@@ -307,6 +258,55 @@ def _tidy(pieces: list[_Piece]) -> list[_Piece]:
             previous_space = False
         result.append((kind, value))
     return result
+
+
+def _joined(pieces: list[_Piece]) -> list[_Piece]:
+    """Text next to text (and code next to code: one span, not two) as one piece, each
+    run of spaces in it one space; no empty text."""
+    out: list[_Piece] = []
+    for kind, value in pieces:
+        if out and kind == out[-1][0] and kind in ("text", "code"):
+            out[-1] = (kind, out[-1][1] + value)
+        else:
+            out.append((kind, value))
+    spaced = [(k, _SPACE.sub(" ", v)) if k in ("text", "code") else (k, v) for k, v in out]
+    return [(k, v) for k, v in spaced if v or k != "text"]
+
+
+def _outside(pieces: list[_Piece], mark: str, direction: int) -> list[_Piece]:
+    """A space just inside a run of opening marks moved before them (`direction` 1), or
+    just inside a run of closing marks, after them (-1)."""
+    ordered = pieces if direction == 1 else pieces[::-1]
+    out: list[_Piece] = []
+    pending: list[_Piece] = []
+    for kind, value in ordered:
+        if kind == mark:
+            pending.append((kind, value))
+            continue
+        edge = value[:1] if direction == 1 else value[-1:]
+        if kind == "text" and edge == " " and pending:
+            out += [("text", " "), *pending, ("text", value[1:] if direction == 1 else value[:-1])]
+        else:
+            out += [*pending, (kind, value)]
+        pending = []
+    out += pending
+    return out if direction == 1 else out[::-1]
+
+
+def _unempty(pieces: list[_Piece]) -> list[_Piece]:
+    """No empty format, and none that ends where the same begins again: matched as
+    brackets are, so `<b><i></i></b>` goes whole."""
+    out: list[_Piece] = []
+    for kind, value in pieces:
+        if kind == "text" and not value:
+            continue
+        last = out[-1] if out else None
+        marks = ("open", "close")
+        if last and kind in marks and last[0] in marks and last[1] == value and last[0] != kind:
+            out.pop()
+            continue
+        out.append((kind, value))
+    return out
 
 
 def _strip_end(pieces: list[_Piece], index: int, strip: object) -> None:

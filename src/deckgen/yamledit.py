@@ -193,14 +193,18 @@ class Edits:
         raise AssertionError("a double-quoted value holds any text")
 
     def result(self) -> str:
-        text = self.text
-        # From the end, so that offsets stay true; of two at one place, the later first,
-        # so that they come out in the order they were made.
+        """The text with every edit made: in one pass, in the order of the text (and of
+        two at one place, in the order they were made)."""
+        parts: list[str] = []
+        done = 0
         order = sorted(range(len(self.splices)), key=lambda i: (*self.splices[i][:2], i))
-        for index in reversed(order):
+        for index in order:
             start, end, new = self.splices[index]
-            text = text[:start] + new + text[end:]
-        return text
+            assert start >= done, "edits of one file never overlap"
+            parts += [self.text[done:start], new]
+            done = end
+        parts.append(self.text[done:])
+        return "".join(parts)
 
 
 def _entries(node: Node) -> list[tuple[Node, Node]]:
@@ -222,8 +226,13 @@ def _styles(style: str | None, value: str, flow: bool) -> list[str | None]:
 
 
 def _render(value: str, style: str | None, column: int, old: str) -> str | None:
-    """The value written in `style`, for a key at `column`; None if it cannot be."""
+    """The value written in `style`, for a key at `column` (a block indented as it was,
+    or by two); None if it cannot be."""
     indent = " " * (column + 2)
+    if old[:1] in ("|", ">") and style in ("|", ">"):
+        first = next((line for line in old.split("\n")[1:] if line.strip()), "")
+        if first:
+            indent = first[: len(first) - len(first.lstrip(" "))]
     if style is None:
         return value if value and "\n" not in value else None
     if style == "'":
@@ -237,13 +246,18 @@ def _render(value: str, style: str | None, column: int, old: str) -> str | None:
     # A block keeps the chomping it had (`|` or `|-`): the text is the same either way.
     chomp = "" if old[:1] == style and old[1:2] not in ("-", "+") else "-"
     if style == "|":
-        body = "\n".join(indent + line if line else "" for line in value.split("\n"))
-        return f"|{chomp}\n{body}"
+        lines = "\n".join(indent + line if line else "" for line in value.split("\n"))
+        return f"|{chomp}\n{lines}"
     # Folded: each line break is an empty line, and long lines are wrapped at spaces, as
-    # wide as the text was.
+    # wide as the text was; the lines it had that still hold the same words stay, so
+    # that `git diff` shows the words that changed, not a paragraph wrapped anew.
     if "  " in value:
         return None
-    width = max([WIDTH, *map(len, old.split("\n")[1:])])
+    old_lines = old.split("\n")[1:] if old[:1] == ">" else []
+    width = max([WIDTH, *map(len, old_lines)])
+    if old_lines and "\n" not in value and all(line.strip() for line in old_lines):
+        kept = [line.strip().split(" ") for line in old_lines]
+        return f">{chomp}\n" + "\n".join(_refold(value.split(" "), kept, indent, width))
     out: list[str] = []
     for index, line in enumerate(value.split("\n")):
         if index:
@@ -251,6 +265,29 @@ def _render(value: str, style: str | None, column: int, old: str) -> str | None:
         if line:
             out += _wrap(line, indent, width)
     return f">{chomp}\n" + "\n".join(out)
+
+
+def _refold(words: list[str], old: list[list[str]], indent: str, width: int) -> list[str]:
+    """`words` folded: the old lines at the start and the end that hold the same words
+    kept, the words between them wrapped anew."""
+    head, start = 0, 0
+    while head < len(old) and words[start : start + len(old[head])] == old[head]:
+        start += len(old[head])
+        head += 1
+    tail, end = 0, len(words)
+    while tail < len(old) - head:
+        line = old[len(old) - 1 - tail]
+        if end - len(line) < start or words[end - len(line) : end] != line:
+            break
+        end -= len(line)
+        tail += 1
+    middle = _wrap(" ".join(words[start:end]), indent, width) if start < end else []
+    kept_tail = old[len(old) - tail :]
+    return (
+        [indent + " ".join(line) for line in [*old[:head]]]
+        + middle
+        + [indent + " ".join(line) for line in kept_tail]
+    )
 
 
 def _wrap(line: str, indent: str, width: int) -> list[str]:
