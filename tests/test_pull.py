@@ -313,3 +313,68 @@ def test_notes_of_other_note_types_are_skipped_and_missing_notes_reported(
     assert "skipped 1 note(s) of the note type 'Basic', not one of deckgen's" in out
     assert "1 note(s) of the notes are not in the package (kept): timing" in out
     assert set(NOTE_TYPES) == {"fact", "trap", "pair", "scenario"}
+
+
+def test_extra_and_pair_items_are_added_and_removed_where_they_stand(tmp_path: Path) -> None:
+    notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
+    mlops = notes / "mlops.yaml"
+    mlops.write_text(
+        mlops.read_text().replace(
+            "  reality: Use Chi-squared.\n",
+            "  reality: Use Chi-squared.\n  extra: >-\n    An extra text   # said twice\n",
+        )
+        + "- id: two-things\n  pair:\n    - name: Alpha\n      means: first\n"
+        "    - name: Beta\n      means: second\n  difference: Order\n"
+    )
+
+    def edit(col: Collection) -> None:
+        trap = _note(col, "ks-on-categorical")
+        trap["Extra"] = ""
+        col.update_note(trap)
+        fact = _note(col, "refresh")
+        fact["Extra"] = "Seen on: the exam"
+        col.update_note(fact)
+        three = _note(col, "three-tests")
+        three["Item 1 Name"] = "KS test (Kolmogorov-Smirnov)"
+        three["Item 3 Name"], three["Item 3 Meaning"] = "", ""
+        col.update_note(three)
+        two = _note(col, "two-things")
+        two["Item 3 Name"], two["Item 3 Meaning"] = "Gamma", "third"
+        col.update_note(two)
+
+    package = _exported_copy(tmp_path, notes, "old", edit)
+    before = mlops.read_text()
+    code, out, err = _pull(str(package), str(notes))
+    assert code == 0, err
+    assert _changed_lines(before, mlops.read_text()) == [
+        '+  extra: "Seen on: the exam"',
+        "-  extra: >-",
+        "-    An extra text   # said twice",
+        "-    - {name: KS test, means: numerical features only}",
+        "+    - {name: KS test (Kolmogorov-Smirnov), means: numerical features only}",
+        "-    - {name: Jensen-Shannon divergence, means: 'both, bounded [0,1]'}",
+        "+    - name: Gamma",
+        "+      means: third",
+    ]
+    assert "4 edited" in out
+    assert load(notes).size == 6
+
+
+def test_a_guid_kept_from_anki_is_checked(tmp_path: Path) -> None:
+    note = "- id: {id}\n  guid: {guid}\n  fact: A {{{{c1::fact}}}}\n"
+    notes = write_notes(
+        tmp_path / "notes",
+        {
+            "mlops.yaml": note.format(id="one", guid="'abc'") + note.format(id="two", guid="'abc'"),
+            "general.yaml": note.format(id="three", guid="'has space'"),
+        },
+    )
+    result = CliRunner().invoke(main, ["check", str(notes)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{notes}/general.yaml:2:9: error: 'guid' must be Anki's GUID of the note, as"
+        " `deckgen pull` wrote it: up to 64 letters, digits and punctuation, no spaces [bad-guid]",
+        f"{notes}/mlops.yaml:5:9: error: duplicate guid 'abc': already used at"
+        f" {notes}/mlops.yaml:2:9; two notes with one GUID are one note in Anki [duplicate-guid]",
+        f"{notes}: 2 errors; nothing written",
+    ]

@@ -175,6 +175,8 @@ class Edits:
             indicator = re.match(r"[|>][-+0-9]*", self.text[node.start : header_end])
             assert indicator is not None
             comment = self.text[node.start + indicator.end() : header_end]
+        elif flow:
+            comment = ""  # what follows is the rest of the list or mapping
         else:
             comment = self.text[end : self._line_end(end)]  # a comment after the value
             end = self._line_end(end)
@@ -187,7 +189,7 @@ class Edits:
                 written = header + comment + "\n" + body
             else:
                 written += comment
-            if _reads_as(column, written, value):
+            if _reads_as(column, written, value, flow):
                 self.splices.append((node.start, end, written))
                 return
         raise AssertionError("a double-quoted value holds any text")
@@ -311,9 +313,10 @@ def _double(value: str, ascii: bool) -> str:
     return text.replace("\x85", "\\N").replace("\u2028", "\\L").replace("\u2029", "\\P")
 
 
-def _reads_as(column: int, written: str, value: str) -> bool:
-    """Whether `key: written`, at its column, reads back as text equal to `value`."""
-    document = " " * column + "key: " + written + "\n"
+def _reads_as(column: int, written: str, value: str, flow: bool = False) -> bool:
+    """Whether `key: written`, at its column (or in braces), reads back as text equal to
+    `value`."""
+    document = "{key: " + written + "}\n" if flow else " " * column + "key: " + written + "\n"
     try:
         root = _compose(document)
     except Exception:  # the reader's refusals, and YAML's errors
