@@ -378,3 +378,33 @@ def test_a_guid_kept_from_anki_is_checked(tmp_path: Path) -> None:
         f" {notes}/mlops.yaml:2:9; two notes with one GUID are one note in Anki [duplicate-guid]",
         f"{notes}: 2 errors; nothing written",
     ]
+
+
+def test_what_cannot_come_back_is_reported_at_the_note(tmp_path: Path) -> None:
+    notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
+    (notes / "deck.yaml").write_text(
+        (notes / "deck.yaml").read_text() + "tags: [topic::drift]\n", encoding="utf-8"
+    )
+
+    def edit(col: Collection) -> None:
+        trap = _note(col, "ks-on-categorical")
+        trap["Reality"] = (
+            'Use <span style="color: red">Chi-squared</span>.<script>alert(1)</script>'
+            '<img src="x.png" onerror="alert(2)">'
+        )
+        trap.tags += ["topic::drift", "my-own-tag"]
+        col.update_note(trap)
+
+    package = _exported_copy(tmp_path, notes, "old", edit)
+    code, _, err = _pull(str(package), str(notes))
+    assert code == 0, err
+    where = f"{notes}/mlops.yaml:3:7: warning: 'ks-on-categorical'"
+    assert err.splitlines() == [
+        f"{where}: Reality from Anki: <img src onerror> reduced to its text [reduced]",
+        f"{where}: Reality from Anki: <script> left out, with all it holds [reduced]",
+        f"{where}: Reality from Anki: <span style> reduced to its text [reduced]",
+        f"{where}: the tag 'my-own-tag' from Anki is not declared in deck.yaml: left out"
+        " [undeclared-tag]",
+    ]
+    text = (notes / "mlops.yaml").read_text()
+    assert "  reality: Use Chi-squared.\n  tags: [topic::drift]\n" in text

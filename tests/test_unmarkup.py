@@ -106,7 +106,10 @@ def test_a_field_deckgen_built_comes_back_as_it_renders(text: str) -> None:
 def test_what_cannot_come_back_is_named() -> None:
     pulled = to_markdown('<span style="color:red">red</span> <script>alert(1)</script>ok')
     assert pulled.text == "red ok"
-    assert pulled.reduced == ("<span style>", "<script> (left out, with what it holds)")
+    assert pulled.reduced == (
+        "<span style> reduced to its text",
+        "<script> left out, with all it holds",
+    )
     assert to_markdown("a <b>bold </b>x &amp; <i>it</i>").text == "a **bold** x & *it*"
     assert to_markdown("- not a list").text == "\\- not a list"
     assert to_markdown("<ol start=3><li>x</li></ol>").text == "3. x"

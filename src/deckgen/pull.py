@@ -83,6 +83,9 @@ class Pulled:
     skipped: dict[str, int] = field(default_factory=dict)  # why -> how many notes
     missing: list[str] = field(default_factory=list)
     files: dict[Path, str] = field(default_factory=dict)  # new texts, to be written
+    # Warnings about a note, placed once it is known where it stands: id, code, message.
+    notices: list[tuple[str, str, str]] = field(default_factory=list)
+    added_at: dict[str, tuple[str, Position]] = field(default_factory=dict)
 
     @property
     def conflicts(self) -> list[NoteChange]:
@@ -167,10 +170,21 @@ def pull(package: Path, notes_dir: Path, prefer: str | None = None) -> Pulled:
         return result
     result.missing = [r.note_id for g, (r, _) in current.items() if g not in package_notes.notes]
     _place(deck, result)
-    if result.conflicts and prefer is None:
-        return result
-    _write(deck, notes_dir, edits, added, last_file, result)
+    if not result.conflicts or prefer is not None:
+        _write(deck, notes_dir, edits, added, last_file, result)
+    _notices(deck, result)
     return result
+
+
+def _notices(deck: Deck, result: Pulled) -> None:
+    """The warnings about notes, each at its note's place (a note added from Anki: where
+    it goes, once known)."""
+    places = deck.where(note_id for note_id, _, _ in result.notices)
+    places.update(result.added_at)
+    for note_id, code, message in result.notices:
+        path, position = places.get(note_id, ("(Anki)", START))
+        result.problems.append(Diagnostic(path, position, code, message, Level.WARNING))
+    result.problems.sort()
 
 
 def _place(deck: Deck, result: Pulled) -> None:
@@ -209,7 +223,7 @@ def _text_in(node: Mapping | None, name: str) -> str:
 
 
 def _declared(
-    tags: Iterable[str], declared: dict[str, str] | None, where: str, result: Pulled, path: str
+    tags: Iterable[str], declared: dict[str, str] | None, note_id: str, result: Pulled
 ) -> list[str]:
     """A note's tags from Anki that deck.yaml declares (in its spelling); the others are
     reported and left out."""
@@ -220,10 +234,10 @@ def _declared(
         elif tag_key(tag) in declared:
             kept.append(declared[tag_key(tag)])
         else:
-            message = f"{where}: the tag '{tag}' from Anki is not declared in deck.yaml: left out"
-            result.problems.append(
-                Diagnostic(path, START, "undeclared-tag", message, Level.WARNING)
+            message = (
+                f"'{note_id}': the tag '{tag}' from Anki is not declared in deck.yaml: left out"
             )
+            result.notices.append((note_id, "undeclared-tag", message))
     return kept
 
 
@@ -268,6 +282,9 @@ def _compare(
         if value == built[name]:
             continue
         converted = to_markdown(value)
+        for what in converted.reduced:
+            message = f"'{record.note_id}': {name} from Anki: {what}"
+            result.notices.append((record.note_id, "reduced", message))
         if to_html(converted.text) == built[name]:
             continue  # the same, up to how Anki's editor writes it
         if then is not None and Fingerprint.of([value], ()).fields[0] == then.fields[index]:
@@ -279,10 +296,7 @@ def _compare(
         else:
             changes.append(change)
         edit.fields[name] = converted.text
-        for what in converted.reduced:
-            message = f"'{record.note_id}': {name} from Anki: {what} reduced to its text"
-            result.problems.append(Diagnostic(path, START, "reduced", message, Level.WARNING))
-    anki_tags = _declared(note.tags, declared, f"'{record.note_id}'", result, path)
+    anki_tags = _declared(note.tags, declared, record.note_id, result)
     own_tags = _user_tags(record.tags)
     if {tag_key(t) for t in anki_tags} != {tag_key(t) for t in own_tags}:
         if then is not None and Fingerprint.of((), anki_tags).tags == then.tags:
@@ -338,14 +352,13 @@ def _new_note(
     converted = {name: to_markdown(anki.get(name, "")) for name in note_type.written}
     note_id = _slug(converted[note_type.written[0]].text, note_type.kind, taken)
     taken.add(note_id)
-    where = f"'{note_id}' (added in Anki)"
     for name, made in converted.items():
         for what in made.reduced:
-            message = f"{where}: {name}: {what} reduced to its text"
-            result.problems.append(Diagnostic("(Anki)", START, "reduced", message, Level.WARNING))
+            message = f"'{note_id}' (added in Anki): {name}: {what}"
+            result.notices.append((note_id, "reduced", message))
     record = Record(note_id, note_type.kind, "", note.guid, "", (), "", (), False, "")
     fields = {name: made.text for name, made in converted.items()}
-    return _Edit(record, "", fields, _declared(note.tags, declared, where, result, "(Anki)"))
+    return _Edit(record, "", fields, _declared(note.tags, declared, note_id, result))
 
 
 def _slug(text: str, kind: str, taken: set[str]) -> str:
@@ -396,23 +409,22 @@ def _write(
             except EditError as error:
                 message = f"'{edit.record.note_id}': {error}"
                 result.problems.append(Diagnostic(path, node.position, "cannot-edit", message))
+        appended = []
         for kind, edit in new_in.get(path, ()):
             try:
                 editor.append_note(_entries(kind, edit))
+                appended.append(edit)
             except EditError as error:
                 result.problems.append(Diagnostic(path, START, "cannot-edit", str(error)))
-                continue
-            where = Position(editor.text.count("\n") + 2, 1)
-            result.changes.append(
-                NoteChange(
-                    edit.record.note_id,
-                    "added",
-                    path,
-                    where,
-                    tuple(FieldChange(n, "", t) for n, t in edit.fields.items() if t),
-                )
-            )
-        texts[path] = editor.result()
+        texts[path] = text = editor.result()
+        for edit in appended:
+            note_id = edit.record.note_id
+            found = re.search(rf"^ *- id: {re.escape(note_id)}$", text, re.MULTILINE)
+            line = text.count("\n", 0, found.start()) + 1 if found else 1
+            where = Position(line, 1 + (found.group().index("id:") if found else 0))
+            result.added_at[note_id] = (path, where)
+            fields = tuple(FieldChange(n, "", t) for n, t in edit.fields.items() if t)
+            result.changes.append(NoteChange(note_id, "added", path, where, fields))
     if has_errors(result.problems):
         return
     _verify(deck, notes_dir, texts, edits, added, result)

@@ -49,7 +49,7 @@ _VOID = frozenset({"br", "hr", "img", "input", "wbr", "meta", "link", "source", 
 
 class Converted(NamedTuple):
     text: str  # deckgen Markdown
-    reduced: tuple[str, ...]  # what could not come back as it was: `<span style>`, `<script>`
+    reduced: tuple[str, ...]  # what did not come back as it was: `<span style> reduced to its text`
 
 
 def to_markdown(html: str) -> Converted:
@@ -66,7 +66,7 @@ def to_markdown(html: str) -> Converted:
         # Formatting Markdown cannot hold here (bold that starts inside a word before a
         # bracket, say): the text alone, exactly.
         text = "\n".join(_unlist(_escape(line, minimal=False)) for line in plain.split("\n"))
-        reduced = (*reader.reduced, "formatting Markdown cannot hold here")
+        reduced = (*reader.reduced, "formatting Markdown cannot hold here reduced to the text")
         return Converted(text, tuple(dict.fromkeys(reduced)))
     return Converted(text, tuple(dict.fromkeys(reader.reduced)))
 
@@ -119,13 +119,13 @@ class _Reader(HTMLParser):
             if tag not in _VOID:
                 self.dropped += 1
             if tag in _DROPPED:
-                self._reduce(f"<{tag}> (left out, with what it holds)")
+                self._reduce(f"<{tag}> left out, with all it holds")
             return
         if any(name != "start" or tag != "ol" for name, _ in attrs):
             names = " ".join(name for name, _ in attrs)
-            self._reduce(f"<{tag} {names}>")
+            self._reduce(f"<{tag} {names}> reduced to its text")
         elif tag not in _QUIET and tag not in _LINES and tag not in _PARAGRAPHS:
-            self._reduce(f"<{tag}>")
+            self._reduce(f"<{tag}> reduced to its text")
         if tag in _FORMATS:
             mark = _FORMATS[tag]
             self.depth[mark] = self.depth.get(mark, 0) + 1
