@@ -134,3 +134,24 @@ def test_diff_without_a_package_to_compare_with(notes: Path) -> None:
     result = CliRunner().invoke(main, ["diff"])
     assert result.exit_code == 2
     assert "no package at dist/test-deck.apkg to compare with" in result.stderr
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["anki21b", "legacy"])
+def test_diff_reads_what_anki_exports(notes: Path, tmp_path: Path, legacy: bool) -> None:
+    """A user's own export, in either format: the same report as against the package it
+    came from (a current one also holds a dummy collection.anki2, which is not read)."""
+    from anki.collection import ExportAnkiPackageOptions
+
+    col = Collection(str(tmp_path / "user.anki2"))
+    try:
+        import_package(col, tmp_path / "old.apkg")
+        options = ExportAnkiPackageOptions(with_scheduling=True, legacy=legacy)
+        col.export_anki_package(out_path=str(tmp_path / "export.apkg"), options=options, limit=None)
+    finally:
+        col.close()
+    ours = CliRunner().invoke(main, ["diff", "old.apkg", "--json"])
+    theirs = CliRunner().invoke(main, ["diff", "export.apkg", "--json"])
+    assert theirs.exit_code == 0, theirs.output
+    assert json.loads(theirs.stdout)["counts"] == json.loads(ours.stdout)["counts"]
+    assert json.loads(theirs.stdout)["notes"] == json.loads(ours.stdout)["notes"]
+    assert json.loads(theirs.stdout)["notetypes"] == json.loads(ours.stdout)["notetypes"]

@@ -229,6 +229,7 @@ def diff_command(old: Path | None, notes_dir: Path, as_json: bool) -> None:
     """
     from deckgen import build as build_
     from deckgen import diff
+    from deckgen.exported import PackageError
 
     options = build_.Options(allow_schema_change=True)
     made = _report(*build_.prepare(notes_dir, int(time.time()), options), notes_dir)
@@ -238,8 +239,8 @@ def diff_command(old: Path | None, notes_dir: Path, as_json: bool) -> None:
             raise click.UsageError(f"no package at {old} to compare with: name the one to use")
     try:
         report = diff.compare(old, made)
-    except diff.PackageError as error:
-        raise click.ClickException(str(error)) from error
+    except PackageError as error:
+        raise click.ClickException(f"{old}: {error}") from error
     click.echo(report.to_json() if as_json else report.to_text())
 
 

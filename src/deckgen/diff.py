@@ -10,31 +10,17 @@ from __future__ import annotations
 
 import difflib
 import json
-import sqlite3
-import tempfile
-import zipfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
+from deckgen import exported
 from deckgen.build import Build
+from deckgen.exported import ExportedNote, Notetype
 from deckgen.markup import visible_text
 from deckgen.notetypes import NOTE_TYPES, NoteType, Schema, css
 from deckgen.records import without_mark
 from deckgen.revision import shipped
-
-
-class PackageError(Exception):
-    """The old package cannot be read."""
-
-
-@dataclass(frozen=True)
-class _OldNote:
-    mid: int
-    mod: int
-    fields: tuple[str, ...]
-    tags: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -90,7 +76,8 @@ class Report:
 def compare(
     old_package: Path, build: Build, note_types: Mapping[str, NoteType] = NOTE_TYPES
 ) -> Report:
-    notes, models = _read(old_package)
+    package = exported.read(old_package)
+    notes, models = package.notes, package.notetypes
     changes: list[NoteChange] = []
     unchanged = 0
     seen: set[str] = set()
@@ -105,7 +92,7 @@ def compare(
             continue
         values = tuple(record.values)
         same = old.fields == values and old.tags == record.tags
-        if old.mid != note_type.model_id and not same:
+        if old.notetype != note_type.model_id and not same:
             anki = "Anki skips it as conflicting: its note type is not the one users have"
             changes.append(NoteChange(record.note_id, "conflicting", anki))
         elif same and mod <= old.mod:
@@ -144,41 +131,14 @@ def compare(
     return Report(str(old_package), tuple(changes), tuple(notetypes), unchanged)
 
 
-# The largest collection read from a package: ten times one of deckgen's largest decks.
-_MOST_BYTES = 2**30
-
-
-def _read(path: Path) -> tuple[dict[str, _OldNote], dict[int, dict[str, Any]]]:
-    try:
-        with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as work:
-            if "collection.anki2" not in archive.namelist():
-                raise PackageError(f"{path}: no collection.anki2 inside; is it a deckgen package?")
-            if archive.getinfo("collection.anki2").file_size > _MOST_BYTES:
-                raise PackageError(f"{path}: its collection is over 1 GiB: not a deckgen package")
-            archive.extract("collection.anki2", work)
-            db = sqlite3.connect(Path(work) / "collection.anki2")
-            try:
-                rows = db.execute("SELECT guid, mid, mod, flds, tags FROM notes").fetchall()
-                (models_json,) = db.execute("SELECT models FROM col").fetchone()
-            finally:
-                db.close()
-        models = {int(key): value for key, value in json.loads(models_json).items()}
-    except (OSError, zipfile.BadZipFile, sqlite3.Error, ValueError, RecursionError) as error:
-        raise PackageError(f"{path}: cannot read the package: {error}") from error
-    notes = {
-        guid: _OldNote(mid, mod, tuple(flds.split("\x1f")), tuple(tags.split()))
-        for guid, mid, mod, flds, tags in rows
-    }
-    return notes, models
-
-
-def _field(old: _OldNote, name: str, models: Mapping[int, Mapping[str, Any]]) -> str | None:
-    model = models.get(old.mid, {})
-    names = [str(f["name"]) for f in model.get("flds", [])]
+def _field(old: ExportedNote, name: str, models: Mapping[int, Notetype]) -> str | None:
+    names = models[old.notetype].fields if old.notetype in models else ()
     return old.fields[names.index(name)] if name in names else None
 
 
-def _fields(old: _OldNote, new: tuple[str, ...], note_type: NoteType) -> tuple[FieldChange, ...]:
+def _fields(
+    old: ExportedNote, new: tuple[str, ...], note_type: NoteType
+) -> tuple[FieldChange, ...]:
     return tuple(
         FieldChange(name, _word_diff(visible_text(before), visible_text(after)))
         for name, before, after in zip(note_type.field_names, old.fields, new, strict=False)
@@ -186,20 +146,20 @@ def _fields(old: _OldNote, new: tuple[str, ...], note_type: NoteType) -> tuple[F
     )
 
 
-def _notetype_change(
-    old: Mapping[str, Any] | None, note_type: NoteType, mod: int
-) -> NotetypeChange | None:
+def _notetype_change(old: Notetype | None, note_type: NoteType, mod: int) -> NotetypeChange | None:
     if old is None:
         return NotetypeChange(note_type.name, (), "Anki adds it")
+    # (A field or template without a permanent id, from before deckgen gave them, is a
+    # changed one: 0 is no id deckgen gives.)
     before = Schema(
-        tuple((int(f["id"]), str(f["name"])) for f in old["flds"]),
-        tuple((int(t["id"]), str(t["name"])) for t in old["tmpls"]),
+        tuple((i or 0, n) for i, n in zip(old.field_ids, old.fields, strict=False)),
+        tuple((t.id or 0, t.name) for t in old.templates),
     )
     changes = note_type.schema.changes_from(before)
-    faces = [(t["qfmt"], t["afmt"]) for t in old["tmpls"]]
+    faces = [(t.front, t.back) for t in old.templates]
     if faces != [(front, back) for _, _, front, back in note_type.faces]:
         changes.append("card templates changed")
-    if old["css"] != css():
+    if old.css != css():
         changes.append("CSS changed")
     if not changes:
         return None
@@ -208,7 +168,7 @@ def _notetype_change(
             "Anki adds a copy named 'Name+' and skips its notes, unless users tick 'Merge note"
             " types' and set 'Update notes' to 'Always'"
         )
-    elif mod > int(old["mod"]):
+    elif mod > old.mod:
         anki = "Anki updates it in place"
     else:
         anki = "Anki keeps its own: this one is no newer"

@@ -50,6 +50,17 @@ class ExportedNote(NamedTuple):
 class Notetype(NamedTuple):
     name: str
     fields: tuple[str, ...]
+    field_ids: tuple[int | None, ...] = ()
+    templates: tuple[Template, ...] = ()
+    css: str = ""
+    mod: int = 0
+
+
+class Template(NamedTuple):
+    id: int | None
+    name: str
+    front: str
+    back: str
 
 
 class Exported(NamedTuple):
@@ -144,12 +155,7 @@ def _unicase(first: str, second: str) -> int:
 def _tables(db: sqlite3.Connection) -> Exported:
     (version,) = db.execute("SELECT ver FROM col").fetchone()
     if version >= 15:  # note types, fields and decks in tables of their own
-        notetypes = {
-            ntid: [name, []] for ntid, name in db.execute("SELECT id, name FROM notetypes")
-        }
-        for ntid, name in db.execute("SELECT ntid, name FROM fields ORDER BY ntid, ord"):
-            if ntid in notetypes:
-                notetypes[ntid][1].append(name)
+        notetypes = _notetypes(db)
         decks = {
             did: name.replace("\x1f", "::")
             for did, name in db.execute("SELECT id, name FROM decks")
@@ -157,8 +163,7 @@ def _tables(db: sqlite3.Connection) -> Exported:
     else:
         models_json, decks_json = db.execute("SELECT models, decks FROM col").fetchone()
         notetypes = {
-            int(ntid): [model["name"], [f["name"] for f in sorted(model["flds"], key=_ord)]]
-            for ntid, model in json.loads(models_json).items()
+            int(ntid): _notetype_of(model) for ntid, model in json.loads(models_json).items()
         }
         decks = {int(did): deck["name"] for did, deck in json.loads(decks_json).items()}
     in_decks: dict[int, set[str]] = {}
@@ -181,10 +186,102 @@ def _tables(db: sqlite3.Connection) -> Exported:
             tuple(str(tags).split()),
             frozenset(in_decks.get(nid, ())),
         )
-    return Exported(
-        notes, {int(i): Notetype(str(n), tuple(map(str, f))) for i, (n, f) in notetypes.items()}
+    return Exported(notes, notetypes)
+
+
+def _notetype_of(model: dict[str, Any]) -> Notetype:
+    """A note type as schema 11 keeps it: JSON."""
+    fields = sorted(model["flds"], key=lambda f: int(f["ord"]))
+    templates = sorted(model["tmpls"], key=lambda t: int(t["ord"]))
+    return Notetype(
+        str(model["name"]),
+        tuple(str(f["name"]) for f in fields),
+        tuple(_id(f.get("id")) for f in fields),
+        tuple(
+            Template(_id(t.get("id")), str(t["name"]), str(t["qfmt"]), str(t["afmt"]))
+            for t in templates
+        ),
+        str(model.get("css", "")),
+        int(model.get("mod", 0)),
     )
 
 
-def _ord(field: dict[str, Any]) -> int:
-    return int(field["ord"])
+def _id(value: object) -> int | None:
+    return None if value is None else int(str(value))
+
+
+def _notetypes(db: sqlite3.Connection) -> dict[int, Notetype]:
+    """Note types as schema 18 keeps them: tables, each row's settings a protobuf message
+    (Anki's `Notetype.Config`: css is field 3; `Field.Config`: id is 9;
+    `Template.Config`: front 1, back 2, id 8)."""
+    fields: dict[int, list[tuple[str, int | None]]] = {}
+    for ntid, name, config in db.execute(
+        "SELECT ntid, name, config FROM fields ORDER BY ntid, ord"
+    ):
+        fields.setdefault(ntid, []).append((str(name), _varint(_message(config), 9)))
+    templates: dict[int, list[Template]] = {}
+    rows = db.execute("SELECT ntid, name, config FROM templates ORDER BY ntid, ord")
+    for ntid, name, config in rows:
+        message = _message(config)
+        front, back = _text(message, 1), _text(message, 2)
+        templates.setdefault(ntid, []).append(Template(_varint(message, 8), str(name), front, back))
+    notetypes = {}
+    for ntid, name, mod, config in db.execute("SELECT id, name, mtime_secs, config FROM notetypes"):
+        own = fields.get(ntid, [])
+        notetypes[int(ntid)] = Notetype(
+            str(name),
+            tuple(n for n, _ in own),
+            tuple(i for _, i in own),
+            tuple(templates.get(ntid, [])),
+            _text(_message(config), 3),
+            int(mod),
+        )
+    return notetypes
+
+
+def _message(data: bytes) -> dict[int, list[int | bytes]]:
+    """A protobuf message's fields by number: varints as ints, the rest as bytes (the
+    little of the wire format Anki's settings use)."""
+    fields: dict[int, list[int | bytes]] = {}
+    at = 0
+    while at < len(data):
+        key, at = _read_varint(data, at)
+        number, wire = key >> 3, key & 7
+        value: int | bytes
+        if wire == 0:
+            value, at = _read_varint(data, at)
+        elif wire == 2:
+            size, at = _read_varint(data, at)
+            value, at = bytes(data[at : at + size]), at + size
+        elif wire in (1, 5):
+            width = 8 if wire == 1 else 4
+            value, at = int.from_bytes(data[at : at + width], "little"), at + width
+        else:
+            raise ValueError(f"a protobuf field of wire type {wire}")
+        fields.setdefault(number, []).append(value)
+    return fields
+
+
+def _read_varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if at >= len(data) or shift > 63:
+            raise ValueError("a truncated protobuf varint")
+        byte = data[at]
+        value |= (byte & 0x7F) << shift
+        at, shift = at + 1, shift + 7
+        if byte < 0x80:
+            return value, at
+
+
+def _varint(message: dict[int, list[int | bytes]], number: int) -> int | None:
+    values = message.get(number)
+    if not values or not isinstance(values[-1], int):
+        return None
+    value = values[-1]
+    return value - 2**64 if value >= 2**63 else value  # an int64
+
+
+def _text(message: dict[int, list[int | bytes]], number: int) -> str:
+    values = message.get(number)
+    return values[-1].decode("utf-8") if values and isinstance(values[-1], bytes) else ""
