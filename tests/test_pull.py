@@ -211,10 +211,12 @@ def test_a_conflict_writes_nothing_until_prefer_settles_it(tmp_path: Path) -> No
     assert "    Reality in the notes: Use Chi-squared, never KS." in err
     assert "    Reality in Anki:      Use Chi-squared (edited in Anki)." in err
 
-    code, _, _ = _pull(str(package), str(notes), "--prefer", "notes")
+    code, out, _ = _pull(str(package), str(notes), "--prefer", "notes")
     assert code == 0 and _snapshot(notes) == before
-    code, _, _ = _pull(str(package), str(notes), "--prefer", "anki")
+    assert "  conflict, the notes kept ks-on-categorical (" in out
+    code, out, _ = _pull(str(package), str(notes), "--prefer", "anki")
     assert code == 0
+    assert "  conflict, Anki kept ks-on-categorical (" in out
     assert "  reality: Use Chi-squared (edited in Anki).\n" in mlops.read_text()
 
 
@@ -408,3 +410,16 @@ def test_what_cannot_come_back_is_reported_at_the_note(tmp_path: Path) -> None:
     ]
     text = (notes / "mlops.yaml").read_text()
     assert "  reality: Use Chi-squared.\n  tags: [topic::drift]\n" in text
+
+
+def test_a_notes_file_that_is_a_symlink_is_not_written_through(tmp_path: Path) -> None:
+    notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
+    package = _exported_copy(tmp_path, notes, "old", _edit_reality)
+    outside = tmp_path / "elsewhere.yaml"
+    (notes / "mlops.yaml").rename(outside)
+    (notes / "mlops.yaml").symlink_to(outside)
+    before = outside.read_text()
+    code, _, err = _pull(str(package), str(notes))
+    assert code == 1
+    assert f"{notes}/mlops.yaml:1:1: error: pull writes only regular files inside the notes" in err
+    assert outside.read_text() == before and (notes / "mlops.yaml").is_symlink()

@@ -291,7 +291,7 @@ def pull(package: Path, notes_dir: Path, dry_run: bool, prefer: str | None) -> N
             found.append("nothing written")
         click.echo(f"{notes_dir}: {'; '.join(found)}", err=True)
         raise click.exceptions.Exit(1)
-    click.echo(pull_.report(pulled, package, notes_dir))
+    click.echo(pull_.report(pulled, package, notes_dir, prefer))
     if dry_run:
         click.echo("Dry run: nothing written")
         return

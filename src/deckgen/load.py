@@ -93,6 +93,7 @@ def load(notes_dir: Path, *, cache: bool = True, progress: Progress | None = Non
         tuple(kept),
         len(ids.first),  # every id once: no error
         {key: (notes, cards[key]) for key, notes in counts.items()},
+        header.tags,
     )
     return Loaded(deck, problems)
 

@@ -31,11 +31,19 @@ from deckgen.files import scratch_dir
 from deckgen.load import load
 from deckgen.markup import to_html
 from deckgen.notetypes import FINGERPRINTED, NOTE_TYPES, NoteType
-from deckgen.records import RETIRED_TAG, Deck, Fingerprint, Record, guid, tag_key, unpack
-from deckgen.shapes import DECK_FILE
+from deckgen.records import (
+    RETIRED_TAG,
+    Deck,
+    Fingerprint,
+    Record,
+    field_hash,
+    guid,
+    tag_key,
+    tags_hash,
+    unpack,
+)
 from deckgen.source import MAX_VALUE, Mapping, Node, Scalar, Sequence, SourceFile, read
 from deckgen.unmarkup import to_markdown
-from deckgen.validate import check_header
 from deckgen.yamledit import EditError, Edits
 
 # Where each field a user writes is kept in a note: its key, or a pair item's index and key.
@@ -116,8 +124,7 @@ def pull(package: Path, notes_dir: Path, prefer: str | None = None) -> Pulled:
     except exported.PackageError as error:
         result.problems.append(Diagnostic(str(package), START, "bad-package", str(error)))
         return result
-    header, _ = check_header(notes_dir / DECK_FILE)
-    declared = {tag_key(t): t for t in header.tags} if header and header.tags is not None else None
+    declared = {tag_key(t): t for t in deck.tags} if deck.tags is not None else None
     old_lock, _ = lock.read(notes_dir / lock.LOCK_FILE)
     taken = set(old_lock.notes) if old_lock is not None else set()
     retired = {
@@ -169,9 +176,10 @@ def pull(package: Path, notes_dir: Path, prefer: str | None = None) -> Pulled:
         result.problems.append(Diagnostic(str(package), START, "bad-package", message))
         return result
     result.missing = [r.note_id for g, (r, _) in current.items() if g not in package_notes.notes]
-    _place(deck, result)
+    sources: dict[str, SourceFile | None] = {}  # each file read once, for both
+    _place(deck, result, sources)
     if not result.conflicts or prefer is not None:
-        _write(deck, notes_dir, edits, added, last_file, result)
+        _write(deck, notes_dir, edits, added, last_file, result, sources)
     _notices(deck, result)
     return result
 
@@ -187,16 +195,16 @@ def _notices(deck: Deck, result: Pulled) -> None:
     result.problems.sort()
 
 
-def _place(deck: Deck, result: Pulled) -> None:
+def _place(deck: Deck, result: Pulled, sources: dict[str, SourceFile | None]) -> None:
     """Each changed note's place in the notes, and its fields' text there."""
     places = deck.where(change.note_id for change in result.changes)
-    sources: dict[str, dict[str, Mapping]] = {}
+    notes: dict[str, dict[str, Mapping]] = {}
     for index, change in enumerate(result.changes):
         path, position = places[change.note_id]
-        if path not in sources:
-            parsed, _ = read(Path(path), path)
-            sources[path] = _notes_by_id(parsed.root if parsed else None)
-        node = sources[path].get(change.note_id)
+        if path not in notes:
+            parsed = _source(path, result, sources)
+            notes[path] = _notes_by_id(parsed.root if parsed else None)
+        node = notes[path].get(change.note_id)
         fields = tuple(
             field._replace(notes=field.notes or _text_in(node, field.name))
             for field in change.fields
@@ -273,6 +281,8 @@ def _compare(
     then = Fingerprint.find(anki.get(FINGERPRINTED, ""))
     now = Fingerprint.find(built[FINGERPRINTED])
     assert now is not None
+    if then is not None and len(then.fields) != len(now.fields):
+        then = None  # from a deckgen whose note type had other fields: cannot tell
     edit = _Edit(record, path)
     conflicts: list[FieldChange] = []
     changes: list[FieldChange] = []
@@ -287,7 +297,7 @@ def _compare(
             result.notices.append((record.note_id, "reduced", message))
         if to_html(converted.text) == built[name]:
             continue  # the same, up to how Anki's editor writes it
-        if then is not None and Fingerprint.of([value], ()).fields[0] == then.fields[index]:
+        if then is not None and field_hash(value) == then.fields[index]:
             older = True  # as that build made it: not an edit
             continue
         change = FieldChange(name, "", converted.text)
@@ -299,7 +309,7 @@ def _compare(
     anki_tags = _declared(note.tags, declared, record.note_id, result)
     own_tags = _user_tags(record.tags)
     if {tag_key(t) for t in anki_tags} != {tag_key(t) for t in own_tags}:
-        if then is not None and Fingerprint.of((), anki_tags).tags == then.tags:
+        if then is not None and tags_hash(tuple(anki_tags)) == then.tags:
             older = True
         else:
             change = FieldChange("tags", " ".join(own_tags), " ".join(anki_tags))
@@ -384,6 +394,7 @@ def _write(
     added: list[tuple[str, str, _Edit]],
     last_file: dict[str, str],
     result: Pulled,
+    sources: dict[str, SourceFile | None],
 ) -> None:
     """Make the edits on the files' texts, and hold them to what Anki holds."""
     by_file: dict[str, list[_Edit]] = {}
@@ -395,7 +406,14 @@ def _write(
         new_in.setdefault(path, []).append((kind, edit))
     texts: dict[str, str] = {}
     for path in sorted({*by_file, *new_in}):
-        source = _source(path, result)
+        if not _inside(Path(path), notes_dir):
+            message = (
+                "pull writes only regular files inside the notes folder, and this is a"
+                " symlink or lies outside it: make the edits by hand"
+            )
+            result.problems.append(Diagnostic(path, START, "not-a-file", message))
+            continue
+        source = _source(path, result, sources)
         if source is None:
             continue
         editor = Edits(source)
@@ -432,6 +450,18 @@ def _write(
         result.files = {Path(p): t for p, t in texts.items() if t != _current(p)}
 
 
+def _inside(path: Path, notes_dir: Path) -> bool:
+    """Whether a file to write is a regular file (or none yet) inside the notes folder,
+    no symlink on the way."""
+    if path.is_symlink() or path.parent.is_symlink():
+        return False
+    try:
+        path.resolve().relative_to(notes_dir.resolve())
+    except ValueError:
+        return False
+    return True
+
+
 def _current(path: str) -> str | None:
     try:
         return Path(path).read_text(encoding="utf-8")
@@ -444,12 +474,16 @@ def _new_file(notes_dir: Path, domain: str) -> Path:
     return folder / "from-anki.yaml" if folder.is_dir() else notes_dir / f"{domain}.yaml"
 
 
-def _source(path: str, result: Pulled) -> SourceFile | None:
-    if not Path(path).exists():
-        return SourceFile(path, "", None)
-    parsed, problems = read(Path(path), path)
-    result.problems += problems
-    return parsed
+def _source(path: str, result: Pulled, sources: dict[str, SourceFile | None]) -> SourceFile | None:
+    """A notes file, parsed (read once); an empty one for a file pull is to make."""
+    if path not in sources:
+        if not Path(path).exists():
+            sources[path] = SourceFile(path, "", None)
+        else:
+            parsed, problems = read(Path(path), path)
+            result.problems += problems
+            sources[path] = parsed
+    return sources[path]
 
 
 def _notes_by_id(root: Node | None) -> dict[str, Mapping]:
@@ -567,6 +601,9 @@ def _verify(
         return
     before = {record.guid: record for record in deck.records()}
     after = {record.guid: record for record in loaded.deck.records()}
+    for lost in before.keys() - after.keys():
+        message = f"'{before[lost].note_id}' would be lost by the pull"
+        result.problems.append(Diagnostic(str(notes_dir), START, "pull-failed", message))
     expected = {edit.record.guid: edit for edit in edits}
     expected.update({edit.record.guid: edit for _, _, edit in added})
     for guid_, record in after.items():
@@ -590,21 +627,23 @@ def _holds(record: Record, edit: _Edit) -> bool:
     return True
 
 
-def report(pulled: Pulled, package: Path, notes_dir: Path) -> str:
-    """What a pull changes, in the style of `deckgen diff`."""
+def report(pulled: Pulled, package: Path, notes_dir: Path, prefer: str | None = None) -> str:
+    """What a pull changes, in the style of `deckgen diff` (conflicts, as `prefer`
+    settled them)."""
     from deckgen.diff import _word_diff
 
+    settled = f"conflict, {'Anki' if prefer == 'anki' else 'the notes'} kept"
     lines = [f"From {package} into {notes_dir}:"]
     for change in pulled.changes:
         where = f"{change.path}:{change.position.line}:{change.position.col}"
-        status = "edited" if change.status == "conflict" else change.status
+        status = settled if change.status == "conflict" else change.status
         lines.append(f"  {status:<11} {change.note_id} ({where})")
         for field_change in change.fields:
             diff = _word_diff(field_change.notes, field_change.anki)
             lines.append(f"      {field_change.name}: {diff}")
     counts = {"unchanged": pulled.unchanged}
     for change in pulled.changes:
-        status = "edited" if change.status == "conflict" else change.status
+        status = "conflicts settled" if change.status == "conflict" else change.status
         counts[status] = counts.get(status, 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in counts.items())
     if pulled.older:

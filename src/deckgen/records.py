@@ -82,12 +82,10 @@ class Fingerprint(NamedTuple):
     fields: tuple[str, ...]
     tags: str
 
-    @classmethod
-    def of(cls, values: Iterable[str], tags: Iterable[str]) -> Fingerprint:
-        return cls(tuple(map(_hash, values)), _hash(" ".join(sorted(tag_key(t) for t in tags))))
-
-    def mark(self) -> str:
-        return f"<!--deckgen {'.'.join(self.fields)} {self.tags}-->"
+    @staticmethod
+    def mark(values: Iterable[str], tags: tuple[str, ...]) -> str:
+        """The fingerprint of a note's written fields and own tags, as it carries it."""
+        return f"<!--deckgen {'.'.join(map(field_hash, values))} {tags_hash(tags)}-->"
 
     @classmethod
     def find(cls, field: str) -> Fingerprint | None:
@@ -105,8 +103,16 @@ def without_mark(field: str) -> str:
     return field if found is None else field[: found.start()]
 
 
-def _hash(text: str) -> str:
+def field_hash(text: str) -> str:
+    """A field's part of a fingerprint."""
     return f"{zlib.crc32(text.encode()):08x}"
+
+
+@functools.lru_cache(maxsize=4096)
+def tags_hash(tags: tuple[str, ...]) -> str:
+    """The tags' part of a fingerprint: of the set, as Anki compares tags (it sorts them,
+    and takes no account of case). Many notes share their tags: each set hashed once."""
+    return field_hash(" ".join(sorted({tag_key(tag) for tag in tags})))
 
 
 def tag_key(tag: str) -> str:
@@ -148,7 +154,7 @@ def records_of(
         tags = (*own, *note.tags) if note.tags else own
         ords = tuple(note_type.card_ords(note))
         values = note_type.values(note)
-        values[marked] += Fingerprint.of([values[i] for i in written], note.tags).mark()
+        values[marked] += Fingerprint.mark([values[i] for i in written], note.tags)
         made.append(
             record(
                 note.id,
@@ -234,6 +240,7 @@ class Deck:
     files: tuple[bytes, ...]  # pickled FileResults, in study order
     size: int  # notes
     counts: Mapping[tuple[str, str], tuple[int, int]]  # (domain, kind): (notes, cards)
+    tags: frozenset[str] | None = None  # the tags notes may use (deck.yaml's); None: any
 
     def results(self) -> Iterator[FileResult]:
         for data in self.files:
