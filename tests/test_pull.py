@@ -404,7 +404,7 @@ def test_what_cannot_come_back_is_reported_at_the_note(tmp_path: Path) -> None:
     assert err.splitlines() == [
         f"{where}: Reality from Anki: <img src onerror> reduced to its text [reduced]",
         f"{where}: Reality from Anki: <script> left out, with all it holds [reduced]",
-        f"{where}: Reality from Anki: <span style> reduced to its text [reduced]",
+        f"{where}: Reality from Anki: <span style>: its style left out [reduced]",
         f"{where}: the tag 'my-own-tag' from Anki is not declared in deck.yaml: left out"
         " [undeclared-tag]",
     ]

@@ -107,12 +107,20 @@ def test_what_cannot_come_back_is_named() -> None:
     pulled = to_markdown('<span style="color:red">red</span> <script>alert(1)</script>ok')
     assert pulled.text == "red ok"
     assert pulled.reduced == (
-        "<span style> reduced to its text",
+        "<span style>: its style left out",
         "<script> left out, with all it holds",
     )
     assert to_markdown("a <b>bold </b>x &amp; <i>it</i>").text == "a **bold** x & *it*"
     assert to_markdown("- not a list").text == "\\- not a list"
     assert to_markdown("<ol start=3><li>x</li></ol>").text == "3. x"
+    # What a dropped tag holds goes with it, even a tag left open inside it.
+    assert to_markdown("<template><p>x</template>after").text == "after"
+    # A format left open is closed where the field ends.
+    assert to_markdown("a <b>open").text == "a **open**"
+    # After a list inside an item, the item goes on, at its indent (Markdown reads the
+    # line as going on with the inner item: the words are the same).
+    nested = "<ul><li>a<ul><li>b</li></ul>more</li><li>c</li></ul>"
+    assert to_markdown(nested).text == "- a\n  - b\n  more\n- c"
 
 
 VALUES = st.text(

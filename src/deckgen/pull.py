@@ -29,7 +29,6 @@ from deckgen import exported, lock
 from deckgen.diagnostics import START, Diagnostic, Level, Position, has_errors
 from deckgen.files import scratch_dir
 from deckgen.load import load
-from deckgen.markup import to_html
 from deckgen.notetypes import FINGERPRINTED, NOTE_TYPES, NoteType
 from deckgen.records import (
     RETIRED_TAG,
@@ -108,6 +107,7 @@ class _Edit:
     path: str
     fields: dict[str, str] = field(default_factory=dict)  # field name -> note text
     tags: list[str] | None = None
+    html: dict[str, str] = field(default_factory=dict)  # field name -> what it renders to
 
 
 def pull(package: Path, notes_dir: Path, prefer: str | None = None) -> Pulled:
@@ -295,7 +295,7 @@ def _compare(
         for what in converted.reduced:
             message = f"'{record.note_id}': {name} from Anki: {what}"
             result.notices.append((record.note_id, "reduced", message))
-        if to_html(converted.text) == built[name]:
+        if converted.html == built[name]:
             continue  # the same, up to how Anki's editor writes it
         if then is not None and field_hash(value) == then.fields[index]:
             older = True  # as that build made it: not an edit
@@ -306,6 +306,7 @@ def _compare(
         else:
             changes.append(change)
         edit.fields[name] = converted.text
+        edit.html[name] = converted.html
     anki_tags = _declared(note.tags, declared, record.note_id, result)
     own_tags = _user_tags(record.tags)
     if {tag_key(t) for t in anki_tags} != {tag_key(t) for t in own_tags}:
@@ -368,7 +369,8 @@ def _new_note(
             result.notices.append((note_id, "reduced", message))
     record = Record(note_id, note_type.kind, "", note.guid, "", (), "", (), False, "")
     fields = {name: made.text for name, made in converted.items()}
-    return _Edit(record, "", fields, _declared(note.tags, declared, note_id, result))
+    html = {name: made.html for name, made in converted.items()}
+    return _Edit(record, "", fields, _declared(note.tags, declared, note_id, result), html)
 
 
 def _slug(text: str, kind: str, taken: set[str]) -> str:
@@ -620,7 +622,7 @@ def _verify(
 def _holds(record: Record, edit: _Edit) -> bool:
     values = dict(zip(NOTE_TYPES[record.kind].field_names, record.values, strict=True))
     for name, text in edit.fields.items():
-        if text and values[name] != to_html(text):
+        if text and values[name] != edit.html[name]:
             return False
     if edit.tags is not None:
         return {tag_key(t) for t in _user_tags(record.tags)} == {tag_key(t) for t in edit.tags}

@@ -49,6 +49,7 @@ _VOID = frozenset({"br", "hr", "img", "input", "wbr", "meta", "link", "source", 
 
 class Converted(NamedTuple):
     text: str  # deckgen Markdown
+    html: str  # what deckgen renders it to (markup.to_html)
     reduced: tuple[str, ...]  # what did not come back as it was: `<span style> reduced to its text`
 
 
@@ -58,17 +59,19 @@ def to_markdown(html: str) -> Converted:
     reader.feed(html)
     reader.close()
     lines = reader.finish()
-    text = _markdown(lines, minimal=True)
-    if to_html(text) != to_html(full := _markdown(lines, minimal=False)):
-        text = full
+    # As few escapes as Markdown needs, where they render as all of them would.
+    text, full = _markdown(lines, minimal=True), _markdown(lines, minimal=False)
+    html = to_html(text)
+    if text != full and html != (full_html := to_html(full)):
+        text, html = full, full_html
     plain = _plain(lines)
-    if _text_of(to_html(text)) != _text_of_plain(plain):
+    if _text_of(html) != _text_of_plain(plain):
         # Formatting Markdown cannot hold here (bold that starts inside a word before a
         # bracket, say): the text alone, exactly.
         text = "\n".join(_unlist(_escape(line, minimal=False)) for line in plain.split("\n"))
         reduced = (*reader.reduced, "formatting Markdown cannot hold here reduced to the text")
-        return Converted(text, tuple(dict.fromkeys(reduced)))
-    return Converted(text, tuple(dict.fromkeys(reader.reduced)))
+        return Converted(text, to_html(text), tuple(dict.fromkeys(reduced)))
+    return Converted(text, html, tuple(dict.fromkeys(reader.reduced)))
 
 
 # A line: its list marker or indent, and its pieces: ("text", s), ("code", s), or a
@@ -87,7 +90,8 @@ class _Reader(HTMLParser):
         self.depth: dict[str, int] = {}  # how many of each format tag are open
         self.code = 0  # <code> tags open
         self.code_text: list[str] = []
-        self.dropped = 0  # inside a dropped tag
+        self.dropped = 0  # how deep inside a dropped tag (counting only its own name)
+        self.dropped_tag = ""
         # Lists open: [marker ("-", "*" or the next number), indent, number delimiter].
         self.lists: list[list[int | str]] = []
         self.continuation = ""  # the indent of a list item's further lines
@@ -115,17 +119,19 @@ class _Reader(HTMLParser):
             self.lines.append(None)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.dropped or tag in _DROPPED:
-            if tag not in _VOID:
-                self.dropped += 1
-            if tag in _DROPPED:
-                self._reduce(f"<{tag}> left out, with all it holds")
+        if self.dropped:
+            self.dropped += tag == self.dropped_tag
             return
-        if any(name != "start" or tag != "ol" for name, _ in attrs):
-            names = " ".join(name for name, _ in attrs)
-            self._reduce(f"<{tag} {names}> reduced to its text")
-        elif tag not in _QUIET and tag not in _LINES and tag not in _PARAGRAPHS:
-            self._reduce(f"<{tag}> reduced to its text")
+        if tag in _DROPPED:
+            self.dropped, self.dropped_tag = 1, tag
+            self._reduce(f"<{tag}> left out, with all it holds")
+            return
+        kept = tag in _QUIET or tag in _LINES or tag in _PARAGRAPHS
+        names = " ".join(name for name, _ in attrs if name != "start" or tag != "ol")
+        if kept and names:
+            self._reduce(f"<{tag} {names}>: its {names} left out")
+        elif not kept:
+            self._reduce(f"<{tag}{' ' + names if names else ''}> reduced to its text")
         if tag in _FORMATS:
             mark = _FORMATS[tag]
             self.depth[mark] = self.depth.get(mark, 0) + 1
@@ -175,8 +181,7 @@ class _Reader(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if self.dropped:
-            if tag in _DROPPED or tag not in _VOID:
-                self.dropped -= 1
+            self.dropped -= tag == self.dropped_tag
             return
         if tag in _FORMATS:
             mark = _FORMATS[tag]
@@ -193,10 +198,9 @@ class _Reader(HTMLParser):
                 self.code_text = []
         elif tag in ("ul", "ol") and self.lists:
             self._break()
-            self.lists.pop()
-            self.continuation = ""
-            if self.lists:
-                self.continuation = str(self.lists[-1][1]) + "   "
+            closed = self.lists.pop()
+            # Back to the item the list was in, if any: its further lines' indent.
+            self.continuation = str(closed[1]) if self.lists else ""
             self.prefix = self.continuation
             if not self.lists:
                 self._blank()
@@ -220,16 +224,14 @@ class _Reader(HTMLParser):
             self.reduced.append(what)
 
     def finish(self) -> list[_Line]:
+        """The lines read, each tidied; a format or code left open, closed."""
         if self.code:
             self.pieces.append(("code", "".join(self.code_text)))
             self.code = 0
-        self.open = []
         self._break()
         lines = self.lines
-        while lines and lines[-1] is None:
+        while lines and lines[-1] is None:  # (a blank line is never the first)
             lines.pop()
-        while lines and lines[0] is None:
-            lines.pop(0)
         return [None if line is None else (line[0], _tidy(line[1])) for line in lines]
 
 

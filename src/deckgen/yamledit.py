@@ -15,8 +15,6 @@ import json
 import re
 from collections.abc import Sequence as Seq
 
-import yaml
-
 from deckgen.source import STR, Mapping, Node, Scalar, Sequence, SourceFile, _compose
 
 WIDTH = 88  # where folded text is wrapped, as the repo's own notes are
@@ -235,10 +233,12 @@ def _render(value: str, style: str | None, column: int, old: str) -> str | None:
         first = next((line for line in old.split("\n")[1:] if line.strip()), "")
         if first:
             indent = first[: len(first) - len(first.lstrip(" "))]
+    # (A tab in plain or single-quoted text libyaml reads, but PyYAML's own parser may
+    # not: such text is written double-quoted, with `\t`, which every reader takes.)
     if style is None:
-        return value if value and "\n" not in value else None
+        return value if value and "\n" not in value and "\t" not in value else None
     if style == "'":
-        return "'" + value.replace("'", "''") + "'" if "\n" not in value else None
+        return "'" + value.replace("'", "''") + "'" if not {"\n", "\t"} & set(value) else None
     if style == '"':
         return _double(value, ascii=False)
     if style == "ascii":
@@ -324,15 +324,7 @@ def _reads_as(column: int, written: str, value: str, flow: bool = False) -> bool
     if type(root) is not Mapping or len(root.entries) != 1:
         return False
     node = root.entries[0][1]
-    if not (type(node) is Scalar and node.tag == STR and node.value.rstrip("\n") == value):
-        return False
-    # And as PyYAML's own parser reads it, stricter in places than libyaml (a tab in
-    # plain text), so that any tool reads the notes alike.
-    try:
-        read = yaml.load(document, Loader=yaml.SafeLoader)  # PyYAML's, not libyaml
-    except yaml.YAMLError:
-        return False
-    return isinstance(read, dict) and str(read.get("key", "")).rstrip("\n") == value
+    return type(node) is Scalar and node.tag == STR and node.value.rstrip("\n") == value
 
 
 def _flow_scalar(value: str) -> str:
