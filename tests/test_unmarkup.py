@@ -154,3 +154,25 @@ def test_a_value_written_back_reads_as_itself_and_nothing_else_moves(
     assert written.startswith("# head\n- id: a\n  fact: ")
     assert written.endswith("  tags: [x]\n\n- id: b\n  fact: other\n")
     assert comment in written
+
+
+@settings(max_examples=1500, derandomize=True, deadline=None)
+@given(VALUES.filter(bool), VALUES.filter(bool), st.sampled_from(["plain", "'q'", '"d"']))
+def test_values_in_brackets_new_keys_and_new_notes_read_as_themselves(
+    name: str, extra: str, style: str
+) -> None:
+    text = f"- id: a\n  pair:\n    - {{name: {style}, means: m}}\n    - {{name: b, means: n}}\n"
+    source = SourceFile("f.yaml", text, _compose(text))
+    editor = Edits(source)
+    note = source.root.items[0]  # type: ignore[union-attr]
+    pair = note.entries[1][1]
+    editor.set_value(pair.items[0], "name", name)
+    editor.set_value(note, "extra", extra)
+    editor.set_list(note, "tags", [name.replace(" ", "-") or "x", "topic::drift"])
+    editor.append_note([("id", "c"), ("guid", name), ("fact", extra), ("tags", [name])])
+    written = editor.result()
+    for read in (yaml.safe_load(written), yaml.load(written, Loader=yaml.CSafeLoader)):
+        assert read[0]["pair"] == [{"name": name, "means": "m"}, {"name": "b", "means": "n"}]
+        assert read[0]["extra"] == extra
+        assert read[0]["tags"] == [name.replace(" ", "-") or "x", "topic::drift"]
+        assert read[1] == {"id": "c", "guid": name, "fact": extra, "tags": [name]}

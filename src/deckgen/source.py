@@ -162,6 +162,12 @@ _IMPLICIT = {
 }
 
 
+def resolves(value: str) -> bool:
+    """Whether YAML reads `value`, written plain, as something other than text (a number,
+    a boolean, null, a date), by PyYAML's rules."""
+    return any(pattern.match(value) for _, pattern in _IMPLICIT.get(value[:1], _ANY_START))
+
+
 # Tuples made without the Python-level __new__ of a NamedTuple: half the time, for the
 # hundreds of thousands of values of a large deck.
 _new = tuple.__new__

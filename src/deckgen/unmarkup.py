@@ -376,10 +376,15 @@ def _unlist(text: str) -> str:
     return "\\" + text if number is None else number + "\\" + text[len(number) :]
 
 
+_SPECIAL = re.compile(r"[\\`*_]")
+
+
 def _escape(text: str, minimal: bool, before: str = " ", after: str = " ") -> str:
     """Text as Markdown that shows it as it is: `\\`, backticks, `*` and `_` escaped
     (where `minimal`, only where Markdown could read them). `before` and `after` are the
     characters around it in its line."""
+    if not _SPECIAL.search(text):
+        return text  # most text: nothing Markdown reads in it
     out = []
     padded = before + text + after
     for i, char in enumerate(text, start=1):

@@ -2,10 +2,12 @@
 or a list item added or removed, a note appended; every other byte (comments, blank lines,
 key order, other notes) left as it was.
 
-Each value written is read back by YAML's own parser, in the place it goes, before it is
-kept: where the style it had cannot hold the new text (a plain value that would read as a
+Where the style a value had cannot hold the new text (a plain value that would read as a
 number, a folded one with a line break in it), the next style that can is used, down to a
-double-quoted one, which holds any text.
+double-quoted one, which holds any text. Which style can hold which text is decided by
+YAML's rules, conservatively (a property test holds every style to PyYAML's own parser
+and to libyaml), and `deckgen pull` loads the notes as they would be written before it
+writes them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import re
 from collections.abc import Sequence as Seq
 
-from deckgen.source import STR, Mapping, Node, Scalar, Sequence, SourceFile, _compose
+from deckgen.source import Mapping, Node, Scalar, Sequence, SourceFile, resolves
 
 WIDTH = 88  # where folded text is wrapped, as the repo's own notes are
 
@@ -103,7 +105,7 @@ class Edits:
         if not values:
             self.remove_key(mapping, key)
             return
-        items = [_flow_scalar(v) for v in values]
+        items = [v if _plain(v, flow=True) else _double(v, ascii=False) for v in values]
         if found is None:
             column = self._column(mapping.entries[0][0])
             at = self._line_end(self._end(mapping.entries[-1][1]))
@@ -179,7 +181,7 @@ class Edits:
             comment = self.text[end : self._line_end(end)]  # a comment after the value
             end = self._line_end(end)
         for style in _styles(node.style, value, flow):
-            written = _render(value, style, column, self.text[node.start : end])
+            written = _render(value, style, column, self.text[node.start : end], flow)
             if written is None:
                 continue
             if style in ("|", ">"):  # the comment goes on its first line
@@ -187,9 +189,8 @@ class Edits:
                 written = header + comment + "\n" + body
             else:
                 written += comment
-            if _reads_as(column, written, value, flow):
-                self.splices.append((node.start, end, written))
-                return
+            self.splices.append((node.start, end, written))
+            return
         raise AssertionError("a double-quoted value holds any text")
 
     def result(self) -> str:
@@ -225,7 +226,7 @@ def _styles(style: str | None, value: str, flow: bool) -> list[str | None]:
     return [style, "|" if "\n" in value else ">", '"', "ascii"]
 
 
-def _render(value: str, style: str | None, column: int, old: str) -> str | None:
+def _render(value: str, style: str | None, column: int, old: str, flow: bool = False) -> str | None:
     """The value written in `style`, for a key at `column` (a block indented as it was,
     or by two); None if it cannot be."""
     indent = " " * (column + 2)
@@ -233,17 +234,19 @@ def _render(value: str, style: str | None, column: int, old: str) -> str | None:
         first = next((line for line in old.split("\n")[1:] if line.strip()), "")
         if first:
             indent = first[: len(first) - len(first.lstrip(" "))]
-    # (A tab in plain or single-quoted text libyaml reads, but PyYAML's own parser may
-    # not: such text is written double-quoted, with `\t`, which every reader takes.)
     if style is None:
-        return value if value and "\n" not in value and "\t" not in value else None
+        return value if _plain(value, flow) else None
     if style == "'":
-        return "'" + value.replace("'", "''") + "'" if not {"\n", "\t"} & set(value) else None
+        # (A tab libyaml reads in quotes, but PyYAML's own parser may not.)
+        fits = value and _printable(value) and not {"\n", "\t"} & set(value)
+        return "'" + value.replace("'", "''") + "'" if fits else None
     if style == '"':
         return _double(value, ascii=False)
     if style == "ascii":
         return _double(value, ascii=True)
-    if not value or value[0] in " \t" or any(line != line.rstrip() for line in value.split("\n")):
+    if flow or not value or not _printable(value) or value[0] in " \t":
+        return None
+    if any(line != line.rstrip() for line in value.split("\n")):
         return None
     # A block keeps the chomping it had (`|` or `|-`): the text is the same either way.
     chomp = "" if old[:1] == style and old[1:2] not in ("-", "+") else "-"
@@ -252,8 +255,9 @@ def _render(value: str, style: str | None, column: int, old: str) -> str | None:
         return f"|{chomp}\n{lines}"
     # Folded: each line break is an empty line, and long lines are wrapped at spaces, as
     # wide as the text was; the lines it had that still hold the same words stay, so
-    # that `git diff` shows the words that changed, not a paragraph wrapped anew.
-    if "  " in value:
+    # that `git diff` shows the words that changed, not a paragraph wrapped anew. (A line
+    # that starts with a space or tab, or spaces in a row, would not fold back as they are.)
+    if "  " in value or "\t" in value or any(line[:1] == " " for line in value.split("\n")):
         return None
     old_lines = old.split("\n")[1:] if old[:1] == ">" else []
     width = max([WIDTH, *map(len, old_lines)])
@@ -313,35 +317,35 @@ def _double(value: str, ascii: bool) -> str:
     return text.replace("\x85", "\\N").replace("\u2028", "\\L").replace("\u2029", "\\P")
 
 
-def _reads_as(column: int, written: str, value: str, flow: bool = False) -> bool:
-    """Whether `key: written`, at its column (or in braces), reads back as text equal to
-    `value`."""
-    document = "{key: " + written + "}\n" if flow else " " * column + "key: " + written + "\n"
-    try:
-        root = _compose(document)
-    except Exception:  # the reader's refusals, and YAML's errors
-        return False
-    if type(root) is not Mapping or len(root.entries) != 1:
-        return False
-    node = root.entries[0][1]
-    return type(node) is Scalar and node.tag == STR and node.value.rstrip("\n") == value
+# What a plain value may not start with, and what it may not hold in brackets.
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_FLOW = frozenset(",[]{}?")
+# What YAML does not allow in a file unescaped, or reads as a line break (NEL, LS, PS).
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]"
+)
 
 
-def _flow_scalar(value: str) -> str:
-    """A tag in a list in brackets: plain if YAML reads it back as itself there."""
-    try:
-        root = _compose("[" + value + "]")
-        if (
-            type(root) is Sequence
-            and len(root.items) == 1
-            and type(root.items[0]) is Scalar
-            and root.items[0].tag == STR
-            and root.items[0].value == value
-        ):
-            return value
-    except Exception:
-        pass
-    return _double(value, ascii=False)
+def _printable(value: str) -> bool:
+    return _UNPRINTABLE.search(value) is None
+
+
+def _plain(value: str, flow: bool = False) -> bool:
+    """Whether `value` may be written plain (conservatively): one line, nothing YAML
+    reads as syntax, and not a number, boolean, null or date."""
+    if not value or value != value.strip() or not _printable(value):
+        return False
+    if "\n" in value or "\t" in value or value[0] in _INDICATORS:
+        return False
+    if ": " in value or " #" in value or value.endswith(":"):
+        return False
+    if flow and (_FLOW & set(value) or (":" in value and not _TAG.match(value))):
+        return False
+    return not resolves(value)
+
+
+# A tag, with its `::` levels, which YAML reads as text in brackets too.
+_TAG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*(?:::[a-z0-9]+(?:-[a-z0-9]+)*)*\Z")
 
 
 def _fresh(value: str, column: int) -> str:
@@ -350,7 +354,7 @@ def _fresh(value: str, column: int) -> str:
     styles = [None, "|" if "\n" in value else None, ">" if long else None, '"', "ascii"]
     for style in dict.fromkeys(styles):
         written = _render(value, style, column, "")
-        if written is not None and _reads_as(column, written, value):
+        if written is not None:
             return written
     raise AssertionError("a double-quoted value holds any text")
 
@@ -366,7 +370,8 @@ def _mapping_item(entries: Seq[tuple[str, object]], dash_column: int) -> str:
             lines.append(lead + key + ":")
             lines += [_mapping_item(item, column + 2) for item in value]
         elif isinstance(value, list):
-            lines.append(lead + key + ": [" + ", ".join(map(_flow_scalar, value)) + "]")
+            tags = [v if _plain(v, flow=True) else _double(v, ascii=False) for v in value]
+            lines.append(lead + key + ": [" + ", ".join(tags) + "]")
         elif key == "guid":
             lines.append(lead + key + ": " + _double(str(value), ascii=True))
         else:
