@@ -423,3 +423,26 @@ def test_a_notes_file_that_is_a_symlink_is_not_written_through(tmp_path: Path) -
     assert code == 1
     assert f"{notes}/mlops.yaml:1:1: error: pull writes only regular files inside the notes" in err
     assert outside.read_text() == before and (notes / "mlops.yaml").is_symlink()
+
+
+def test_a_field_too_long_for_a_note_is_left_as_it_is(tmp_path: Path) -> None:
+    notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
+
+    def edit(col: Collection) -> None:
+        trap = _note(col, "ks-on-categorical")
+        trap["Reality"] = "word " * 2_001  # 10,005 characters
+        col.update_note(trap)
+        added = col.new_note(col.models.by_name("deckgen Fact"))
+        added["Text"] = "{{c1::x}} " + "<b>y</b>" * 30_000
+        col.add_note(added, col.decks.id_for_name(MLOPS))
+
+    package = _exported_copy(tmp_path, notes, "old", edit)
+    before = _snapshot(notes)
+    code, out, err = _pull(str(package), str(notes))
+    assert code == 0, err
+    assert _snapshot(notes) == before
+    assert (
+        f"{notes}/mlops.yaml:3:7: warning: 'ks-on-categorical': Reality from Anki is over"
+        " 10,000 characters, the most a note's text holds: left as it is [too-long]"
+    ) in err
+    assert "skipped 1 note(s) added in Anki, with a field too long for a note" in out

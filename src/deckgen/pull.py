@@ -42,7 +42,7 @@ from deckgen.records import (
     unpack,
 )
 from deckgen.source import MAX_VALUE, Mapping, Node, Scalar, Sequence, SourceFile, read
-from deckgen.unmarkup import to_markdown
+from deckgen.unmarkup import Converted, to_markdown
 from deckgen.yamledit import EditError, Edits
 
 # Where each field a user writes is kept in a note: its key, or a pair item's index and key.
@@ -166,8 +166,9 @@ def pull(package: Path, notes_dir: Path, prefer: str | None = None) -> Pulled:
         else:
             ours += 1
             made = _new_note(note, note_type, package_notes, result, taken, declared)
-            domain = min(in_deck, key=[d.key for d in deck.domains].index)
-            added.append((domain, note_type.kind, made))
+            if made is not None:
+                domain = min(in_deck, key=[d.key for d in deck.domains].index)
+                added.append((domain, note_type.kind, made))
     if not ours:
         message = (
             f"it holds no note of the deck '{deck.name}': export that deck from Anki"
@@ -291,11 +292,9 @@ def _compare(
         value = anki.get(name, "")
         if value == built[name]:
             continue
-        converted = to_markdown(value)
-        for what in converted.reduced:
-            message = f"'{record.note_id}': {name} from Anki: {what}"
-            result.notices.append((record.note_id, "reduced", message))
-        if converted.html == built[name]:
+        converted, said = _convert(value, name)
+        result.notices += [(record.note_id, code, f"'{record.note_id}': {m}") for code, m in said]
+        if converted is None or converted.html == built[name]:
             continue  # the same, up to how Anki's editor writes it
         if then is not None and field_hash(value) == then.fields[index]:
             older = True  # as that build made it: not an edit
@@ -358,19 +357,39 @@ def _new_note(
     result: Pulled,
     taken: set[str],
     declared: dict[str, str] | None,
-) -> _Edit:
+) -> _Edit | None:
     anki = _named(note, package)
-    converted = {name: to_markdown(anki.get(name, "")) for name in note_type.written}
-    note_id = _slug(converted[note_type.written[0]].text, note_type.kind, taken)
+    made = {name: _convert(anki.get(name, ""), name) for name in note_type.written}
+    first = made[note_type.written[0]][0]
+    note_id = _slug(first.text if first else "", note_type.kind, taken)
     taken.add(note_id)
-    for name, made in converted.items():
-        for what in made.reduced:
-            message = f"'{note_id}' (added in Anki): {name}: {what}"
-            result.notices.append((note_id, "reduced", message))
+    for _, said in made.values():
+        result.notices += [(note_id, code, f"'{note_id}' (added in Anki): {m}") for code, m in said]
+    converted = {name: field for name, (field, _) in made.items() if field is not None}
+    if len(converted) < len(made):
+        _skip(result, "added in Anki, with a field too long for a note")
+        return None
     record = Record(note_id, note_type.kind, "", note.guid, "", (), "", (), False, "")
-    fields = {name: made.text for name, made in converted.items()}
-    html = {name: made.html for name, made in converted.items()}
+    fields = {name: field.text for name, field in converted.items()}
+    html = {name: field.html for name, field in converted.items()}
     return _Edit(record, "", fields, _declared(note.tags, declared, note_id, result), html)
+
+
+# The most HTML of a field converted: past it, its text could not fit in a note anyway.
+MAX_FIELD_HTML = 20 * MAX_VALUE
+
+
+def _convert(value: str, name: str) -> tuple[Converted | None, list[tuple[str, str]]]:
+    """A field from Anki as note text, and what to say of it (code, message): what was
+    reduced; or None, for one longer than a note's text can be."""
+    converted = to_markdown(value) if len(value) <= MAX_FIELD_HTML else None
+    if converted is None or len(converted.text) > MAX_VALUE:
+        message = (
+            f"{name} from Anki is over {MAX_VALUE:,} characters, the most a note's text"
+            " holds: left as it is"
+        )
+        return None, [("too-long", message)]
+    return converted, [("reduced", f"{name} from Anki: {what}") for what in converted.reduced]
 
 
 def _slug(text: str, kind: str, taken: set[str]) -> str:
@@ -505,10 +524,6 @@ def _apply(editor: Edits, node: Mapping, edit: _Edit, result: Pulled, path: str)
     items: dict[int, dict[str, str]] = {}
     for name, text in edit.fields.items():
         keys = _KEYS[name]
-        if len(text) > MAX_VALUE:
-            message = f"'{note_id}': {name} from Anki is over {MAX_VALUE:,} characters"
-            result.problems.append(Diagnostic(path, node.position, "too-long", message))
-            continue
         if len(keys) == 3:
             items.setdefault(int(keys[1]), {})[keys[2]] = text
         elif text:
