@@ -280,8 +280,12 @@ def pull(package: Path, notes_dir: Path, dry_run: bool, prefer: str | None) -> N
         conflict = Diagnostic(change.path, change.position, "pull-conflict", message)
         click.echo(_styled(conflict), err=True, color=_color())
         for field in change.fields:
-            click.echo(f"    {field.name} in the notes: {field.notes}", err=True)
-            click.echo(f"    {field.name} in Anki:      {field.anki}", err=True)
+            for side, text in (("in the notes:", field.notes), ("in Anki:     ", field.anki)):
+                lines = text.split("\n")
+                click.echo(f"    {field.name} {side} {lines[0]}", err=True)
+                indent = " " * (len(field.name) + len(side) + 6)
+                for line in lines[1:]:
+                    click.echo(f"{indent}{line}", err=True)
     if has_errors(pulled.problems) or conflicts:
         found = [summary(pulled.problems)] if has_errors(pulled.problems) else []
         if conflicts:

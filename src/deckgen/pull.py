@@ -312,14 +312,14 @@ def _compare(
         if then is not None and tags_hash(tuple(anki_tags)) == then.tags:
             older = True
         else:
-            change = FieldChange("tags", " ".join(own_tags), " ".join(anki_tags))
-            both = then is None or then.tags != now.tags
-            (conflicts if both else changes).append(change)
             # The notes' order for the tags kept, then Anki's new ones.
             keys = {tag_key(t) for t in anki_tags}
             kept = [t for t in own_tags if tag_key(t) in keys]
             known = {tag_key(t) for t in kept}
             edit.tags = kept + [t for t in anki_tags if tag_key(t) not in known]
+            change = FieldChange("tags", " ".join(own_tags), " ".join(edit.tags))
+            both = then is None or then.tags != now.tags
+            (conflicts if both else changes).append(change)
     if not changes and not conflicts:
         if older:
             result.older += 1
