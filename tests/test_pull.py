@@ -182,13 +182,19 @@ def _exported_copy(tmp_path: Path, notes: Path, name: str, edit=None) -> Path:  
 def test_an_unedited_copy_of_an_older_build_changes_nothing(tmp_path: Path) -> None:
     notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
     old = _exported_copy(tmp_path, notes, "old")
-    mlops = notes / "mlops.yaml"
-    mlops.write_text(mlops.read_text().replace("Use Chi-squared.", "Use Chi-squared, never KS."))
+    _edit_in_the_notes(notes)
     before = _snapshot(notes)
     code, out, _ = _pull(str(old), str(notes))
     assert code == 0
     assert _snapshot(notes) == before
     assert "1 unedited from an older build, left alone" in out
+
+
+def _edit_in_the_notes(notes: Path) -> Path:
+    """The maintainer's edit of the trap's reality, since the build a copy came from."""
+    mlops = notes / "mlops.yaml"
+    mlops.write_text(mlops.read_text().replace("Use Chi-squared.", "Use Chi-squared, never KS."))
+    return mlops
 
 
 def _edit_reality(col: Collection) -> None:
@@ -200,8 +206,7 @@ def _edit_reality(col: Collection) -> None:
 def test_a_conflict_writes_nothing_until_prefer_settles_it(tmp_path: Path) -> None:
     notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
     package = _exported_copy(tmp_path, notes, "old", _edit_reality)
-    mlops = notes / "mlops.yaml"
-    mlops.write_text(mlops.read_text().replace("Use Chi-squared.", "Use Chi-squared, never KS."))
+    mlops = _edit_in_the_notes(notes)
     before = _snapshot(notes)
 
     code, _, err = _pull(str(package), str(notes))
