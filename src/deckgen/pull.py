@@ -40,6 +40,7 @@ from deckgen.records import (
     tag_key,
     tags_hash,
     unpack,
+    user_tags,
 )
 from deckgen.source import MAX_VALUE, Mapping, Node, Scalar, Sequence, SourceFile, read
 from deckgen.unmarkup import Converted, to_markdown
@@ -60,7 +61,6 @@ _KEYS: dict[str, tuple[str, ...]] = {
     **{f"Item {n} Meaning": ("pair", str(n - 1), "means") for n in (1, 2, 3)},
 }
 _OPTIONAL = frozenset({"Extra", "Item 3 Name", "Item 3 Meaning"})
-_OWN_TAG = re.compile(r"(?:domain|kind|deckgen)::", re.IGNORECASE)
 MAX_LISTED = 20  # notes missing from the package, named before the rest are counted
 
 
@@ -237,7 +237,7 @@ def _declared(
     """A note's tags from Anki that deck.yaml declares (in its spelling); the others are
     reported and left out."""
     kept = []
-    for tag in _user_tags(tags):
+    for tag in user_tags(tags):
         if declared is None:
             kept.append(tag)
         elif tag_key(tag) in declared:
@@ -257,10 +257,6 @@ def _skip(result: Pulled, why: str) -> None:
 def _named(note: exported.ExportedNote, package: exported.Exported) -> dict[str, str]:
     names = package.notetypes.get(note.notetype, exported.Notetype("", ())).fields
     return dict(zip(names, note.fields, strict=False))
-
-
-def _user_tags(tags: Iterable[str]) -> list[str]:
-    return [tag for tag in tags if not _OWN_TAG.match(tag)]
 
 
 def _compare(
@@ -307,7 +303,7 @@ def _compare(
         edit.fields[name] = converted.text
         edit.html[name] = converted.html
     anki_tags = _declared(note.tags, declared, record.note_id, result)
-    own_tags = _user_tags(record.tags)
+    own_tags = user_tags(record.tags)
     if {tag_key(t) for t in anki_tags} != {tag_key(t) for t in own_tags}:
         if then is not None and tags_hash(tuple(anki_tags)) == then.tags:
             older = True
@@ -640,7 +636,7 @@ def _holds(record: Record, edit: _Edit) -> bool:
         if text and values[name] != edit.html[name]:
             return False
     if edit.tags is not None:
-        return {tag_key(t) for t in _user_tags(record.tags)} == {tag_key(t) for t in edit.tags}
+        return {tag_key(t) for t in user_tags(record.tags)} == {tag_key(t) for t in edit.tags}
     return True
 
 

@@ -176,6 +176,15 @@ def _own_tags(domain: str, kind: str) -> tuple[str, str]:
     return f"domain::{domain}", f"kind::{kind}"
 
 
+# The tags deckgen gives notes itself (those above, and RETIRED_TAG), as Anki compares them.
+_OWN_TAG = re.compile(r"(?:domain|kind|deckgen)::", re.IGNORECASE)
+
+
+def user_tags(tags: Iterable[str]) -> list[str]:
+    """A note's tags without those deckgen gives it itself."""
+    return [tag for tag in tags if not _OWN_TAG.match(tag)]
+
+
 # What the lock keeps of a note, what tells whether it changed: id, kind, domain, hash.
 Stamp = tuple[str, str, str, str]
 # Where a note's id stands: the id, its line and column. (Plain tuples, both, in what is
