@@ -452,11 +452,10 @@ def _write(
             except EditError as error:
                 result.problems.append(Diagnostic(path, START, "cannot-edit", str(error)))
         texts[path] = text = editor.result()
+        places = _ids_in(text, {edit.record.note_id for edit in appended})
         for edit in appended:
             note_id = edit.record.note_id
-            found = re.search(rf"^ *- id: {re.escape(note_id)}$", text, re.MULTILINE)
-            line = text.count("\n", 0, found.start()) + 1 if found else 1
-            where = Position(line, 1 + (found.group().index("id:") if found else 0))
+            where = places.get(note_id, START)
             result.added_at[note_id] = (path, where)
             fields = tuple(FieldChange(n, "", t) for n, t in edit.fields.items() if t)
             result.changes.append(NoteChange(note_id, "added", path, where, fields))
@@ -464,7 +463,26 @@ def _write(
         return
     _verify(deck, notes_dir, texts, edits, added, result)
     if not has_errors(result.problems):
-        result.files = {Path(p): t for p, t in texts.items() if t != _current(p)}
+        result.files = {Path(p): t for p, t in texts.items() if t != _text_of(sources[p])}
+
+
+_ID_LINE = re.compile(r"^( *- )id: (\S+)$", re.MULTILINE)
+
+
+def _ids_in(text: str, wanted: set[str]) -> dict[str, Position]:
+    """Where the notes pull added stand in a file's new text (one pass over it)."""
+    places: dict[str, Position] = {}
+    line, counted = 1, 0
+    for found in _ID_LINE.finditer(text) if wanted else ():
+        if found[2] in wanted:
+            line += text.count("\n", counted, found.start())
+            counted = found.start()
+            places[found[2]] = Position(line, len(found[1]) + 1)
+    return places
+
+
+def _text_of(source: SourceFile | None) -> str | None:
+    return None if source is None else source.text
 
 
 def _inside(path: Path, notes_dir: Path) -> bool:
@@ -477,13 +495,6 @@ def _inside(path: Path, notes_dir: Path) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _current(path: str) -> str | None:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError:
-        return None
 
 
 def _new_file(notes_dir: Path, domain: str) -> Path:
