@@ -81,6 +81,8 @@ def test_cards_are_fully_rendered_by_anki(site: Path) -> None:
     assert '<span class="cloze" data-cloze="REFRESH" data-ordinal="1">[...]</span>' in text
     css = (site / "assets" / "cards.css").read_text()
     assert ".nightMode" in css and ".deckgen" in css
+    # The fingerprint every note carries in its Domain field is not shown.
+    assert "<!--deckgen" not in text and "MLOps · 44% of exam" in text
 
 
 def test_raw_html_from_notes_is_escaped(site: Path) -> None:

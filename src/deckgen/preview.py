@@ -21,6 +21,7 @@ from deckgen import package
 from deckgen.build import Build
 from deckgen.markup import visible_text
 from deckgen.notetypes import NOTE_TYPES, NoteType
+from deckgen.records import without_mark
 
 ASSETS = ("preview.css", "preview.js")
 
@@ -103,8 +104,10 @@ def render(build: Build, note_types: Mapping[str, NoteType] = NOTE_TYPES) -> Pre
 
 
 def _body(rendered: str) -> str:
-    """A side's HTML without the stylesheet Anki puts in front of it (the page has it once)."""
-    return re.sub(r"\A<style>.*?</style>", "", rendered, count=1, flags=re.DOTALL).strip()
+    """A side's HTML without the stylesheet Anki puts in front of it (the page has it
+    once), nor the fingerprint the Domain field carries (no one sees it on a card)."""
+    side = re.sub(r"\A<style>.*?</style>", "", rendered, count=1, flags=re.DOTALL)
+    return without_mark(side).strip()
 
 
 def write_site(build: Build, preview: Preview, out: Path) -> Path:

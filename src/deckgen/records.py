@@ -94,13 +94,13 @@ class Fingerprint(NamedTuple):
         return None if found is None else cls(tuple(found[1].split(".")), found[2])
 
 
-_MARK = re.compile(r"<!--deckgen ((?:[0-9a-f]{8}\.){0,99}[0-9a-f]{8}) ([0-9a-f]{8})-->\Z")
+_MARKS = re.compile(r"<!--deckgen ((?:[0-9a-f]{8}\.){0,99}[0-9a-f]{8}) ([0-9a-f]{8})-->")
+_MARK = re.compile(_MARKS.pattern + r"\Z")  # at the end of a field
 
 
 def without_mark(field: str) -> str:
-    """A field as a user sees it: without its fingerprint."""
-    found = _MARK.search(field)
-    return field if found is None else field[: found.start()]
+    """A field, or a card rendered from fields, as a user sees it: without fingerprints."""
+    return _MARKS.sub("", field) if "<!--deckgen " in field else field
 
 
 def field_hash(text: str) -> str:
