@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -140,10 +141,23 @@ def _fields(
     old: ExportedNote, new: tuple[str, ...], note_type: NoteType
 ) -> tuple[FieldChange, ...]:
     return tuple(
-        FieldChange(name, _word_diff(visible_text(before), visible_text(after)))
+        FieldChange(name, _field_diff(before, after))
         for name, before, after in zip(note_type.field_names, old.fields, new, strict=False)
         if without_mark(before) != without_mark(after)
     )
+
+
+_PICTURE = re.compile(r'<img src="([^"]*)"')
+
+
+def _field_diff(before: str, after: str) -> str:
+    """The words that changed; and the pictures, which words do not show."""
+    words = _word_diff(visible_text(before), visible_text(after))
+    old, new = _PICTURE.findall(before), _PICTURE.findall(after)
+    if old == new:
+        return words
+    pictures = "pictures: " + _word_diff(" ".join(old), " ".join(new))
+    return pictures if visible_text(before) == visible_text(after) else f"{words}; {pictures}"
 
 
 def _notetype_change(old: Notetype | None, note_type: NoteType, mod: int) -> NotetypeChange | None:

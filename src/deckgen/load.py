@@ -19,6 +19,7 @@ from typing import NamedTuple
 from deckgen import __version__
 from deckgen.diagnostics import START, Diagnostic, Level, Position, has_errors
 from deckgen.files import write_atomic
+from deckgen.media import MAX_PICTURES, Picture, Pictures, digest_of
 from deckgen.notes import Domain
 from deckgen.notetypes import NOTE_TYPES
 from deckgen.records import Deck, FileResult, Record, guid, records_of
@@ -58,6 +59,7 @@ def load(notes_dir: Path, *, cache: bool = True, progress: Progress | None = Non
     cards: Counter[tuple[str, str]] = Counter()
     errors = sum(p.level is Level.ERROR for p in problems)
     done = 0
+    pictures: dict[str, Picture] = {}  # each picture the deck shows, by its name
     large = total >= LARGE
     results = _results(notes_dir, header, files, large, cache=cache and large)
     try:
@@ -69,6 +71,8 @@ def load(notes_dir: Path, *, cache: bool = True, progress: Progress | None = Non
             errors += len(across)
             problems += [*result.problems, *across]
             kept.append(data)
+            for picture in result.pictures:
+                pictures.setdefault(picture.name, picture)
             for domain, kind, notes, made in result.counts:
                 counts[domain, kind] += notes
                 cards[domain, kind] += made
@@ -81,6 +85,9 @@ def load(notes_dir: Path, *, cache: bool = True, progress: Progress | None = Non
         results.close()
     if not has_errors(problems):
         problems += ids.made_guids(header.key)
+    if len(pictures) > MAX_PICTURES:
+        message = f"{len(pictures):,} pictures: a deck ships {MAX_PICTURES:,} at most"
+        problems.append(Diagnostic(str(notes_dir), START, "too-many", message))
     problems.sort()
     if has_errors(problems):
         return Loaded(None, problems)
@@ -94,6 +101,7 @@ def load(notes_dir: Path, *, cache: bool = True, progress: Progress | None = Non
         len(ids.first),  # every id once: no error
         {key: (notes, cards[key]) for key, notes in counts.items()},
         header.tags,
+        tuple(pictures[name] for name in sorted(pictures)),
     )
     return Loaded(deck, problems)
 
@@ -188,7 +196,7 @@ def _results(
     entries = [remembered.entry(path, domain) if remembered else None for path, domain in files]
     cached = [_Cache.get(entry) if entry else None for entry in entries]
     work = [
-        (path, domain, header, entry)
+        (path, domain, header, entry, notes_dir)
         for (path, domain), entry, hit in zip(files, entries, cached, strict=True)
         if hit is None
     ]
@@ -211,27 +219,30 @@ def _results(
         remembered.prune()
 
 
-def _read_and_keep(job: tuple[Path, Domain, DeckHeader, Path | None]) -> bytes:
+def _read_and_keep(job: tuple[Path, Domain, DeckHeader, Path | None, Path]) -> bytes:
     """Read one file (in a worker, for a large deck); keep its result in the cache entry
     given; return it pickled, once for both."""
-    path, domain, header, entry = job
-    data = pickle.dumps(_file(path, domain, header), protocol=5)
+    path, domain, header, entry, notes_dir = job
+    data = pickle.dumps(_file(path, domain, header, notes_dir), protocol=5)
     if entry is not None:
         _Cache.put(entry, data)
     return data
 
 
-def _file(path: Path, domain: Domain, header: DeckHeader) -> FileResult:
+def _file(path: Path, domain: Domain, header: DeckHeader, notes_dir: Path) -> FileResult:
     """Read, check and make the records of one notes file: what it holds, whatever the
     other files hold."""
     parsed, problems = read(path, str(path))
     if parsed is None:
         return FileResult.of(str(path), (), (), problems)
-    checked = check_notes(parsed, domain, header.tags)
+    pictures = Pictures(notes_dir, path)
+    checked = check_notes(parsed, domain, header.tags, pictures)
     made: list[Record] = []
     if not has_errors(checked.problems):
         made = records_of(header.key, header.name, checked.notes, NOTE_TYPES)
-    return FileResult.of(str(path), checked.ids, made, checked.problems, checked.guids)
+    return FileResult.of(
+        str(path), checked.ids, made, checked.problems, checked.guids, pictures.used()
+    )
 
 
 def _notes_files(
@@ -319,7 +330,8 @@ class _Cache:
         """A pickled FileResult, if one is kept there and reads back whole."""
         try:
             data = entry.read_bytes()
-            if isinstance(pickle.loads(data), FileResult):
+            result = pickle.loads(data)
+            if isinstance(result, FileResult) and _pictures_as_they_were(result):
                 return data
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             pass
@@ -341,6 +353,14 @@ class _Cache:
         for entry in self.folder.glob("*.pickle"):
             if entry not in self.used:
                 entry.unlink(missing_ok=True)
+
+
+def _pictures_as_they_were(result: FileResult) -> bool:
+    """Whether the pictures a file's notes show have the bytes they had (their names, and
+    so the notes, come from them); a file whose pictures were refused is read again."""
+    if any(problem.code.startswith("picture-") for problem in result.problems):
+        return False
+    return all(digest_of(picture.path) == picture.digest for picture in result.pictures)
 
 
 def _code_stamp() -> list[tuple[str, int, int]]:

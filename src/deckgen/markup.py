@@ -1,10 +1,12 @@
-"""Note text -> safe HTML: Markdown with raw HTML off, and the cloze syntax Anki reads."""
+"""Note text -> safe HTML: Markdown with raw HTML off, pictures deckgen ships, formulas
+passed to Anki's MathJax untouched, and the cloze syntax Anki reads."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import cache
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -19,28 +21,94 @@ _LIST_START = re.compile(r"\s*(?:[-+*]|\d{1,9}[.)])(?:\s|\Z)")
 
 
 @cache
-def _markdown() -> MarkdownIt:
-    """Only what notes need: code spans, bold, emphasis, line breaks and simple lists.
-    Raw HTML, links, images and entities stay off, so every `<` in a note is text."""
+def _markdown(pictures: bool = True) -> MarkdownIt:
+    """Only what notes need: code spans, bold, emphasis, line breaks, simple lists,
+    formulas and (in notes, not in deck.yaml) pictures. Raw HTML, links and entities stay
+    off, so every `<` in a note is text."""
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("zero", {"breaks": True, "html": False}).enable(
+    markdown = MarkdownIt("zero", {"breaks": True, "html": False}).enable(
         ["backticks", "emphasis", "escape", "list", "newline"]
     )
+    markdown.inline.ruler.before("escape", "formula", _formula)
+    markdown.add_render_rule("formula", _render_formula)
+    if pictures:
+        markdown.enable("image")
+        # A path as written: Anki matches a picture's name as written, never decoded.
+        markdown.normalizeLink = lambda url: url  # type: ignore[method-assign]
+        markdown.validateLink = lambda url: True  # type: ignore[method-assign]
+        markdown.add_render_rule("image", _render_picture)
+    return markdown
 
 
-def to_html(text: str) -> str:
-    """Render a note's Markdown; a single paragraph comes out inline, without `<p>`."""
+# A formula for Anki's MathJax: `\( ... \)` inline, `\[ ... \]` for a block.
+_FORMULA = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
+
+
+def formulas(text: str) -> list[tuple[int, int]]:
+    """Where the formulas of a text stand: (start, end) offsets."""
+    return [match.span() for match in _FORMULA.finditer(text)] if "\\" in text else []
+
+
+def _formula(state: Any, silent: bool) -> bool:
+    """Markdown's inline rule for a formula: kept whole, as text, so that no emphasis,
+    code or backslash escape happens inside it."""
+    if not state.src.startswith(("\\(", "\\["), state.pos):
+        return False
+    closer = "\\)" if state.src[state.pos + 1] == "(" else "\\]"
+    end = state.src.find(closer, state.pos + 2, state.posMax)
+    if end < 0:
+        return False
+    if not silent:
+        token = state.push("formula", "", 0)
+        token.content = state.src[state.pos : end + 2]
+    state.pos = end + 2
+    return True
+
+
+def _render_formula(self: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
+    return escape(tokens[index].content)
+
+
+def _render_picture(self: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
+    """A picture deckgen ships (its name made from its bytes, see media.py); anything
+    else that reads as a picture is shown as the text it is."""
+    from deckgen.media import NAME
+
+    token = tokens[index]
+    src = str(token.attrs.get("src", ""))
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    if not NAME.match(src):
+        return escape(f"![{alt}]({src})")
+    return f'<img src="{escape(src)}" alt="{escape(alt)}">'
+
+
+def pictures_in(text: str) -> list[str]:
+    """The path of each picture a note's text shows, as written, in order."""
+    if "![" not in text:
+        return []
+    found = []
+    for block in _markdown().parse(text.strip()):
+        for token in block.children or ():
+            if token.type == "image":
+                found.append(str(token.attrs.get("src", "")))
+    return found
+
+
+def to_html(text: str, pictures: bool = True) -> str:
+    """Render a note's Markdown; a single paragraph comes out inline, without `<p>`.
+    Without `pictures` (deck.yaml's text), `![...](...)` is text."""
     if not text:
         return ""
     text = text.strip()
-    if not _MARKUP.search(text) and not _LIST_START.match(text):
+    plain = not _MARKUP.search(text) and not _LIST_START.match(text) and "![" not in text
+    if plain:
         if "`" not in text and "*" not in text and "_" not in text:
             return escape(text)
         fast = _inline(text)
         if fast is not None:
             return fast
-    markdown = _markdown()
+    markdown = _markdown(pictures)
     tokens = markdown.parse(text)
     if not tokens:
         return ""
@@ -167,6 +235,10 @@ def escape(text: str) -> str:
 _CLOZE_OPEN = re.compile(r"\{\{c(\d+)::", re.IGNORECASE)
 _BRACES = re.compile(r"\{\{|\}\}")
 _NOT_A_CLOZE = "'{{' does not open a cloze: write {{c1::term}}"
+_IN_FORMULA = (
+    "inside a formula, a cloze that ends in '}' closes too early: Anki takes the first"
+    " '}}' of '}}}' as its end; put a space before it, {{c1::\\frac{1}{2} }}"
+)
 _NUMBER_ZERO = "cloze numbers start at 1: write {{c1::...}}"
 _NESTED = "a cloze inside another cloze is not supported"
 
@@ -190,12 +262,21 @@ def parse_clozes(text: str) -> Clozes:
     """Read `{{cN::term}}` and `{{cN::term::hint}}` as Anki does; report what it would choke on."""
     numbers: set[int] = set()
     problems: list[ClozeProblem] = []
+    spans = formulas(text)
+    starts = [start for start, _ in spans]
+
+    def in_formula(at: int) -> bool:
+        index = bisect.bisect_right(starts, at) - 1
+        return index >= 0 and at < spans[index][1]
+
     # Open clozes: (offset, number or None for a malformed opener, where the term starts).
     stack: list[tuple[int, int | None, int]] = []
     for brace in _BRACES.finditer(text):
         offset = brace.start()
         if brace.group() == "{{":
             opener = _CLOZE_OPEN.match(text, offset)
+            if opener is None and spans and in_formula(offset):
+                continue  # TeX's own braces, which Anki leaves alone
             if opener is None:
                 problems.append(ClozeProblem(offset, "cloze-syntax", _NOT_A_CLOZE))
                 stack.append((offset, None, brace.end()))
@@ -206,8 +287,11 @@ def parse_clozes(text: str) -> Clozes:
                 problems.append(ClozeProblem(offset, "cloze-nested", _NESTED))
             stack.append((offset, int(opener.group(1)), opener.end()))
         elif not stack:
-            problems.append(ClozeProblem(offset, "cloze-syntax", "'}}' closes no cloze"))
+            if not (spans and in_formula(offset)):
+                problems.append(ClozeProblem(offset, "cloze-syntax", "'}}' closes no cloze"))
         else:
+            if spans and text[offset + 2 : offset + 3] == "}" and in_formula(offset):
+                problems.append(ClozeProblem(offset, "cloze-in-formula", _IN_FORMULA))
             start, opened, term_start = stack.pop()
             if opened is None:
                 continue

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import shutil
 import sqlite3
 import zipfile
@@ -81,7 +82,17 @@ def write(
                 archive.open(_entry("collection.anki2"), "w") as entry,
             ):
                 shutil.copyfileobj(source, entry, 1 << 20)
-            archive.writestr(_entry("media"), b"{}", compresslevel=_LEVEL)
+            # The pictures, by their names (each made from its bytes), in a fixed order.
+            media = {}
+            for index, picture in enumerate(deck.pictures):
+                media[str(index)] = picture.name
+                stored = not picture.name.endswith(".svg")  # the others are compressed
+                with (
+                    open(picture.path, "rb") as source,
+                    archive.open(_entry(str(index), stored), "w") as entry,
+                ):
+                    shutil.copyfileobj(source, entry, 1 << 20)
+            archive.writestr(_entry("media"), json.dumps(media).encode(), compresslevel=_LEVEL)
 
 
 def _note_id(position: int) -> int:
@@ -145,16 +156,16 @@ def model_json(note_type: NoteType, mod: int, deck_id: int = 1) -> dict[str, Any
 
 
 def _description(deck: Deck) -> str:
-    parts = [to_html(deck.description)] if deck.description else []
+    parts = [to_html(deck.description, pictures=False)] if deck.description else []
     if deck.source:
-        parts.append(f"Source: {to_html(deck.source)}")
+        parts.append(f"Source: {to_html(deck.source, pictures=False)}")
     return "<br><br>".join(parts)
 
 
-def _entry(name: str) -> zipfile.ZipInfo:
+def _entry(name: str, stored: bool = False) -> zipfile.ZipInfo:
     """A zip entry whose date and permissions are fixed, not taken from the clock."""
     info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-    info.compress_type = zipfile.ZIP_DEFLATED
+    info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     info.create_system = 3
     info._compresslevel = _LEVEL  # type: ignore[attr-defined]  # ZipFile.open reads this

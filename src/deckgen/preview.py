@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Mapping
@@ -105,9 +106,17 @@ def render(build: Build, note_types: Mapping[str, NoteType] = NOTE_TYPES) -> Pre
 
 def _body(rendered: str) -> str:
     """A side's HTML without the stylesheet Anki puts in front of it (the page has it
-    once), nor the fingerprint the Domain field carries (no one sees it on a card)."""
+    once), nor the fingerprint the Domain field carries (no one sees it on a card); its
+    pictures from the page's `media/` folder, and each formula's TeX in a math style (the
+    page has no MathJax: it works offline)."""
     side = re.sub(r"\A<style>.*?</style>", "", rendered, count=1, flags=re.DOTALL)
-    return without_mark(side).strip()
+    side = _PICTURE.sub(r'<img src="media/\1"', without_mark(side))
+    return _FORMULA.sub(r'<span class="pv-tex">\g<0></span>', side).strip()
+
+
+# A picture deckgen ships, as a card refers to it; a formula, as a card holds it.
+_PICTURE = re.compile(r'<img src="([\w.-]+\.[0-9a-f]{8}\.(?:png|jpg|gif|webp|svg))"')
+_FORMULA = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
 
 
 def write_site(build: Build, preview: Preview, out: Path) -> Path:
@@ -119,6 +128,11 @@ def write_site(build: Build, preview: Preview, out: Path) -> Path:
         source = resources.files("deckgen") / "templates" / "preview" / name
         (assets / name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     (assets / "cards.css").write_text("\n".join(preview.css), encoding="utf-8")
+    if build.deck.pictures:
+        media = out / "media"
+        media.mkdir(exist_ok=True)
+        for picture in build.deck.pictures:
+            shutil.copyfile(picture.path, media / picture.name)
     page = Template(_asset("index.html")).substitute(
         title=html.escape(build.deck.name),
         summary=html.escape(_summary(preview)),

@@ -18,6 +18,7 @@ Anki holds before anything is written.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterable
@@ -134,7 +135,11 @@ def pull(package: Path, notes_dir: Path, prefer: str | None = None) -> Pulled:
     }
     current: dict[str, tuple[Record, str]] = {}
     last_file: dict[str, str] = {}  # domain -> the last file holding its notes
+    # Each file's pictures: their names in the package, and their paths from the file.
+    pictures: dict[str, dict[str, str]] = {}
     for file in deck.results():
+        folder = os.path.dirname(file.path)
+        pictures[file.path] = {p.name: os.path.relpath(p.path, folder) for p in file.pictures}
         for record in unpack(file.records):
             current[record.guid] = (record, file.path)
             last_file[record.domain] = file.path
@@ -148,7 +153,9 @@ def pull(package: Path, notes_dir: Path, prefer: str | None = None) -> Pulled:
         if note.guid in current:
             ours += 1
             record, path = current[note.guid]
-            edit = _compare(note, record, path, package_notes, result, prefer, declared)
+            edit = _compare(
+                note, record, path, package_notes, result, prefer, declared, pictures[path]
+            )
             if edit is not None:
                 edits.append(edit)
             continue
@@ -267,6 +274,7 @@ def _compare(
     result: Pulled,
     prefer: str | None,
     declared: dict[str, str] | None,
+    pictures: dict[str, str],
 ) -> _Edit | None:
     """What of a note of this deck comes back, by its fingerprints."""
     note_type = NOTE_TYPES[record.kind]
@@ -288,7 +296,7 @@ def _compare(
         value = anki.get(name, "")
         if value == built[name]:
             continue
-        converted, said = _convert(value, name)
+        converted, said = _convert(value, name, pictures)
         result.notices += [(record.note_id, code, f"'{record.note_id}': {m}") for code, m in said]
         if converted is None or converted.html == built[name]:
             continue  # the same, up to how Anki's editor writes it
@@ -375,10 +383,13 @@ def _new_note(
 MAX_FIELD_HTML = 20 * MAX_VALUE
 
 
-def _convert(value: str, name: str) -> tuple[Converted | None, list[tuple[str, str]]]:
-    """A field from Anki as note text, and what to say of it (code, message): what was
-    reduced; or None, for one longer than a note's text can be."""
-    converted = to_markdown(value) if len(value) <= MAX_FIELD_HTML else None
+def _convert(
+    value: str, name: str, pictures: dict[str, str] | None = None
+) -> tuple[Converted | None, list[tuple[str, str]]]:
+    """A field from Anki as note text (its pictures by their paths, see to_markdown), and
+    what to say of it (code, message): what was reduced; or None, for one longer than a
+    note's text can be."""
+    converted = to_markdown(value, pictures) if len(value) <= MAX_FIELD_HTML else None
     if converted is None or len(converted.text) > MAX_VALUE:
         message = (
             f"{name} from Anki is over {MAX_VALUE:,} characters, the most a note's text"

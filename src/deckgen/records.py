@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from deckgen.apkg import guid_for
 from deckgen.diagnostics import Diagnostic, Position
+from deckgen.media import Picture
 from deckgen.notes import Domain, Note
 from deckgen.notetypes import FINGERPRINTED, NoteType
 
@@ -204,6 +205,7 @@ class FileResult(NamedTuple):
     stamps: tuple[Stamp, ...]  # of the records, in order
     counts: tuple[tuple[str, str, int, int], ...]  # domain, kind, notes, cards
     problems: tuple[Diagnostic, ...]
+    pictures: tuple[Picture, ...]  # that its notes show, each once
 
     @classmethod
     def of(
@@ -213,6 +215,7 @@ class FileResult(NamedTuple):
         records: Sequence[Record],
         problems: Iterable[Diagnostic],
         guids: Iterable[tuple[str, Position]] = (),
+        pictures: tuple[Picture, ...] = (),
     ) -> FileResult:
         counts: dict[tuple[str, str], list[int]] = {}
         for record in records:
@@ -223,7 +226,7 @@ class FileResult(NamedTuple):
         places = tuple((note_id, *position) for note_id, position in ids)
         own = tuple((guid, *position) for guid, position in guids)
         stamps = tuple((r.note_id, r.kind, r.domain, r.digest) for r in records)
-        return cls(path, places, own, pack(records), stamps, by_kind, tuple(problems))
+        return cls(path, places, own, pack(records), stamps, by_kind, tuple(problems), pictures)
 
 
 def pack(records: Sequence[Record]) -> bytes:
@@ -250,6 +253,7 @@ class Deck:
     size: int  # notes
     counts: Mapping[tuple[str, str], tuple[int, int]]  # (domain, kind): (notes, cards)
     tags: frozenset[str] | None = None  # the tags notes may use (deck.yaml's); None: any
+    pictures: tuple[Picture, ...] = ()  # that its notes show, by name
 
     def results(self) -> Iterator[FileResult]:
         for data in self.files:

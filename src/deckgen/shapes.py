@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from deckgen.diagnostics import Diagnostic, Level, Position
+from deckgen.markup import pictures_in
+from deckgen.media import Pictures, Refusal
 from deckgen.source import MERGE, STR, Mapping, Node, Scalar, Sequence, SourceFile
 
 Entries = dict[str, tuple[Scalar, Node]]  # a mapping's key and value nodes, by key
@@ -45,9 +47,15 @@ class TooManyErrors(Exception):
 class Checker:
     """Checks one file's nodes, collecting every problem with its position."""
 
-    def __init__(self, source: SourceFile, vocabulary: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        source: SourceFile,
+        vocabulary: frozenset[str] | None = None,
+        pictures: Pictures | None = None,
+    ) -> None:
         self.source = source
         self.vocabulary = vocabulary  # the tags notes may use; None: any
+        self.pictures = pictures  # of a notes file: its text may show pictures
         self.problems: list[Diagnostic] = []
         self.errors_left = MAX_ERRORS
 
@@ -119,6 +127,8 @@ class Checker:
                 message = f"'{key}' holds a control character, {code}, which {why}: remove it"
                 self.report(node.position, "control-character", message)
                 return None
+            if self.pictures is not None and "![" in node.value:
+                return self._pictures(node, self.pictures)
             return node.value
         if type(node) is Scalar and node.tag == _NULL:
             if required:
@@ -126,6 +136,29 @@ class Checker:
             return None
         self.report(node.position, "wrong-type", not_text(f"'{key}'", node))
         return None
+
+    def _pictures(self, node: Scalar, pictures: Pictures) -> str:
+        """A text's pictures checked, each at its path's place; the text with each path
+        given as the picture's name in the package."""
+        text = node.value
+        edits: list[tuple[int, int, str]] = []
+        searched = 0
+        for src in pictures_in(text):
+            at = text.find(src, searched) if src else -1
+            searched = at + len(src) if at >= 0 else searched
+            found = pictures.resolve(src)
+            if isinstance(found, Refusal):
+                offset = at if at >= 0 else 0
+                [position] = self.source.positions_in(node, [offset])
+                self.report(position, found.code, found.message)
+            elif at >= 0:
+                edits.append((at, at + len(src), found.name))
+            else:
+                message = f"'{src}' is written with escapes: write the path as it is"
+                self.report(node.position, "picture-missing", message)
+        for start, end, name in reversed(edits):
+            text = text[:start] + name + text[end:]
+        return text
 
     def required(self, entries: Entries, keys: tuple[str, ...], owner: Node, what: str) -> None:
         for key in keys:

@@ -10,6 +10,7 @@ renders (markup.to_html) to the same text, or it is given again as plain text.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import NamedTuple
 
@@ -53,25 +54,40 @@ class Converted(NamedTuple):
     reduced: tuple[str, ...]  # what did not come back as it was: `<span style> reduced to its text`
 
 
-def to_markdown(html: str) -> Converted:
-    """A field's HTML as note text, and what of it was reduced or dropped."""
-    reader = _Reader()
+def to_markdown(html: str, pictures: Mapping[str, str] | None = None) -> Converted:
+    """A field's HTML as note text, and what of it was reduced or dropped. `pictures`:
+    the deck's pictures a note may show, each name in the package with its path as the
+    note's file gives it (`<img src="a.3f2a9c1e.png">` comes back as `![](pictures/a.png)`)."""
+    reader = _Reader(pictures or {})
     reader.feed(html)
     reader.close()
     lines = reader.finish()
-    # As few escapes as Markdown needs, where they render as all of them would.
-    text, full = _markdown(lines, minimal=True), _markdown(lines, minimal=False)
-    html = to_html(text)
-    if text != full and html != (full_html := to_html(full)):
-        text, html = full, full_html
-    plain = _plain(lines)
-    if _text_of(html) != _text_of_plain(plain):
-        # Formatting Markdown cannot hold here (bold that starts inside a word before a
-        # bracket, say): the text alone, exactly.
-        text = "\n".join(_unlist(_escape(line, minimal=False)) for line in plain.split("\n"))
-        reduced = (*reader.reduced, "formatting Markdown cannot hold here reduced to the text")
-        return Converted(text, to_html(text), tuple(dict.fromkeys(reduced)))
-    return Converted(text, html, tuple(dict.fromkeys(reader.reduced)))
+    plain = _text_of_plain(_plain(lines))
+    # As few escapes as Markdown needs, where they render as all of them would; then,
+    # where formatting cannot be held (bold that starts inside a word before a bracket,
+    # say), the same without it.
+    for candidate in (lines, _unformatted(lines)):
+        text, full = _markdown(candidate, True, pictures), _markdown(candidate, False, pictures)
+        html = to_html(_markdown(candidate, True))
+        if text != full and html != (full_html := to_html(_markdown(candidate, False))):
+            text, html = full, full_html
+        if _text_of(html) == plain:
+            reduced = reader.reduced if candidate is lines else [*reader.reduced, _FORMATS_LOST]
+            return Converted(text, html, tuple(dict.fromkeys(reduced)))
+    # The text alone, exactly.
+    text = "\n".join(_unlist(_escape(line, minimal=False)) for line in _plain(lines).split("\n"))
+    reduced = [*reader.reduced, _FORMATS_LOST]
+    return Converted(text, to_html(text), tuple(dict.fromkeys(reduced)))
+
+
+_FORMATS_LOST = "formatting Markdown cannot hold here reduced to the text"
+
+
+def _unformatted(lines: list[_Line]) -> list[_Line]:
+    return [
+        None if line is None else (line[0], [p for p in line[1] if p[0] not in ("open", "close")])
+        for line in lines
+    ]
 
 
 # A line: its list marker or indent, and its pieces: ("text", s), ("code", s), or a
@@ -81,8 +97,9 @@ _Line = tuple[str, list[_Piece]] | None
 
 
 class _Reader(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, pictures: Mapping[str, str]) -> None:
         super().__init__(convert_charrefs=True)
+        self.pictures = pictures
         self.lines: list[_Line] = []
         self.prefix = ""  # of the line being read
         self.pieces: list[_Piece] = []
@@ -105,7 +122,8 @@ class _Reader(HTMLParser):
             self.code_text.append(" ")
             return
         has_text = any(
-            kind == "code" or (kind == "text" and value.strip()) for kind, value in self.pieces
+            kind in ("code", "picture") or (kind == "text" and value.strip())
+            for kind, value in self.pieces
         )
         if has_text or force:
             closing = [("close", mark) for mark in reversed(self.open)]
@@ -125,6 +143,11 @@ class _Reader(HTMLParser):
         if tag in _DROPPED:
             self.dropped, self.dropped_tag = 1, tag
             self._reduce(f"<{tag}> left out, with all it holds")
+            return
+        values = dict(attrs)
+        if tag == "img" and (values.get("src") or "") in self.pictures and not self.code:
+            # A picture of the deck: back to its path.
+            self.pieces.append(("picture", f"{values.get('alt') or ''}\0{values['src']}"))
             return
         kept = tag in _QUIET or tag in _LINES or tag in _PARAGRAPHS
         names = " ".join(name for name, _ in attrs if name != "start" or tag != "ol")
@@ -256,7 +279,7 @@ def _tidy(pieces: list[_Piece]) -> list[_Piece]:
             if not value:
                 continue
             previous_space = value.endswith(" ")
-        elif kind == "code":
+        elif kind in ("code", "picture"):
             previous_space = False
         result.append((kind, value))
     return result
@@ -319,11 +342,13 @@ def _strip_end(pieces: list[_Piece], index: int, strip: object) -> None:
             pieces[i] = (kind, stripped)
             if stripped:
                 return
-        elif kind == "code":
+        elif kind in ("code", "picture"):
             return
 
 
-def _markdown(lines: list[_Line], minimal: bool) -> str:
+def _markdown(lines: list[_Line], minimal: bool, pictures: Mapping[str, str] | None = None) -> str:
+    """The lines as Markdown; each picture by its path as the notes give it (`pictures`),
+    or without them, by its name in the package (what the renderer shows)."""
     out = []
     for line in lines:
         if line is None:
@@ -339,10 +364,21 @@ def _markdown(lines: list[_Line], minimal: bool) -> str:
                 parts.append(_unlist(text) if index == 0 else text)
             elif kind == "code":
                 parts.append(_code(value))
+            elif kind == "picture":
+                alt, _, name = value.rpartition("\0")
+                parts.append(_picture(alt, pictures[name] if pictures else name))
             else:
                 parts.append(value)
         out.append(prefix + "".join(parts))
     return "\n".join(out).strip("\n")
+
+
+def _picture(alt: str, path: str) -> str:
+    """`![alt](path)`: the path in `<...>` where it holds spaces or brackets."""
+    alt = re.sub(r"([\\\[\]])", r"\\\1", alt)
+    if re.search(r"[\s()]", path):
+        path = f"<{path}>"
+    return f"![{alt}]({path})"
 
 
 def _next_char(pieces: list[_Piece]) -> str:

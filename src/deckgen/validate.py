@@ -14,6 +14,7 @@ from typing import Literal, NamedTuple
 
 from deckgen.diagnostics import START, Diagnostic, Position
 from deckgen.kinds import KINDS
+from deckgen.media import Pictures
 from deckgen.notes import Domain, Note
 from deckgen.shapes import DECK_FILE, Checker, Entries, TooManyErrors
 from deckgen.source import Mapping, Node, Scalar, SourceFile, read
@@ -62,9 +63,15 @@ def check_header(path: Path) -> tuple[DeckHeader | None, list[Diagnostic]]:
         return None, checker.problems
 
 
-def check_notes(parsed: SourceFile, domain: Domain, vocabulary: frozenset[str] | None) -> Checked:
-    """A notes file's typed notes, if it has no errors; its problems in any case."""
-    checker = Checker(parsed, vocabulary)
+def check_notes(
+    parsed: SourceFile,
+    domain: Domain,
+    vocabulary: frozenset[str] | None,
+    pictures: Pictures | None = None,
+) -> Checked:
+    """A notes file's typed notes, if it has no errors; its problems in any case. Their
+    text shows `pictures` (of the notes folder), each by its name in the package."""
+    checker = Checker(parsed, vocabulary, pictures)
     notes: list[Note] = []
     ids: list[tuple[str, Position]] = []
     guids: list[tuple[str, Position]] = []

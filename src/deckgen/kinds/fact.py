@@ -17,7 +17,7 @@ def check(checker: Checker, entries: Entries) -> Fields | None:
         return None
     node = entries["fact"][1]
     assert type(node) is Scalar  # text() said so
-    clozes = parse_clozes(text)
+    clozes = parse_clozes(node.value)  # as written: its offsets are the file's
     if clozes.problems:
         offsets = [problem.offset for problem in clozes.problems]
         places = checker.source.positions_in(node, offsets)

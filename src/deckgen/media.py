@@ -1,0 +1,142 @@
+"""Pictures in notes: `![alt](path)` found, checked, named by their content, shipped.
+
+A picture's name in the package is made from its bytes (`blue-green.3f2a9c1e.png`), so a
+picture drawn again is a new file, the notes that show it change, and Anki (which brings
+in a file only with a note it adds or updates, and never replaces a name it has) updates
+those notes and takes the new file. Its format is told by its bytes, not its name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+from pathlib import Path
+from typing import NamedTuple
+
+MAX_BYTES = 5 * 2**20  # a picture: Anki syncs no file over 100 MiB, and a card loads fast
+MAX_PICTURES = 10_000  # in a deck
+
+
+class Picture(NamedTuple):
+    name: str  # in the package and in the cards: stem.<hash>.ext
+    path: str  # the file it is read from
+    digest: str  # SHA-256 of its bytes, in hex
+
+
+class Refusal(NamedTuple):
+    code: str
+    message: str
+
+
+# What each format's bytes start with (SVG: its text, see `_format`).
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+)
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:|//")
+_NOT_IN_NAME = re.compile(r"[^\w.-]+")
+# The names deckgen gives pictures: what the card renderer takes as a picture's src.
+NAME = re.compile(r"[\w.-]+\.[0-9a-f]{8}\.(?:png|jpg|gif|webp|svg)\Z")
+
+
+class Pictures:
+    """The pictures of one notes file: each path as written, resolved from the file's
+    folder, inside the notes folder, read once."""
+
+    def __init__(self, notes_dir: Path, file: Path) -> None:
+        self.root = Path(os.path.abspath(notes_dir))
+        self.folder = Path(os.path.abspath(file)).parent
+        self.found: dict[str, Picture | Refusal] = {}
+
+    def resolve(self, src: str) -> Picture | Refusal:
+        if src not in self.found:
+            self.found[src] = self._resolve(src)
+        return self.found[src]
+
+    def used(self) -> tuple[Picture, ...]:
+        """Each picture the file shows, once."""
+        pictures = {p.name: p for p in self.found.values() if isinstance(p, Picture)}
+        return tuple(pictures[name] for name in sorted(pictures))
+
+    def _resolve(self, src: str) -> Picture | Refusal:
+        if _URL.match(src):
+            return Refusal(
+                "picture-url",
+                f"'{src}' is a URL: deckgen fetches nothing, and a card must not either;"
+                " save the picture in the notes folder and give its path",
+            )
+        if os.path.isabs(src) or src.startswith("\\"):
+            return Refusal(
+                "picture-outside",
+                f"'{src}' is an absolute path: give the picture's path from this file,"
+                " inside the notes folder",
+            )
+        path = Path(os.path.normpath(self.folder / src))
+        real = Path(os.path.realpath(path))
+        if not _within(path, self.root) or not _within(real, Path(os.path.realpath(self.root))):
+            return Refusal(
+                "picture-outside",
+                f"'{src}' is outside the notes folder: keep pictures inside it, so that the"
+                " notes and their pictures travel together",
+            )
+        try:
+            if not path.is_file():
+                what = "no such file" if not path.exists() else "not a file"
+                return Refusal("picture-missing", f"'{src}': {what} (from {self.folder})")
+            with open(path, "rb") as picture:
+                data = picture.read(MAX_BYTES + 1)
+        except OSError as error:
+            return Refusal("picture-missing", f"'{src}': cannot read it: {error.strerror}")
+        if len(data) > MAX_BYTES:
+            return Refusal(
+                "picture-too-large",
+                f"'{src}' is over {MAX_BYTES // 2**20} MiB: make it smaller (every card that"
+                " shows it loads it, on every phone)",
+            )
+        kind = _format(data)
+        if kind is None:
+            return Refusal(
+                "picture-format",
+                f"'{src}' is not a PNG, JPEG, GIF, WebP or SVG picture (told by its bytes,"
+                " not its name)",
+            )
+        digest = hashlib.sha256(data).hexdigest()
+        return Picture(f"{_stem(path)}.{digest[:8]}.{kind}", str(path), digest)
+
+
+def _within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _format(data: bytes) -> str | None:
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith((b"<svg", b"<?xml", b"<!--", b"<!DOCTYPE svg")) and b"<svg" in head:
+        return "svg"
+    return None
+
+
+def _stem(path: Path) -> str:
+    """A picture's name as written, fit for a file name in any collection: letters of any
+    script, digits, `-`, `_` and `.`; never starting with `_` (Anki never replaces such
+    files) or `.`."""
+    stem = _NOT_IN_NAME.sub("-", unicodedata.normalize("NFC", path.stem)).strip("-._")
+    return stem[:80] or "picture"
+
+
+def digest_of(path: str) -> str | None:
+    """The SHA-256 of a picture's bytes now, or None if it cannot be read whole."""
+    try:
+        with open(path, "rb") as picture:
+            data = picture.read(MAX_BYTES + 1)
+    except OSError:
+        return None
+    return hashlib.sha256(data).hexdigest() if len(data) <= MAX_BYTES else None
