@@ -14,7 +14,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import write_notes
 
-from deckgen import files, lock, shapes, source, validate
+from deckgen import files, lock, media, shapes, source, validate
 from deckgen import load as load_module
 from deckgen.cli import main
 from deckgen.load import load
@@ -285,5 +285,28 @@ def test_a_deck_yaml_or_lock_that_links_to_itself_is_reported_not_taken_for_miss
         1,
         "deck.yaml:1:1: error: cannot read file: Too many levels of symbolic links"
         " [unreadable]\n"
+        f"{folder}: 1 error; nothing written\n",
+    )
+
+
+def test_a_picture_past_its_size_and_a_deck_past_its_pictures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = notes(tmp_path, "- id: a\n  fact: '{{c1::x}} ![big](big.png)'\n")
+    (folder / "big.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * media.MAX_BYTES)
+    assert check(folder) == (
+        1,
+        "mlops.yaml:2:27: error: 'big.png' is over 5 MiB: make it smaller (every card that"
+        " shows it loads it, on every phone) [picture-too-large]\n"
+        f"{folder}: 1 error; nothing written\n",
+    )
+    monkeypatch.setattr(load_module, "MAX_PICTURES", 2)  # 10,000 pictures take a while
+    pictures = "".join(f"- id: p{n}\n  fact: '{{{{c1::x}}}} ![p](p{n}.png)'\n" for n in range(3))
+    folder = notes(tmp_path / "more", pictures)
+    for n in range(3):
+        (folder / f"p{n}.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes([n]))
+    assert check(folder) == (
+        1,
+        f"{folder}:1:1: error: 3 pictures: a deck ships 2 at most [too-many]\n"
         f"{folder}: 1 error; nothing written\n",
     )

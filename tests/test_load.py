@@ -176,3 +176,19 @@ def test_every_file_is_read_once_whatever_it_holds(
         f" {folder}/mlops.yaml:2996:7 [duplicate-id]"
     )
     assert sum(p.code == "name-in-meaning" for p in problems) == 1200
+
+
+def test_a_picture_drawn_again_is_seen_through_the_cache(big: Path, tmp_path: Path) -> None:
+    notes = Path(shutil.copytree(big, tmp_path / "notes"))
+    with (notes / "d00.yaml").open("a", encoding="utf-8") as file:
+        file.write("\n- id: with-a-picture\n  fact: '{{c1::x}} ![p](p.png)'\n")
+    (notes / "p.png").write_bytes(b"\x89PNG\r\n\x1a\nfirst")
+    first = load(notes)
+    assert first.deck is not None and len(first.deck.pictures) == 1
+    (notes / "p.png").write_bytes(b"\x89PNG\r\n\x1a\nsecond")
+    again = load(notes)  # d00.yaml is unchanged: its cache entry is kept, but not used
+    assert again.deck is not None
+    assert again.deck.pictures != first.deck.pictures
+    [record] = [r for r in again.deck.records() if r.note_id == "with-a-picture"]
+    assert again.deck.pictures[0].name in record.fields
+    assert load(notes, cache=False) == again

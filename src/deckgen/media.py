@@ -86,7 +86,7 @@ class Pictures:
         try:
             if not path.is_file():
                 what = "no such file" if not path.exists() else "not a file"
-                return Refusal("picture-missing", f"'{src}': {what} (from {self.folder})")
+                return Refusal("picture-missing", f"'{src}': {what}, from this file's folder")
             with open(path, "rb") as picture:
                 data = picture.read(MAX_BYTES + 1)
         except OSError as error:

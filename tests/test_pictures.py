@@ -1,0 +1,139 @@
+"""Pictures and formulas, through real Anki: each picture reaches the collection's media
+folder with its bytes, a picture drawn again reaches everyone who has the deck, and the
+package is the same bytes on any day."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from anki.collection import Collection
+from click.testing import CliRunner
+from conftest import build, import_package, write_notes
+
+from deckgen.cli import main
+from deckgen.markup import to_html
+
+T0 = 1_700_000_000.0
+PNG = b"\x89PNG\r\n\x1a\n" + b"a picture of traffic"
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect/></svg>'
+
+NOTES = {
+    "mlops.yaml": """\
+- id: blue-green
+  fact: "{{c1::Blue-green}} switches all traffic at once: ![blue-green](<pictures/rollout ü.png>)"
+- id: canary
+  trap: A canary sends all traffic to the new model
+  reality: "A small share first: ![canary](pictures/canary.svg)"
+  extra: "Compare: ![blue-green](<pictures/rollout ü.png>)"
+- id: words-only
+  fact: "JS divergence is bounded: \\\\( 0 \\\\le JS(P \\\\| Q) \\\\le {{c1::1}} \\\\)"
+""",
+}
+
+
+@pytest.fixture
+def notes(tmp_path: Path) -> Path:
+    folder = write_notes(tmp_path / "notes", NOTES)
+    (folder / "pictures").mkdir()
+    (folder / "pictures" / "rollout ü.png").write_bytes(PNG)
+    (folder / "pictures" / "canary.svg").write_bytes(SVG)
+    return folder
+
+
+def _media(col: Collection) -> dict[str, bytes]:
+    folder = Path(col.media.dir())
+    return {name: (folder / name).read_bytes() for name in os.listdir(folder)}
+
+
+def _pictures_shown(col: Collection) -> dict[str, list[str]]:
+    """Each note's ID and the pictures its cards show."""
+    shown: dict[str, list[str]] = {}
+    for cid in col.find_cards(""):
+        card = col.get_card(cid)
+        html = card.question() + card.answer()
+        names = re.findall(r'<img src="([^"]+)"', html)
+        shown.setdefault(card.note()["ID"], []).extend(names)
+    return {note_id: sorted(set(names)) for note_id, names in shown.items()}
+
+
+def test_pictures_reach_the_collection_and_a_redrawn_one_reaches_it_again(
+    notes: Path, tmp_path: Path, collection: Collection
+) -> None:
+    build(notes, tmp_path / "v1.apkg", T0)
+    with zipfile.ZipFile(tmp_path / "v1.apkg") as package:
+        media = json.loads(package.read("media"))
+        # Shown by two notes, stored once.
+        names = [f"rollout-ü.{_hash(PNG)}.png", f"canary.{_hash(SVG)}.svg"]
+        assert sorted(media.values()) == sorted(names)
+        assert {package.read(index) for index in media} == {PNG, SVG}
+    log = import_package(collection, tmp_path / "v1.apkg")
+    assert len(log.new) == 3
+    png, svg = f"rollout-ü.{_hash(PNG)}.png", f"canary.{_hash(SVG)}.svg"
+    assert _media(collection) == {png: PNG, svg: SVG}
+    assert _pictures_shown(collection) == {
+        "blue-green": [png],
+        "canary": sorted([png, svg]),
+        "words-only": [],
+    }
+    card = collection.get_card(collection.find_cards('"ID:blue-green"')[0])
+    card.start_timer()
+    collection.sched.answerCard(card, 3)
+    card.load()
+    studied = (card.id, card.ivl, card.due)
+
+    # The picture drawn again, under the same name, in notes whose text did not change.
+    redrawn = PNG + b", drawn again"
+    (notes / "pictures" / "rollout ü.png").write_bytes(redrawn)
+    build(notes, tmp_path / "v2.apkg", T0 + 60)
+    log = import_package(collection, tmp_path / "v2.apkg")
+    assert list(log.new) == [] and list(log.conflicting) == []
+    assert sorted(note.fields[-2] for note in log.updated) == ["blue-green", "canary"]
+    new_png = f"rollout-ü.{_hash(redrawn)}.png"
+    assert _media(collection)[new_png] == redrawn
+    assert _pictures_shown(collection) == {
+        "blue-green": [new_png],
+        "canary": sorted([new_png, svg]),
+        "words-only": [],
+    }
+    again = collection.get_card(studied[0])
+    assert (again.id, again.ivl, again.due) == studied
+
+
+def _hash(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()[:8]
+
+
+def test_a_build_with_pictures_is_the_same_bytes_on_any_day(notes: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["build", str(notes), "-o", str(tmp_path / "deck.apkg"), "--check-reproducible"]
+    )
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(tmp_path / "deck.apkg") as package:
+        infos = package.infolist()
+    assert [i.filename for i in infos] == ["collection.anki2", "0", "1", "media"]
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_diff_names_the_notes_whose_pictures_changed(notes: Path, tmp_path: Path) -> None:
+    build(notes, tmp_path / "v1.apkg", T0)
+    (notes / "pictures" / "canary.svg").write_bytes(SVG.replace(b"4", b"8"))
+    result = CliRunner().invoke(main, ["diff", str(tmp_path / "v1.apkg"), "-n", str(notes)])
+    assert result.exit_code == 0, result.output
+    old, new = f"canary.{_hash(SVG)}.svg", f"canary.{_hash(SVG.replace(b'4', b'8'))}.svg"
+    assert "  changed     canary: Anki updates it in place\n" in result.stdout
+    assert f"      Reality: pictures: [-{old}-] {{+{new}+}}\n" in result.stdout
+    assert "0 unchanged" not in result.stdout and "2 unchanged, 1 changed" in result.stdout
+
+
+def test_a_formula_reaches_the_card_untouched() -> None:
+    text = r"\( a_1 * b_2 < c \) and \[ \frac{x}{y} \] cost $5, or *$10*"
+    assert to_html(text) == (
+        r"\( a_1 * b_2 &lt; c \) and \[ \frac{x}{y} \] cost $5, or <em>$10</em>"
+    )
