@@ -119,3 +119,25 @@ def test_without_anki_it_says_how_to_get_it(site: Path, monkeypatch: pytest.Monk
     assert result.exit_code == 2
     assert "pip install 'deckgen[preview]'" in result.stderr
     assert not Path("elsewhere").exists()
+
+
+def test_pictures_are_shown_from_the_page_and_formulas_set_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shown = (
+        "- id: shown\n"
+        "  fact: '{{c1::Canary}} ![traffic](<pictures/a b.svg>) and \\( 0 \\le JS \\le 1 \\)'\n"
+    )
+    notes = write_notes(tmp_path / "notes", {"mlops.yaml": shown})
+    (notes / "pictures").mkdir()
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect/></svg>'
+    (notes / "pictures" / "a b.svg").write_bytes(svg)
+    result = CliRunner().invoke(main, ["preview", str(notes), "-o", "site"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "site" / "index.html").read_text()
+    [name] = [p.name for p in (tmp_path / "site" / "media").iterdir()]
+    assert (tmp_path / "site" / "media" / name).read_bytes() == svg
+    assert re.fullmatch(r"a-b\.[0-9a-f]{8}\.svg", name)
+    assert page.count(f'<img src="media/{name}" alt="traffic">') == 2  # front and back
+    assert page.count('<span class="pv-tex">\\( 0 \\le JS \\le 1 \\)</span>') == 2

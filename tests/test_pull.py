@@ -451,3 +451,25 @@ def test_a_field_too_long_for_a_note_is_left_as_it_is(tmp_path: Path) -> None:
         " 10,000 characters, the most a note's text holds: left as it is [too-long]"
     ) in err
     assert "skipped 1 note(s) added in Anki, with a field too long for a note" in out
+
+
+def test_a_picture_comes_back_by_its_path(tmp_path: Path) -> None:
+    notes = write_notes(
+        tmp_path / "notes",
+        {"mlops.yaml": "- id: shown\n  fact: '{{c1::Canary}}: ![traffic](<pictures/a b.png>)'\n"},
+    )
+    (notes / "pictures").mkdir()
+    (notes / "pictures" / "a b.png").write_bytes(b"\x89PNG\r\n\x1a\ntraffic")
+
+    def edit(col: Collection) -> None:
+        note = _note(col, "shown")
+        note["Text"] = note["Text"].replace("Canary", "Canary release")
+        col.update_note(note)
+
+    package = _exported_copy(tmp_path, notes, "old", edit)
+    code, _, err = _pull(str(package), str(notes))
+    assert code == 0, err
+    assert (notes / "mlops.yaml").read_text() == (
+        "- id: shown\n  fact: '{{c1::Canary release}}: ![traffic](<pictures/a b.png>)'\n"
+    )
+    assert err == ""
