@@ -18,13 +18,17 @@ from playwright.sync_api import sync_playwright
 from deckgen.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
-# (note id, which of its cards, file name)
+BOTH = ("front", "back")
+# (note id, which of its cards, file name, which sides)
 CARDS = [
-    ("stringindexer-before-onehotencoder", 0, "fact"),
-    ("forgetting-vectorassembler", 0, "trap"),
-    ("ks-vs-chi-squared-vs-jensen-shannon", 0, "pair-compare"),
-    ("ks-vs-chi-squared-vs-jensen-shannon", 3, "pair-which"),
-    ("one-model-per-entity", 0, "scenario"),
+    ("stringindexer-before-onehotencoder", 0, "fact", BOTH),
+    ("forgetting-vectorassembler", 0, "trap", BOTH),
+    ("ks-vs-chi-squared-vs-jensen-shannon", 0, "pair-compare", BOTH),
+    ("ks-vs-chi-squared-vs-jensen-shannon", 3, "pair-which", BOTH),
+    ("one-model-per-entity", 0, "scenario", BOTH),
+    # Their extra text, on the back: a formula and a picture, and a diagram.
+    ("jensen-shannon-symmetric-and-bounded", 0, "picture-and-formula", ("back",)),
+    ("blue-green-vs-canary", 0, "picture", ("back",)),
 ]
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
@@ -41,15 +45,18 @@ def main_() -> None:
             sys.exit(result.output)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=browser_path, args=FLAGS)
-            page = browser.new_page(viewport={"width": 400, "height": 900})
+            page = browser.new_page(viewport={"width": 400, "height": 1600})
             page.goto((Path(site) / "index.html").as_uri())
-            for note_id, index, name in CARDS:
+            taken = 0
+            for note_id, index, name, wanted in CARDS:
                 sides = page.locator(f"#note-{note_id} .pv-sides").nth(index)
-                for side, label in ((0, "front"), (1, "back")):
-                    card = sides.locator(".card").nth(side)
-                    card.screenshot(path=out / f"{name}-{label}.png")
+                for side, label in enumerate(BOTH):
+                    if label in wanted:
+                        card = sides.locator(".card").nth(side)
+                        card.screenshot(path=out / f"{name}-{label}.png")
+                        taken += 1
             browser.close()
-    print(f"Wrote {len(CARDS) * 2} screenshots to {out}")
+    print(f"Wrote {taken} screenshots to {out}")
 
 
 if __name__ == "__main__":
