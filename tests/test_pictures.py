@@ -14,9 +14,11 @@ import pytest
 from anki.collection import Collection
 from click.testing import CliRunner
 from conftest import build, import_package, write_notes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deckgen.cli import main
-from deckgen.markup import to_html
+from deckgen.markup import escape, to_html
 
 T0 = 1_700_000_000.0
 PNG = b"\x89PNG\r\n\x1a\n" + b"a picture of traffic"
@@ -136,4 +138,17 @@ def test_a_formula_reaches_the_card_untouched() -> None:
     text = r"\( a_1 * b_2 < c \) and \[ \frac{x}{y} \] cost $5, or *$10*"
     assert to_html(text) == (
         r"\( a_1 * b_2 &lt; c \) and \[ \frac{x}{y} \] cost $5, or <em>$10</em>"
+    )
+
+
+@settings(max_examples=1000, derandomize=True)
+@given(
+    st.text(alphabet=st.sampled_from(list("ab_*`\\{}<>&^$ 12()[]")), max_size=30).filter(
+        lambda t: "\\)" not in t
+    )
+)
+def test_whatever_a_formula_holds_reaches_the_card_as_written(tex: str) -> None:
+    formula = f"\\( {tex} \\)"
+    assert to_html(f"before *this* {formula} after") == (
+        f"before <em>this</em> {escape(formula)} after"
     )

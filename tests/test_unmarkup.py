@@ -28,7 +28,20 @@ def anki_html(draw: st.DrawFn, depth: int = 0) -> str:
     for _ in range(draw(st.integers(1, 4))):
         kind = draw(
             st.sampled_from(
-                ["text", "text", "b", "i", "code", "br", "div", "span", "ul", "cloze", "nbsp"]
+                [
+                    "text",
+                    "text",
+                    "b",
+                    "i",
+                    "code",
+                    "br",
+                    "div",
+                    "span",
+                    "ul",
+                    "cloze",
+                    "nbsp",
+                    "formula",
+                ]
             )
         )
         text = html.escape(draw(WORDS), quote=False)
@@ -48,6 +61,8 @@ def anki_html(draw: st.DrawFn, depth: int = 0) -> str:
             parts.append(f"<ul>{items}</ul>")
         elif kind == "cloze":
             parts.append("{{c1::" + text + "}}")
+        elif kind == "formula":
+            parts.append(draw(st.sampled_from(["\\(", "\\["])) + text + " \\) \\]")
         else:
             parts.append("&nbsp;")
     return "".join(parts)
@@ -86,6 +101,7 @@ MARKDOWN = st.lists(
         st.just("\n"),
         TYPED.map(lambda w: "\n- " + (w.strip() or "x")),
         st.just("{{c1::term}}"),
+        TYPED.map(lambda w: f"\\( {w} \\)"),
     ),
     min_size=1,
     max_size=10,

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import NamedTuple
 
-from deckgen.markup import to_html
+from deckgen.markup import formulas, to_html
 
 # Tags whose meaning comes back as Markdown, as inline formats.
 _FORMATS = {"b": "**", "strong": "**", "i": "*", "em": "*"}
@@ -122,7 +122,7 @@ class _Reader(HTMLParser):
             self.code_text.append(" ")
             return
         has_text = any(
-            kind in ("code", "picture") or (kind == "text" and value.strip())
+            kind in ("code", "picture", "formula") or (kind == "text" and value.strip())
             for kind, value in self.pieces
         )
         if has_text or force:
@@ -239,8 +239,13 @@ class _Reader(HTMLParser):
             return
         if self.code:
             self.code_text.append(data)
-        else:
-            self.pieces.append(("text", data))
+            return
+        # A formula stays as it is (markup.py passes it to MathJax untouched).
+        done = 0
+        for start, end in formulas(data):
+            self.pieces += [("text", data[done:start]), ("formula", data[start:end])]
+            done = end
+        self.pieces.append(("text", data[done:]))
 
     def _reduce(self, what: str) -> None:
         if what not in self.reduced:
@@ -279,7 +284,7 @@ def _tidy(pieces: list[_Piece]) -> list[_Piece]:
             if not value:
                 continue
             previous_space = value.endswith(" ")
-        elif kind in ("code", "picture"):
+        elif kind in ("code", "picture", "formula"):
             previous_space = False
         result.append((kind, value))
     return result
@@ -342,7 +347,7 @@ def _strip_end(pieces: list[_Piece], index: int, strip: object) -> None:
             pieces[i] = (kind, stripped)
             if stripped:
                 return
-        elif kind in ("code", "picture"):
+        elif kind in ("code", "picture", "formula"):
             return
 
 
@@ -364,6 +369,8 @@ def _markdown(lines: list[_Line], minimal: bool, pictures: Mapping[str, str] | N
                 parts.append(_unlist(text) if index == 0 else text)
             elif kind == "code":
                 parts.append(_code(value))
+            elif kind == "formula":
+                parts.append(" ".join(value.split("\n")))  # on the line it stands in
             elif kind == "picture":
                 alt, _, name = value.rpartition("\0")
                 parts.append(_picture(alt, pictures[name] if pictures else name))
@@ -445,7 +452,7 @@ def _punctuation(char: str) -> bool:
 
 def _plain(lines: list[_Line]) -> str:
     return "\n".join(
-        "" if line is None else "".join(v for k, v in line[1] if k in ("text", "code"))
+        "" if line is None else "".join(v for k, v in line[1] if k in ("text", "code", "formula"))
         for line in lines
     )
 
