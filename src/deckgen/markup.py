@@ -42,12 +42,12 @@ def _markdown(pictures: bool = True) -> MarkdownIt:
 
 
 # A formula for Anki's MathJax: `\( ... \)` inline, `\[ ... \]` for a block.
-_FORMULA = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
+FORMULA = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
 
 
 def formulas(text: str) -> list[tuple[int, int]]:
     """Where the formulas of a text stand: (start, end) offsets."""
-    return [match.span() for match in _FORMULA.finditer(text)] if "\\" in text else []
+    return [match.span() for match in FORMULA.finditer(text)] if "\\" in text else []
 
 
 def _formula(state: Any, silent: bool) -> bool:

@@ -40,7 +40,8 @@ _MAGIC = (
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:|//")
 _NOT_IN_NAME = re.compile(r"[^\w.-]+")
 # The names deckgen gives pictures: what the card renderer takes as a picture's src.
-NAME = re.compile(r"[\w.-]+\.[0-9a-f]{8}\.(?:png|jpg|gif|webp|svg)\Z")
+NAME_PATTERN = r"[\w.-]+\.[0-9a-f]{8}\.(?:png|jpg|gif|webp|svg)"
+NAME = re.compile(NAME_PATTERN + r"\Z")
 
 
 class Pictures:

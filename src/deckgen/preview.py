@@ -20,7 +20,8 @@ from string import Template
 
 from deckgen import package
 from deckgen.build import Build
-from deckgen.markup import visible_text
+from deckgen.markup import FORMULA, visible_text
+from deckgen.media import NAME_PATTERN
 from deckgen.notetypes import NOTE_TYPES, NoteType
 from deckgen.records import without_mark
 
@@ -111,12 +112,11 @@ def _body(rendered: str) -> str:
     page has no MathJax: it works offline)."""
     side = re.sub(r"\A<style>.*?</style>", "", rendered, count=1, flags=re.DOTALL)
     side = _PICTURE.sub(r'<img src="media/\1"', without_mark(side))
-    return _FORMULA.sub(r'<span class="pv-tex">\g<0></span>', side).strip()
+    return FORMULA.sub(r'<span class="pv-tex">\g<0></span>', side).strip()
 
 
-# A picture deckgen ships, as a card refers to it; a formula, as a card holds it.
-_PICTURE = re.compile(r'<img src="([\w.-]+\.[0-9a-f]{8}\.(?:png|jpg|gif|webp|svg))"')
-_FORMULA = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
+# A picture deckgen ships, as a card refers to it.
+_PICTURE = re.compile(f'<img src="({NAME_PATTERN})"')
 
 
 def write_site(build: Build, preview: Preview, out: Path) -> Path:
