@@ -310,3 +310,15 @@ def test_a_picture_past_its_size_and_a_deck_past_its_pictures(
         f"{folder}:1:1: error: 3 pictures: a deck ships 2 at most [too-many]\n"
         f"{folder}: 1 error; nothing written\n",
     )
+
+
+def test_a_picture_that_is_a_fifo_or_a_folder_is_not_read(tmp_path: Path) -> None:
+    folder = notes(tmp_path, "- id: a\n  fact: '{{c1::x}} ![f](f.png) ![d](d.png)'\n")
+    os.mkfifo(folder / "f.png")
+    (folder / "d.png").mkdir()
+    assert check(folder) == (
+        1,
+        "mlops.yaml:2:25: error: 'f.png': not a file, from this file's folder [picture-missing]\n"
+        "mlops.yaml:2:37: error: 'd.png': not a file, from this file's folder [picture-missing]\n"
+        f"{folder}: 2 errors; nothing written\n",
+    )

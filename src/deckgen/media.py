@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import unicodedata
 from pathlib import Path
 from typing import NamedTuple
@@ -84,14 +85,12 @@ class Pictures:
                 f"'{src}' is outside the notes folder: keep pictures inside it, so that the"
                 " notes and their pictures travel together",
             )
-        try:
-            if not path.is_file():
-                what = "no such file" if not path.exists() else "not a file"
-                return Refusal("picture-missing", f"'{src}': {what}, from this file's folder")
-            with open(path, "rb") as picture:
-                data = picture.read(MAX_BYTES + 1)
-        except OSError as error:
-            return Refusal("picture-missing", f"'{src}': cannot read it: {error.strerror}")
+        if not path.is_file():
+            what = "no such file" if not path.exists() else "not a file"
+            return Refusal("picture-missing", f"'{src}': {what}, from this file's folder")
+        data = _read(str(path))
+        if data is None:
+            return Refusal("picture-missing", f"'{src}': cannot be read as a regular file")
         if len(data) > MAX_BYTES:
             return Refusal(
                 "picture-too-large",
@@ -133,11 +132,25 @@ def _stem(path: Path) -> str:
     return stem[:80] or "picture"
 
 
-def digest_of(path: str) -> str | None:
-    """The SHA-256 of a picture's bytes now, or None if it cannot be read whole."""
+def _read(path: str) -> bytes | None:
+    """Up to MAX_BYTES + 1 of a regular file (never waiting on a FIFO that took its place),
+    or None."""
     try:
-        with open(path, "rb") as picture:
-            data = picture.read(MAX_BYTES + 1)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError:
         return None
-    return hashlib.sha256(data).hexdigest() if len(data) <= MAX_BYTES else None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as picture:
+            return picture.read(MAX_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def digest_of(path: str) -> str | None:
+    """The SHA-256 of a picture's bytes now, or None if it cannot be read whole."""
+    data = _read(path)
+    return hashlib.sha256(data).hexdigest() if data is not None and len(data) <= MAX_BYTES else None
