@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from deckgen import __version__
 from deckgen.diagnostics import Diagnostic, has_errors, summary
 
 # Each command imports what it needs when it runs: start-up is most of a small build.
@@ -31,7 +32,7 @@ NOTES_DIR = click.argument(
 
 
 @click.group(name="deckgen", context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="deckgen")
+@click.version_option(__version__, prog_name="deckgen")
 def main() -> None:
     """Turn study notes kept as YAML into an Anki package (.apkg).
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from enum import Enum
+from enum import StrEnum
 from typing import NamedTuple
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     """How bad a problem is: an error stops the build, a warning does not."""
 
     ERROR = "error"
