@@ -99,7 +99,7 @@ def test_a_missing_lock_still_builds_and_says_so(notes: Path) -> None:
 
     assert result.exit_code == 0
     assert "no lock yet, so every note counts as changed" in result.stderr
-    assert result.stdout.endswith("0 changed, 5 new, 0 retired\n")
+    assert "; 0 changed, 5 new, 0 retired\n" in result.stdout
     assert (notes / "deck.lock").exists()
 
 

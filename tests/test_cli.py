@@ -31,7 +31,12 @@ def test_build_writes_the_package_and_says_what_is_in_it(notes: Path) -> None:
     assert result.stdout == (
         "Wrote dist/test-deck.apkg: 5 notes (2 fact, 1 trap, 1 pair, 1 scenario),"
         " 9 cards (3 fact, 1 trap, 4 pair, 1 scenario); 0 changed, 5 new, 0 retired\n"
+        "Next: import dist/test-deck.apkg into Anki (File > Import); then edit the notes,"
+        " build again and import again: your reviews stay\n"
     )
+    # Once there is a lock, the build says what changed, and no more.
+    again = CliRunner().invoke(main, ["build"])
+    assert again.stdout.endswith("0 changed, 0 new, 0 retired\n")
     assert result.stderr == (
         "notes/deck.lock: no lock yet, so every note counts as changed; it is written now\n"
     )

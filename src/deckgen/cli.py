@@ -189,6 +189,11 @@ def build(
     reproducible = " (reproducible)" if check_reproducible else ""
     contents = stats.summary(made.deck)
     click.echo(f"Wrote {out}{reproducible}: {contents}; {changes}")
+    if not revision.had_lock:  # a new deck: what to do now, in one line
+        click.echo(
+            f"Next: import {out} into Anki (File > Import); then edit the notes, build again"
+            " and import again: your reviews stay"
+        )
 
 
 def _report(made: T | None, problems: list[Diagnostic], notes_dir: Path) -> T:
@@ -243,6 +248,45 @@ def diff_command(old: Path | None, notes_dir: Path, as_json: bool) -> None:
     except PackageError as error:
         raise click.ClickException(f"{old}: {error}") from error
     click.echo(report.to_json() if as_json else report.to_text())
+
+
+@main.command()
+@click.argument("folder", default="notes", type=click.Path(path_type=Path))
+@click.option(
+    "--name",
+    default="My Exam",
+    show_default=True,
+    help="The deck's name in Anki (it may change later).",
+)
+@click.option("--key", help="The deck's permanent key  [default: made from the name]")
+def init(folder: Path, name: str, key: str | None) -> None:
+    """Start a deck of your own in FOLDER (default: notes).
+
+    Writes FOLDER/deck.yaml (the deck's name, key, one domain and the tags notes may use)
+    and FOLDER/first-domain.yaml (one note of each kind, each with a comment saying what
+    its cards will look like). A folder that already holds notes is left alone.
+
+    \b
+    The whole path, from install to re-import:
+      pipx install deckgen                 (or: pip install deckgen)
+      deckgen init --name "AWS Solutions Architect"
+      (edit notes/deck.yaml and notes/first-domain.yaml)
+      deckgen build                        (writes dist/<key>.apkg)
+      (import it into Anki: File > Import)
+      (edit the notes again)
+      deckgen build                        (then import again: reviews stay)
+    """
+    from deckgen.init import InitError
+    from deckgen.init import init as init_
+
+    try:
+        written = init_(folder, name, key)
+    except InitError as error:
+        click.echo(f"Error: {error}; nothing written", err=True)
+        raise click.exceptions.Exit(1) from error
+    names = ", ".join(path.name for path in written)
+    click.echo(f"Created {folder}/: {names} (one note of each kind, ready to edit)")
+    click.echo(f"Next: edit them, then `deckgen build {folder}`, and import the package into Anki")
 
 
 @main.command()

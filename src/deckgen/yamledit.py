@@ -310,6 +310,11 @@ def _wrap(line: str, indent: str, width: int) -> list[str]:
     return lines
 
 
+def one_line(value: str) -> str:
+    """A text as one line of YAML: plain where YAML reads it back as itself, else quoted."""
+    return value if _plain(value) else _double(value, ascii=False)
+
+
 def _double(value: str, ascii: bool) -> str:
     """A double-quoted YAML scalar: JSON's escapes are YAML's; the line breaks YAML knows
     beyond JSON's (NEL, LS, PS) escaped too."""

@@ -1,0 +1,112 @@
+"""`deckgen init`: a deck of one's own, ready to edit: a deck.yaml and one note of each kind,
+each with a comment saying what its cards will look like."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from deckgen.files import write_atomic
+from deckgen.yamledit import one_line
+
+DOMAIN = "first-domain"
+
+_DECK = """\
+# The deck: its name in Anki, its permanent key, and its domains in study order.
+# `key` is the namespace of every note's GUID: never change it once the deck is shared,
+# even to rename the deck.
+name: {name}
+key: {key}
+description: My notes for the exam, kept in YAML and built into Anki cards with deckgen.
+domains:
+  # Each domain is a subdeck and a tag, `domain::<key>`; its notes are in <key>.yaml beside
+  # this file. List the exam's domains in the order to study them, with their weights.
+  - key: {domain}
+    name: First Domain
+    weight: 100   # % of the exam, shown on every card (optional)
+# The tags notes may use, besides the domain:: and kind:: tags deckgen adds itself, one per
+# line, e.g. `  - topic::networking`. A tag not listed here is an error, so a typo cannot
+# split a topic in two. (Remove `tags` altogether to allow any.)
+tags: []
+"""
+
+_NOTES = """\
+# The notes of the domain "First Domain", one per item, in the order to study them. Each
+# has an `id`: a slug, unique in the deck, that must never change once the deck is shared
+# (it is the note's identity in Anki). Text is Markdown: `code`, **bold**, *emphasis*.
+
+# A fact: a statement with its key terms in clozes. One card per cloze number: it hides
+# that term, `[...]`, and asks for it.
+- id: spacing-beats-cramming
+  fact: >-
+    Reviews spread over days ({{c1::spaced repetition}}) are remembered far longer than
+    the same time spent {{c2::cramming}} the night before
+
+# A trap: a tempting wrong belief, and the reality. One card: it shows the trap and asks
+# for the reality.
+- id: rereading-is-not-studying
+  trap: Re-reading the notes until they feel familiar
+  reality: >-
+    Familiarity is not recall. Answer from memory first, then check: retrieving an
+    answer is what makes it stick.
+
+# A confusing pair: 2 or 3 things that are easy to mix up. A Compare card (how do they
+# differ?), and a Which-is-it card per item: its meaning, the names hidden.
+- id: recall-vs-recognition
+  pair:
+    - name: Recall
+      means: Producing the answer from memory, with nothing to choose from.
+    - name: Recognition
+      means: Picking the answer out of options that are shown.
+  difference: Producing an answer versus picking one; exams reward the first.
+
+# A scenario: an exam-style question, its answer, and the tempting distractor. One card:
+# both as options A and B, in an order fixed per note; the back marks the answer and says
+# why the other is wrong.
+- id: ten-minutes-left
+  scenario: Ten minutes before the exam, with a stack of cards not yet reviewed.
+  answer: Review the cards you keep missing, answering from memory.
+  distractor: Read through the whole stack once more.
+  why_not: >-
+    Reading feels productive but tests nothing; the cards you miss are where the points
+    are.
+"""
+
+
+class InitError(Exception):
+    """What init refuses, in the user's words."""
+
+
+def init(folder: Path, name: str, key: str | None) -> list[Path]:
+    """Write a new deck into `folder`; the files written. Refuses a folder that holds
+    notes already, writing nothing."""
+    if folder.exists() and not folder.is_dir():
+        raise InitError(f"{folder} is a file, not a folder for notes")
+    if folder.is_dir() and any(
+        p.suffix in (".yaml", ".yml") or p.name == "deck.lock" for p in folder.rglob("*")
+    ):
+        raise InitError(
+            f"{folder} already holds notes: deckgen init starts a new deck, and leaves"
+            " existing notes alone (name another folder)"
+        )
+    key = key if key is not None else slug(name)
+    if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", key):
+        raise InitError(
+            f"the key '{key}' is not a slug: lowercase letters, digits and single hyphens,"
+            f" like '{slug(key)}'"
+        )
+    if not name.strip() or "\n" in name or len(name) > 200:
+        raise InitError("the deck's name must be one line of text, of up to 200 characters")
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        folder / "deck.yaml": _DECK.format(name=one_line(name), key=key, domain=DOMAIN),
+        folder / f"{DOMAIN}.yaml": _NOTES,
+    }
+    for path, text in files.items():
+        write_atomic(path, text.encode("utf-8"))
+    return list(files)
+
+
+def slug(name: str) -> str:
+    """A deck key from its name: `AWS Solutions Architect` -> `aws-solutions-architect`."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60].strip("-") or "my-deck"

@@ -1,0 +1,74 @@
+"""`deckgen init`: a deck of one's own that checks, builds and imports into Anki."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from anki.collection import Collection
+from click.testing import CliRunner
+from conftest import import_package
+
+from deckgen.cli import main
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_a_new_deck_checks_builds_and_imports_into_anki(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collection: Collection
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run("init", "--name", "AWS Solutions Architect")
+    assert (code, err) == (0, "")
+    assert out == (
+        "Created notes/: deck.yaml, first-domain.yaml (one note of each kind, ready to edit)\n"
+        "Next: edit them, then `deckgen build notes`, and import the package into Anki\n"
+    )
+    deck = (tmp_path / "notes" / "deck.yaml").read_text()
+    assert "name: AWS Solutions Architect\nkey: aws-solutions-architect\n" in deck
+    assert "tags: []\n" in deck
+    notes = (tmp_path / "notes" / "first-domain.yaml").read_text()
+    for kind in ("fact", "trap", "pair", "scenario"):
+        assert f"\n  {kind}:" in notes
+    assert notes.count("\n# A ") == 4  # a comment above each note: what its cards look like
+
+    assert _run("check")[:2] == (0, "notes: 4 notes, no errors\n")
+    code, out, _ = _run("build")
+    assert code == 0
+    assert out.splitlines()[-1] == (
+        "Next: import dist/aws-solutions-architect.apkg into Anki (File > Import); then edit"
+        " the notes, build again and import again: your reviews stay"
+    )
+    log = import_package(collection, tmp_path / "dist" / "aws-solutions-architect.apkg")
+    assert len(log.new) == 4
+    assert collection.card_count() == 7
+    assert collection.decks.id_for_name("AWS Solutions Architect::First Domain")
+
+
+def test_a_folder_that_holds_notes_is_left_alone(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "mlops.yaml").write_text("- id: mine\n")
+    code, out, err = _run("init", str(folder))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"Error: {folder} already holds notes: deckgen init starts a new deck, and leaves"
+        " existing notes alone (name another folder); nothing written\n"
+    )
+    assert [p.name for p in folder.iterdir()] == ["mlops.yaml"]
+
+
+def test_an_empty_folder_is_fine_and_a_key_must_be_a_slug(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _run("init", str(empty), "--name", "Prüfung: Teil 1", "--key", "teil-1")[0] == 0
+    assert 'name: "Prüfung: Teil 1"\nkey: teil-1\n' in (empty / "deck.yaml").read_text()
+    assert _run("check", str(empty))[0] == 0
+    code, _, err = _run("init", str(tmp_path / "other"), "--key", "Not A Slug")
+    assert code == 1
+    assert "the key 'Not A Slug' is not a slug" in err and "like 'not-a-slug'" in err
+    assert not (tmp_path / "other").exists()
