@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -258,16 +259,23 @@ class Clozes(NamedTuple):
     problems: tuple[ClozeProblem, ...]
 
 
+def _spans_test(spans: list[tuple[int, int]]) -> Callable[[int], bool]:
+    """Whether an offset is inside one of some (sorted, apart) spans."""
+    starts = [start for start, _ in spans]
+
+    def inside(at: int) -> bool:
+        index = bisect.bisect_right(starts, at) - 1
+        return index >= 0 and at < spans[index][1]
+
+    return inside
+
+
 def parse_clozes(text: str) -> Clozes:
     """Read `{{cN::term}}` and `{{cN::term::hint}}` as Anki does; report what it would choke on."""
     numbers: set[int] = set()
     problems: list[ClozeProblem] = []
     spans = formulas(text)
-    starts = [start for start, _ in spans]
-
-    def in_formula(at: int) -> bool:
-        index = bisect.bisect_right(starts, at) - 1
-        return index >= 0 and at < spans[index][1]
+    in_formula = _spans_test(spans) if spans else None
 
     # Open clozes: (offset, number or None for a malformed opener, where the term starts).
     stack: list[tuple[int, int | None, int]] = []
@@ -275,7 +283,7 @@ def parse_clozes(text: str) -> Clozes:
         offset = brace.start()
         if brace.group() == "{{":
             opener = _CLOZE_OPEN.match(text, offset)
-            if opener is None and spans and in_formula(offset):
+            if opener is None and in_formula and in_formula(offset):
                 continue  # TeX's own braces, which Anki leaves alone
             if opener is None:
                 problems.append(ClozeProblem(offset, "cloze-syntax", _NOT_A_CLOZE))
@@ -287,10 +295,10 @@ def parse_clozes(text: str) -> Clozes:
                 problems.append(ClozeProblem(offset, "cloze-nested", _NESTED))
             stack.append((offset, int(opener.group(1)), opener.end()))
         elif not stack:
-            if not (spans and in_formula(offset)):
+            if not (in_formula and in_formula(offset)):
                 problems.append(ClozeProblem(offset, "cloze-syntax", "'}}' closes no cloze"))
         else:
-            if spans and text[offset + 2 : offset + 3] == "}" and in_formula(offset):
+            if in_formula and text[offset + 2 : offset + 3] == "}" and in_formula(offset):
                 problems.append(ClozeProblem(offset, "cloze-in-formula", _IN_FORMULA))
             start, opened, term_start = stack.pop()
             if opened is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import hashlib
 import json
@@ -89,9 +90,10 @@ class Fingerprint(NamedTuple):
     @staticmethod
     def mark(values: Iterable[str], tags: tuple[str, ...]) -> str:
         """The fingerprint of a note's written fields and own tags, as it carries it."""
-        hashes = [*map(field_hash, values), tags_hash(tags)]
-        packed = base64.b64encode(struct.pack(f"<{len(hashes)}I", *hashes)).decode()
-        return f"<!--deckgen {packed}-->"
+        hashes = [zlib.crc32(value.encode()) for value in values]  # each as field_hash
+        hashes.append(tags_hash(tags))
+        packed = _packer(len(hashes)).pack(*hashes)
+        return "<!--deckgen " + binascii.b2a_base64(packed, newline=False).decode() + "-->"
 
     @classmethod
     def find(cls, field: str) -> Fingerprint | None:
@@ -119,8 +121,14 @@ def without_mark(field: str) -> str:
 
 
 def field_hash(text: str) -> int:
-    """A field's part of a fingerprint."""
+    """A field's part of a fingerprint (`mark` computes it in place, the same way: a test
+    holds the two together)."""
     return zlib.crc32(text.encode())
+
+
+@functools.cache
+def _packer(count: int) -> struct.Struct:
+    return struct.Struct(f"<{count}I")
 
 
 @functools.lru_cache(maxsize=4096)
