@@ -473,3 +473,18 @@ def test_a_picture_comes_back_by_its_path(tmp_path: Path) -> None:
         "- id: shown\n  fact: '{{c1::Canary release}}: ![traffic](<pictures/a b.png>)'\n"
     )
     assert err == ""
+
+
+def test_a_built_notes_fingerprint_is_of_its_fields_and_tags_as_built(tmp_path: Path) -> None:
+    from deckgen.notetypes import FINGERPRINTED
+    from deckgen.records import Fingerprint, field_hash, tags_hash, user_tags
+
+    deck = load(write_notes(tmp_path / "notes", ONE_OF_EACH))
+    for record in deck.records():
+        note_type = NOTE_TYPES[record.kind]
+        values = dict(zip(note_type.field_names, record.values, strict=True))
+        found = Fingerprint.find(values[FINGERPRINTED])
+        assert found == Fingerprint(
+            tuple(field_hash(values[name]) for name in note_type.written),
+            tags_hash(tuple(user_tags(record.tags))),
+        )
