@@ -197,3 +197,19 @@ def test_raw_html_in_a_note_is_shown_as_text(tmp_path: Path, collection: Collect
         assert active not in rendered
     question, _ = card(collection, "hostile", 0)
     assert "<script>alert(1)</script> and <img src=x onerror=alert(2)>" in question
+
+
+def test_a_fact_with_many_cloze_numbers_makes_a_card_for_each(
+    tmp_path: Path, collection: Collection
+) -> None:
+    many = " ".join(f"{{{{c{n}::term {n}}}}}" for n in range(1, 31))
+    notes = write_notes(
+        tmp_path / "notes",
+        {"mlops.yaml": f"- id: many\n  fact: '{many}'\n- id: next\n  fact: '{{{{c1::x}}}}'\n"},
+    )
+    build(notes, tmp_path / "many.apkg", T0)
+    log = import_package(collection, tmp_path / "many.apkg")
+    assert len(log.new) == 2
+    [nid] = collection.find_notes('"ID:many"')
+    assert sorted(c.ord for c in collection.get_note(nid).cards()) == list(range(30))
+    assert collection.card_count() == 31

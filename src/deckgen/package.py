@@ -27,9 +27,11 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # Deflate's fastest level: a quarter of the time of the default, for a file a tenth larger.
 _LEVEL = 1
 # Note and card ids are millisecond times from 2001 on (Anki's own ids are times too);
-# Anki matches notes by GUID, and gives a new note another id if its own is taken.
+# Anki matches notes by GUID, and gives a new note another id if its own is taken. Notes
+# take one id each in study order, and cards, which a fact may have hundreds of (one per
+# cloze number), one each in study order, from their own base.
 _ID_BASE = 1_000_000_000_000
-_CARD_SLOTS = 8  # more than any note type's templates
+_CARD_BASE = _ID_BASE + 10_000_000_000
 _BATCH = 1000  # notes written at a time, then their cards
 
 
@@ -65,13 +67,14 @@ def write(
             # Note ids follow study order, so the rows of both tables go in in id order,
             # each page written once; a note's cards take the ids after its own.
             notes = shipped(deck, revision)
-            position = 0
+            position = card = 0
             while batch := list(itertools.islice(notes, _BATCH)):
                 positions = range(position, position + len(batch))
                 mods = [revision.mod(record.note_id) for record in batch]
                 db.executemany(_NOTE_ROW, _note_rows(positions, batch, mods, model_ids))
-                db.executemany(_CARD_ROW, _card_rows(positions, batch, mods, subdecks))
+                db.executemany(_CARD_ROW, _card_rows(positions, batch, mods, subdecks, card))
                 position += len(batch)
+                card += sum(len(record.ords) for record in batch)
             db.executescript(apkg.INDEXES)  # after the rows: quicker than keeping them up
             db.commit()
         finally:
@@ -96,7 +99,7 @@ def write(
 
 
 def _note_id(position: int) -> int:
-    return _ID_BASE + position * _CARD_SLOTS
+    return _ID_BASE + position
 
 
 # A row of each table: what differs from note to note, and what is the same for all
@@ -124,15 +127,21 @@ def _note_rows(
 
 
 def _card_rows(
-    positions: range, notes: Sequence[Record], mods: list[int], subdecks: Mapping[str, int]
+    positions: range,
+    notes: Sequence[Record],
+    mods: list[int],
+    subdecks: Mapping[str, int],
+    first: int,
 ) -> Iterator[tuple[int, ...]]:
-    """Each note's cards: id, note, deck, template, time, and the position it is due at
-    (new cards come in study order)."""
+    """Each note's cards, numbered on from `first`: id, note, deck, template, time, and
+    the position it is due at (new cards come in study order)."""
+    card_id = _CARD_BASE + first
     for position, record, mod in zip(positions, notes, mods, strict=True):
         if record.ords:
             did, note_id = subdecks[record.deck], _note_id(position)
             for o in record.ords:
-                yield (note_id + o, note_id, did, o, mod, position + 1)
+                yield (card_id, note_id, did, o, mod, position + 1)
+                card_id += 1
 
 
 def deck_id(*keys: str) -> int:
