@@ -488,3 +488,33 @@ def test_a_built_notes_fingerprint_is_of_its_fields_and_tags_as_built(tmp_path: 
             tuple(field_hash(values[name]) for name in note_type.written),
             tags_hash(tuple(user_tags(record.tags))),
         )
+
+
+def test_what_cannot_be_a_notes_text_is_left_as_it_is_and_said_each_time(tmp_path: Path) -> None:
+    notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
+
+    def edit(col: Collection) -> None:
+        trap = _note(col, "ks-on-categorical")
+        trap["Trap"] = "<br>&nbsp;"
+        col.update_note(trap)
+        fact = _note(col, "refresh")
+        fact["Text"] = "Drift metrics are computed on REFRESH, not continuously"
+        col.update_note(fact)
+        added = col.new_note(col.models.by_name("deckgen Fact"))
+        added["Text"] = "no cloze here"
+        col.add_note(added, col.decks.id_for_name(MLOPS))
+
+    package = _exported_copy(tmp_path, notes, "old", edit)
+    before = _snapshot(notes)
+    for _ in range(2):
+        code, out, err = _pull(str(package), str(notes))
+        assert code == 0, err
+        assert _snapshot(notes) == before
+        assert "5 unchanged" in out and "edited" not in out
+        assert "skipped 1 note(s) added in Anki, with a field empty, or a fact without" in out
+        assert err.splitlines() == [
+            f"{notes}/mlops.yaml:1:7: warning: 'refresh': Text from Anki: it has no cloze;"
+            " the notes keep their text [cloze-syntax]",
+            f"{notes}/mlops.yaml:3:7: warning: 'ks-on-categorical': Trap is empty in Anki:"
+            " the notes keep their text [empty-text]",
+        ]

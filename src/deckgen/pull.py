@@ -30,6 +30,7 @@ from deckgen import exported, lock
 from deckgen.diagnostics import START, Diagnostic, Level, Position, has_errors
 from deckgen.files import scratch_dir
 from deckgen.load import load
+from deckgen.markup import parse_clozes
 from deckgen.notetypes import FINGERPRINTED, NOTE_TYPES, NoteType
 from deckgen.records import (
     RETIRED_TAG,
@@ -297,6 +298,10 @@ def _compare(
         if value == built[name]:
             continue
         converted, said = _convert(value, name, pictures)
+        unfit = _unfit(name, converted.text) if converted is not None else None
+        if unfit is not None:
+            said.append(unfit)
+            converted = None
         result.notices += [(record.note_id, code, f"'{record.note_id}': {m}") for code, m in said]
         if converted is None or converted.html == built[name]:
             continue  # the same, up to how Anki's editor writes it
@@ -373,10 +378,26 @@ def _new_note(
     if len(converted) < len(made):
         _skip(result, "added in Anki, with a field too long for a note")
         return None
+    if any(_unfit(name, field.text) for name, field in converted.items()):
+        _skip(result, "added in Anki, with a field empty, or a fact without a cloze")
+        return None
     record = Record(note_id, note_type.kind, "", note.guid, "", (), "", (), False, "")
     fields = {name: field.text for name, field in converted.items()}
     html = {name: field.html for name, field in converted.items()}
     return _Edit(record, "", fields, _declared(note.tags, declared, note_id, result), html)
+
+
+def _unfit(name: str, text: str) -> tuple[str, str] | None:
+    """Why a field's text from Anki cannot be a note's (code, message): empty where the
+    note needs text, or a fact's text with no cloze, or a malformed one."""
+    if not text and name not in _OPTIONAL:
+        return "empty-text", f"{name} is empty in Anki: the notes keep their text"
+    if name == "Text":
+        clozes = parse_clozes(text)
+        if clozes.problems or not clozes.numbers:
+            why = clozes.problems[0].message if clozes.problems else "it has no cloze"
+            return "cloze-syntax", f"Text from Anki: {why}; the notes keep their text"
+    return None
 
 
 # The most HTML of a field converted: past it, its text could not fit in a note anyway.
@@ -546,13 +567,8 @@ def _apply(editor: Edits, node: Mapping, edit: _Edit, result: Pulled, path: str)
             items.setdefault(int(keys[1]), {})[keys[2]] = text
         elif text:
             editor.set_value(node, keys[0], text)
-        elif name in _OPTIONAL:
+        else:  # only an optional field comes back empty (see _compare)
             editor.remove_key(node, keys[0])
-        else:
-            message = f"'{note_id}': {name} is empty in Anki: the notes keep their text"
-            result.problems.append(
-                Diagnostic(path, node.position, "empty-text", message, Level.WARNING)
-            )
     if items:
         _apply_items(editor, node, items, note_id, result, path)
     if edit.tags is not None:
