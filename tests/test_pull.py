@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import difflib
+import html
+import random
+import shutil
 import time
 import zipfile
 from pathlib import Path
@@ -11,7 +14,7 @@ from pathlib import Path
 import pytest
 from anki.collection import Collection, ExportAnkiPackageOptions
 from click.testing import CliRunner
-from conftest import ONE_OF_EACH, build, import_package, load, write_notes
+from conftest import ONE_OF_EACH, REPO, build, import_package, load, write_notes
 
 from deckgen.cli import main
 from deckgen.notetypes import NOTE_TYPES
@@ -518,3 +521,58 @@ def test_what_cannot_be_a_notes_text_is_left_as_it_is_and_said_each_time(tmp_pat
             f"{notes}/mlops.yaml:3:7: warning: 'ks-on-categorical': Trap is empty in Anki:"
             " the notes keep their text [empty-text]",
         ]
+
+
+WORDS = ["alpha", "x_y", "a*b", "`tick`", "50%", "#hash", "- dash", "1. one", "{{c9::z}}"]
+WORDS += ["é", "&", "<", "\\", "\\( a^{2} \\)", ":", "'q'", '"dq"', "yes", "1.10"]
+
+
+def _fragment(rng: random.Random, depth: int = 0) -> str:
+    """HTML as Anki's editor, or a paste, makes it."""
+    out = []
+    for _ in range(rng.randint(1, 4)):
+        kind = rng.choice(["w", "w", "w", "b", "i", "br", "div", "code", "nbsp", "ul"])
+        word = html.escape(rng.choice(WORDS), quote=False)
+        if kind == "w" or depth > 1:
+            out.append(word + " ")
+        elif kind in ("b", "i"):
+            out.append(f"<{kind}>{_fragment(rng, depth + 1)}</{kind}>")
+        elif kind == "code":
+            out.append(f"<code>{word}</code>")
+        elif kind == "div":
+            out.append(f"<div>{_fragment(rng, depth + 1)}</div>")
+        else:
+            out.append({"br": "<br>", "nbsp": "&nbsp;"}.get(kind, f"<ul><li>{word}</li></ul>"))
+    return "".join(out)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_edits_in_anki_to_the_repo_deck_come_back_and_go_out_again(
+    tmp_path: Path, seed: int
+) -> None:
+    rng = random.Random(seed)
+    notes = Path(shutil.copytree(REPO / "notes", tmp_path / "notes"))
+    build(notes, tmp_path / "v1.apkg", time.time() - 3600)
+    col = Collection(str(tmp_path / "user.anki2"))
+    try:
+        import_package(col, tmp_path / "v1.apkg")
+        derived = {"Domain", "ID", "Retired", "Answer First"}
+        for nid in rng.sample(list(col.find_notes("")), 30):
+            note = col.get_note(nid)
+            names = [field["name"] for field in note.note_type()["flds"]]
+            name = rng.choice([f for f in names if f not in derived and note[f]])
+            note[name] = rng.choice(["", note[name] + " "]) + _fragment(rng)
+            if rng.random() < 0.3:
+                note.tags.append(rng.choice(["topic::drift", "undeclared-tag"]))
+            col.update_note(note)
+        package = _export(col, tmp_path / "export.apkg", legacy=seed % 2 == 0)
+        code, out, err = _pull(str(package), str(notes))
+        assert code == 0 and ": error:" not in err, err
+        assert "edited" in out
+        code, out, _ = _pull(str(package), str(notes))
+        assert code == 0 and out.splitlines()[-1] == "126 unchanged"
+        build(notes, tmp_path / "v2.apkg", time.time())
+        log = import_package(col, tmp_path / "v2.apkg")
+        assert list(log.new) == [] and list(log.conflicting) == []
+    finally:
+        col.close()
