@@ -32,18 +32,7 @@ def read_text(
     read wait or never end) of at most `limit` bytes of UTF-8, no NUL, no line longer
     than MAX_LINE characters."""
     try:
-        kind = stat.S_IFMT(os.stat(path).st_mode)
-        if kind == stat.S_IFREG:
-            # Without waiting, should a FIFO have taken the file's place since.
-            flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-            fd = os.open(path, flags)
-            try:
-                info = os.fstat(fd)
-                kind = stat.S_IFMT(info.st_mode)
-                # No more than the limit, even if the file grows while it is read.
-                data = b"" if info.st_size > limit else _read_up_to(fd, limit + 1)
-            finally:
-                os.close(fd)
+        kind, size, data = read_bytes(path, limit)
     except OSError as error:
         message = f"cannot read file: {error.strerror or error}"
         return None, [Diagnostic(shown_as, START, "unreadable", message)]
@@ -51,14 +40,31 @@ def read_text(
         what = _KINDS.get(kind, "not a regular file")
         message = f"this is {what}, not a file of notes: deckgen reads regular files only"
         return None, [Diagnostic(shown_as, START, "not-a-file", message)]
-    if info.st_size > limit or len(data) > limit:
-        size = max(info.st_size, len(data))
+    if size > limit or len(data) > limit:
+        size = max(size, len(data))
         message = (
             f"the file is {size / 2**20:.1f} MiB; deckgen reads files of up to"
             f" {limit // 2**20} MiB: {advice}"
         )
         return None, [Diagnostic(shown_as, START, "too-large", message)]
     return _decode(data, shown_as)
+
+
+def read_bytes(path: Path | str, limit: int) -> tuple[int, int, bytes]:
+    """A file's kind (stat.S_IFMT), size, and bytes: read only from a regular file of at
+    most `limit` bytes, and then no more than `limit + 1` of them, even if it grows; never
+    waiting, should a FIFO have taken the file's place. OSError if it cannot be read."""
+    kind = stat.S_IFMT(os.stat(path).st_mode)
+    if kind != stat.S_IFREG:
+        return kind, 0, b""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        kind = stat.S_IFMT(info.st_mode)
+        regular = kind == stat.S_IFREG and info.st_size <= limit
+        return kind, info.st_size, _read_up_to(fd, limit + 1) if regular else b""
+    finally:
+        os.close(fd)
 
 
 _KINDS = {

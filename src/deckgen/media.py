@@ -16,6 +16,8 @@ import unicodedata
 from pathlib import Path
 from typing import NamedTuple
 
+from deckgen.files import read_bytes
+
 MAX_BYTES = 5 * 2**20  # a picture: Anki syncs no file over 100 MiB, and a card loads fast
 MAX_PICTURES = 10_000  # in a deck
 
@@ -88,10 +90,11 @@ class Pictures:
         if not path.is_file():
             what = "no such file" if not path.exists() else "not a file"
             return Refusal("picture-missing", f"'{src}': {what}, from this file's folder")
-        data = _read(str(path))
-        if data is None:
+        read = _read(str(path))
+        if read is None:
             return Refusal("picture-missing", f"'{src}': cannot be read as a regular file")
-        if len(data) > MAX_BYTES:
+        size, data = read
+        if size > MAX_BYTES:
             return Refusal(
                 "picture-too-large",
                 f"'{src}' is over {MAX_BYTES // 2**20} MiB: make it smaller (every card that"
@@ -132,25 +135,17 @@ def _stem(path: Path) -> str:
     return stem[:80] or "picture"
 
 
-def _read(path: str) -> bytes | None:
-    """Up to MAX_BYTES + 1 of a regular file (never waiting on a FIFO that took its place),
-    or None."""
+def _read(path: str) -> tuple[int, bytes] | None:
+    """A regular file's size and bytes (none past MAX_BYTES: see files.read_bytes); None
+    if it is not a regular file or cannot be read."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        kind, size, data = read_bytes(path, MAX_BYTES)
     except OSError:
         return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        with os.fdopen(os.dup(fd), "rb") as picture:
-            return picture.read(MAX_BYTES + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    return (max(size, len(data)), data) if stat.S_ISREG(kind) else None
 
 
 def digest_of(path: str) -> str | None:
     """The SHA-256 of a picture's bytes now, or None if it cannot be read whole."""
-    data = _read(path)
-    return hashlib.sha256(data).hexdigest() if data is not None and len(data) <= MAX_BYTES else None
+    read = _read(path)
+    return hashlib.sha256(read[1]).hexdigest() if read and read[0] <= MAX_BYTES else None
