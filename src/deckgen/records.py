@@ -90,8 +90,7 @@ class Fingerprint(NamedTuple):
     @staticmethod
     def mark(values: Iterable[str], tags: tuple[str, ...]) -> str:
         """The fingerprint of a note's written fields and own tags, as it carries it."""
-        hashes = [zlib.crc32(value.encode()) for value in values]  # each as field_hash
-        hashes.append(tags_hash(tags))
+        hashes = [*map(field_hash, values), tags_hash(tags)]
         packed = _packer(len(hashes)).pack(*hashes)
         return "<!--deckgen " + binascii.b2a_base64(packed, newline=False).decode() + "-->"
 
@@ -121,8 +120,7 @@ def without_mark(field: str) -> str:
 
 
 def field_hash(text: str) -> int:
-    """A field's part of a fingerprint (`mark` computes it in place, the same way: a test
-    holds the two together)."""
+    """A field's part of a fingerprint."""
     return zlib.crc32(text.encode())
 
 
