@@ -20,6 +20,7 @@ from deckgen.diagnostics import Diagnostic, Position
 from deckgen.media import Picture
 from deckgen.notes import Domain, Note
 from deckgen.notetypes import FINGERPRINTED, NoteType
+from deckgen.shapes import RESERVED_TAG_PREFIXES
 
 # A str as JSON, non-ASCII kept (json's own C function): see `_content`.
 _QUOTE = json.encoder.encode_basestring
@@ -197,13 +198,10 @@ def _own_tags(domain: str, kind: str) -> tuple[str, str]:
     return f"domain::{domain}", f"kind::{kind}"
 
 
-# The tags deckgen gives notes itself (those above, and RETIRED_TAG), as Anki compares them.
-_OWN_TAG = re.compile(r"(?:domain|kind|deckgen)::", re.IGNORECASE)
-
-
 def user_tags(tags: Iterable[str]) -> list[str]:
-    """A note's tags without those deckgen gives it itself."""
-    return [tag for tag in tags if not _OWN_TAG.match(tag)]
+    """A note's tags without those deckgen gives it itself (those above, and RETIRED_TAG:
+    the prefixes notes may not use), whatever their case in Anki."""
+    return [tag for tag in tags if not tag_key(tag).startswith(RESERVED_TAG_PREFIXES)]
 
 
 # What the lock keeps of a note, what tells whether it changed: id, kind, domain, hash.
