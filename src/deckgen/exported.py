@@ -96,8 +96,11 @@ def _check_format(archive: zipfile.ZipFile, names: set[str]) -> None:
     if "meta" not in names:
         return  # written before Anki 2.1.50: a legacy format
     meta = archive.read("meta") if archive.getinfo("meta").file_size < 1024 else b""
-    # A protobuf message whose field 1 is the version: tag 0x08, then a varint.
-    version = meta[1] if len(meta) >= 2 and meta[0] == 0x08 and meta[1] < 0x80 else None
+    # Anki's `PackageMetadata`: field 1 is the version.
+    try:
+        version = _varint(_message(meta), 1)
+    except ValueError:
+        version = None
     if version is None or version > NEWEST_FORMAT:
         raise PackageError(
             "it was written by a newer Anki, in a format deckgen cannot read yet: export"
