@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from deckgen import __version__
-from deckgen.diagnostics import Diagnostic, has_errors, summary
+from deckgen.diagnostics import START, Diagnostic, has_errors, summary
 
 # Each command imports what it needs when it runs: start-up is most of a small build.
 if TYPE_CHECKING:
@@ -317,6 +317,11 @@ def pull(package: Path, notes_dir: Path, dry_run: bool, prefer: str | None) -> N
     from deckgen import pull as pull_
 
     pulled = pull_.pull(package, notes_dir, prefer)
+    if not dry_run:  # every file it is to write, checked before any is written
+        for path in pulled.files:
+            why = files.unwritable(path)
+            if why is not None:
+                pulled.problems.append(Diagnostic(str(path), START, "cannot-write", why))
     for problem in pulled.problems:
         click.echo(_styled(problem), err=True, color=_color())
     conflicts = pulled.conflicts if prefer is None else []
@@ -344,8 +349,12 @@ def pull(package: Path, notes_dir: Path, dry_run: bool, prefer: str | None) -> N
     if dry_run:
         click.echo("Dry run: nothing written")
         return
-    for path, text in pulled.files.items():
-        files.write_atomic(path, text.encode("utf-8"))
+    try:
+        files.write_all(pulled.files)
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        click.echo(f"Error: {where}{error.strerror or error}; nothing written", err=True)
+        raise click.exceptions.Exit(1) from error
     if pulled.files:
         click.echo(f"Wrote {len(pulled.files)} file(s); see git diff, then deckgen build")
 

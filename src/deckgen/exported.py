@@ -12,21 +12,27 @@ newest collection inside is the one read.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 import zstandard
 
+from deckgen.files import FILE_KINDS
+
 # Bounds of a package: the collection inside, unpacked, and the notes it may hold (a
 # whole collection's export may hold many decks besides this one).
+MAX_PACKAGE = 4 * 2**30  # the file, pictures and sounds included (only its collection is read)
 MAX_COLLECTION = 2**30
 MAX_NOTES = 1_000_000
 # The newest package format read here (Anki's `PackageMetadata.Version`: 1 anki2,
 # 2 anki21, 3 anki21b).
 NEWEST_FORMAT = 3
+T = TypeVar("T")
 _COLLECTIONS = (
     ("collection.anki21b", True),
     ("collection.anki21", False),
@@ -72,7 +78,11 @@ def read(path: Path) -> Exported:
     """Every note of the package, with its note type and decks; PackageError if it is not
     an Anki package deckgen can read."""
     try:
-        with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as work:
+        with (
+            _open(path) as file,
+            zipfile.ZipFile(file) as archive,
+            tempfile.TemporaryDirectory() as work,
+        ):
             names = set(archive.namelist())
             _check_format(archive, names)
             name, compressed = next(((n, c) for n, c in _COLLECTIONS if n in names), (None, False))
@@ -86,10 +96,29 @@ def read(path: Path) -> Exported:
             return _query(database)
     except zipfile.BadZipFile:
         raise PackageError("not an Anki package: it is not a zip archive") from None
-    except IsADirectoryError:
-        raise PackageError("this is a folder, not an Anki package") from None
     except OSError as error:
         raise PackageError(f"cannot read it: {error.strerror or error}") from None
+
+
+def _open(path: Path) -> BinaryIO:
+    """The package, opened only if it is a regular file within the bound: never waiting
+    on a FIFO or reading a device, even one that took the file's place."""
+    kind = stat.S_IFMT(os.stat(path).st_mode)
+    if kind == stat.S_IFREG:
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(path, flags)
+        info = os.fstat(fd)
+        kind = stat.S_IFMT(info.st_mode)
+        if kind == stat.S_IFREG and info.st_size <= MAX_PACKAGE:
+            return os.fdopen(fd, "rb")
+        os.close(fd)
+        if kind == stat.S_IFREG:
+            raise PackageError(
+                f"it is {info.st_size / 2**30:.1f} GiB; deckgen reads packages of up to"
+                f" {MAX_PACKAGE // 2**30} GiB: export just the deck"
+            )
+    what = FILE_KINDS.get(kind, "not a regular file")
+    raise PackageError(f"this is {what}, not an Anki package: deckgen reads regular files only")
 
 
 def _check_format(archive: zipfile.ZipFile, names: set[str]) -> None:
@@ -144,10 +173,27 @@ def _query(database: Path) -> Exported:
         return _tables(db)
     except sqlite3.DatabaseError as error:
         raise PackageError(f"its collection is damaged or not Anki's: {error}") from None
-    except (ValueError, KeyError, TypeError, RecursionError) as error:
-        raise PackageError(f"its collection is not one Anki writes: {error!r}") from None
+    except _Malformed as error:
+        raise PackageError(f"its collection is not one Anki writes: {error}") from None
+    except (ValueError, RecursionError) as error:  # JSON or text that does not decode
+        raise PackageError(f"its collection is not one Anki writes: {error}") from None
     finally:
         db.close()
+
+
+class _Malformed(ValueError):
+    """A value of the collection is not of the type Anki writes there."""
+
+
+_TYPE_NAMES = {int: "a number", str: "text", bytes: "a blob", dict: "an object", list: "a list"}
+
+
+def _typed(value: Any, kind: type[T], what: str) -> T:
+    """`value`, if it is of the type Anki writes for `what`."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        found = "null" if value is None else _TYPE_NAMES.get(type(value), type(value).__name__)
+        raise _Malformed(f"{what} is {found}, where Anki writes {_TYPE_NAMES[kind]}")
+    return value
 
 
 def _unicase(first: str, second: str) -> int:
@@ -156,19 +202,29 @@ def _unicase(first: str, second: str) -> int:
 
 
 def _tables(db: sqlite3.Connection) -> Exported:
-    (version,) = db.execute("SELECT ver FROM col").fetchone()
+    row = db.execute("SELECT ver FROM col").fetchone()
+    version = _typed(row[0] if row else None, int, "the collection's version")
     if version >= 15:  # note types, fields and decks in tables of their own
         notetypes = _notetypes(db)
         decks = {
-            did: name.replace("\x1f", "::")
+            _typed(did, int, "a deck's id"): _typed(name, str, "a deck's name").replace(
+                "\x1f", "::"
+            )
             for did, name in db.execute("SELECT id, name FROM decks")
         }
     else:
-        models_json, decks_json = db.execute("SELECT models, decks FROM col").fetchone()
+        row = db.execute("SELECT models, decks FROM col").fetchone()
+        models = _json(row[0], "the note types")
         notetypes = {
-            int(ntid): _notetype_of(model) for ntid, model in json.loads(models_json).items()
+            _id(ntid, "a note type's id"): _notetype_of(_typed(model, dict, "a note type"))
+            for ntid, model in models.items()
         }
-        decks = {int(did): deck["name"] for did, deck in json.loads(decks_json).items()}
+        decks = {
+            _id(did, "a deck's id"): _typed(
+                _typed(deck, dict, "a deck").get("name"), str, "a deck's name"
+            )
+            for did, deck in _json(row[1], "the decks").items()
+        }
     in_decks: dict[int, set[str]] = {}
     for nid, did in db.execute("SELECT nid, did FROM cards"):
         in_decks.setdefault(nid, set()).add(decks.get(did, ""))
@@ -181,36 +237,63 @@ def _tables(db: sqlite3.Connection) -> Exported:
             raise PackageError(
                 f"it holds over {MAX_NOTES:,} notes: export just the deck, not the whole collection"
             )
-        notes[str(guid)] = ExportedNote(
-            str(guid),
-            int(mid),
-            int(mod),
-            tuple(str(flds).split("\x1f")),
-            tuple(str(tags).split()),
+        guid = _typed(guid, str, "a note's GUID")
+        notes[guid] = ExportedNote(
+            guid,
+            _typed(mid, int, "a note's note type"),
+            _typed(mod, int, "a note's modification time"),
+            tuple(_typed(flds, str, "a note's fields").split("\x1f")),
+            tuple(_typed(tags, str, "a note's tags").split()),
             frozenset(in_decks.get(nid, ())),
         )
     return Exported(notes, notetypes)
 
 
+def _json(value: Any, what: str) -> dict[str, Any]:
+    """An object of JSON, as schema 11 keeps note types and decks."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    return _typed(json.loads(_typed(value, str, what)), dict, what)
+
+
 def _notetype_of(model: dict[str, Any]) -> Notetype:
     """A note type as schema 11 keeps it: JSON."""
-    fields = sorted(model["flds"], key=lambda f: int(f["ord"]))
-    templates = sorted(model["tmpls"], key=lambda t: int(t["ord"]))
+    fields = _ordered(model.get("flds"), "a note type's fields")
+    templates = _ordered(model.get("tmpls"), "a note type's templates")
     return Notetype(
-        str(model["name"]),
-        tuple(str(f["name"]) for f in fields),
-        tuple(_id(f.get("id")) for f in fields),
+        _typed(model.get("name"), str, "a note type's name"),
+        tuple(_typed(f.get("name"), str, "a field's name") for f in fields),
+        tuple(_optional_id(f.get("id"), "a field's id") for f in fields),
         tuple(
-            Template(_id(t.get("id")), str(t["name"]), str(t["qfmt"]), str(t["afmt"]))
+            Template(
+                _optional_id(t.get("id"), "a template's id"),
+                _typed(t.get("name"), str, "a template's name"),
+                _typed(t.get("qfmt"), str, "a template's front"),
+                _typed(t.get("afmt"), str, "a template's back"),
+            )
             for t in templates
         ),
-        str(model.get("css", "")),
-        int(model.get("mod", 0)),
+        _typed(model.get("css", ""), str, "a note type's CSS"),
+        _typed(model.get("mod", 0), int, "a note type's modification time"),
     )
 
 
-def _id(value: object) -> int | None:
-    return None if value is None else int(str(value))
+def _ordered(value: Any, what: str) -> list[dict[str, Any]]:
+    """A note type's fields or templates, in the order of their `ord`."""
+    items = [_typed(item, dict, what[:-1]) for item in _typed(value, list, what)]
+    return sorted(items, key=lambda item: _typed(item.get("ord"), int, f"{what[:-1]}'s ord"))
+
+
+def _id(value: Any, what: str) -> int:
+    """An id, as JSON keeps it: a number, or a number written as text (an object's keys)."""
+    if isinstance(value, str) and value.lstrip("-").isdigit() and len(value) < 20:
+        return int(value)
+    return _typed(value, int, what)
+
+
+def _optional_id(value: Any, what: str) -> int | None:
+    """A field's or template's id: none before Anki 2.1.67."""
+    return None if value is None else _id(value, what)
 
 
 def _notetypes(db: sqlite3.Connection) -> dict[int, Notetype]:
@@ -221,23 +304,27 @@ def _notetypes(db: sqlite3.Connection) -> dict[int, Notetype]:
     for ntid, name, config in db.execute(
         "SELECT ntid, name, config FROM fields ORDER BY ntid, ord"
     ):
-        fields.setdefault(ntid, []).append((str(name), _varint(_message(config), 9)))
+        message = _message(_typed(config, bytes, "a field's settings"))
+        fields.setdefault(ntid, []).append(
+            (_typed(name, str, "a field's name"), _varint(message, 9))
+        )
     templates: dict[int, list[Template]] = {}
     rows = db.execute("SELECT ntid, name, config FROM templates ORDER BY ntid, ord")
     for ntid, name, config in rows:
-        message = _message(config)
+        message = _message(_typed(config, bytes, "a template's settings"))
         front, back = _text(message, 1), _text(message, 2)
-        templates.setdefault(ntid, []).append(Template(_varint(message, 8), str(name), front, back))
+        name = _typed(name, str, "a template's name")
+        templates.setdefault(ntid, []).append(Template(_varint(message, 8), name, front, back))
     notetypes = {}
     for ntid, name, mod, config in db.execute("SELECT id, name, mtime_secs, config FROM notetypes"):
         own = fields.get(ntid, [])
-        notetypes[int(ntid)] = Notetype(
-            str(name),
+        notetypes[_typed(ntid, int, "a note type's id")] = Notetype(
+            _typed(name, str, "a note type's name"),
             tuple(n for n, _ in own),
             tuple(i for _, i in own),
             tuple(templates.get(ntid, [])),
-            _text(_message(config), 3),
-            int(mod),
+            _text(_message(_typed(config, bytes, "a note type's settings")), 3),
+            _typed(mod, int, "a note type's modification time"),
         )
     return notetypes
 
@@ -278,13 +365,17 @@ def _read_varint(data: bytes, at: int) -> tuple[int, int]:
 
 
 def _varint(message: dict[int, list[int | bytes]], number: int) -> int | None:
+    """A message's int64 field (none if it is absent; _Malformed if it is not a varint)."""
     values = message.get(number)
-    if not values or not isinstance(values[-1], int):
+    if not values:
         return None
-    value = values[-1]
+    value = _typed(values[-1], int, f"field {number} of a setting")
     return value - 2**64 if value >= 2**63 else value  # an int64
 
 
 def _text(message: dict[int, list[int | bytes]], number: int) -> str:
+    """A message's text field ("" if it is absent; _Malformed if it is not text)."""
     values = message.get(number)
-    return values[-1].decode("utf-8") if values and isinstance(values[-1], bytes) else ""
+    if not values:
+        return ""
+    return _typed(values[-1], bytes, f"field {number} of a setting").decode("utf-8")

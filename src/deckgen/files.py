@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import glob
 import os
 import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from deckgen.diagnostics import START, Diagnostic, Position
@@ -27,19 +28,35 @@ def read_text(
     shown_as: str,
     limit: int = MAX_BYTES,
     advice: str = "split it into files in a folder named after its domain",
+    *,
+    keep_bom: bool = False,
 ) -> tuple[str | None, list[Diagnostic]]:
     """A file's text: a regular file (not a FIFO, device or socket, which could make a
     read wait or never end) of at most `limit` bytes of UTF-8, no NUL, no line longer
-    than MAX_LINE characters."""
+    than MAX_LINE characters; its byte-order mark left out, unless `keep_bom`."""
     try:
         kind, size, data = read_bytes(path, limit)
     except OSError as error:
         message = f"cannot read file: {error.strerror or error}"
         return None, [Diagnostic(shown_as, START, "unreadable", message)]
     if kind != stat.S_IFREG:
-        what = _KINDS.get(kind, "not a regular file")
+        what = FILE_KINDS.get(kind, "not a regular file")
         message = f"this is {what}, not a file of notes: deckgen reads regular files only"
         return None, [Diagnostic(shown_as, START, "not-a-file", message)]
+    return decode(data, shown_as, limit, advice, keep_bom=keep_bom, size=size)
+
+
+def decode(
+    data: bytes,
+    shown_as: str,
+    limit: int = MAX_BYTES,
+    advice: str = "split it into files in a folder named after its domain",
+    *,
+    keep_bom: bool = False,
+    size: int = 0,
+) -> tuple[str | None, list[Diagnostic]]:
+    """A file's bytes as text, held to the bounds `read_text` holds a file to (`size`:
+    the file's own, if it said more than was read)."""
     if size > limit or len(data) > limit:
         size = max(size, len(data))
         message = (
@@ -47,7 +64,13 @@ def read_text(
             f" {limit // 2**20} MiB: {advice}"
         )
         return None, [Diagnostic(shown_as, START, "too-large", message)]
-    return _decode(data, shown_as)
+    text, problems = _decode(data, shown_as)
+    if keep_bom and text is not None and data.startswith(codecs.BOM_UTF8):
+        text = BOM + text
+    return text, problems
+
+
+BOM = "\ufeff"
 
 
 def read_bytes(path: Path | str, limit: int) -> tuple[int, int, bytes]:
@@ -67,7 +90,7 @@ def read_bytes(path: Path | str, limit: int) -> tuple[int, int, bytes]:
         os.close(fd)
 
 
-_KINDS = {
+FILE_KINDS = {
     stat.S_IFDIR: "a folder",
     stat.S_IFIFO: "a FIFO (named pipe)",
     stat.S_IFCHR: "a character device",
@@ -147,41 +170,103 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write `data` to `path` in one step: readers see the old file or the new, whole.
     `durable=False` skips waiting for the disk, for files that only save time (a cache
     whose damaged entries are ignored)."""
-    with replacing(path, durable=durable) as partial:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+    write_all({path: data}, durable=durable)
+
+
+def write_all(contents: Mapping[Path, bytes], *, durable: bool = True) -> None:
+    """Write several files, all or none: each first to a hidden file beside it, with the
+    mode and owner the file it replaces has; only once every one is written are they
+    renamed into place. OSError (and nothing replaced) if one cannot be written."""
+    partials: list[tuple[Path, Path]] = []
+    try:
+        for path, data in contents.items():
+            partial = _partial(path)
+            partials.append((partial, path))
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            _settle(partial, path, durable)
+        for partial, path in partials:
+            os.replace(partial, path)
+    finally:
+        for partial, _ in partials:
+            partial.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
 def replacing(path: Path, *, durable: bool = True) -> Iterator[Path]:
     """A hidden path beside `path` to write the new file at; once the block ends, the
-    new file replaces `path` in one step, and if the block fails, it is removed.
+    new file replaces `path` in one step (keeping its mode and owner), and if the block
+    fails, it is removed.
 
     A build killed in the middle leaves the hidden file, which the next write to `path`
     removes (it carries the dead process's id).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.partial"):
-        pid = stale.name[len(path.name) + 2 : -len(".partial")]
-        if pid.isdigit() and not _alive(int(pid)):
-            stale.unlink(missing_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial = _partial(path)
     try:
         yield partial
-        if durable:
-            fd = os.open(partial, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        _settle(partial, path, durable)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _partial(path: Path) -> Path:
+    """The hidden path to write `path` at; those left by killed processes removed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.partial"):
+        pid = stale.name[len(path.name) + 2 : -len(".partial")]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+    return path.with_name(f".{path.name}.{os.getpid()}.partial")
+
+
+def _settle(partial: Path, path: Path, durable: bool) -> None:
+    """The new file given the mode and owner of the one it replaces, and on disk."""
+    try:
+        old = os.stat(path)
+    except FileNotFoundError:
+        old = None
+    if old is not None:
+        os.chmod(partial, stat.S_IMODE(old.st_mode))
+        new = os.stat(partial)
+        if (new.st_uid, new.st_gid) != (old.st_uid, old.st_gid):
+            os.chown(partial, old.st_uid, old.st_gid)
+    if durable:
+        fd = os.open(partial, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def unwritable(path: Path) -> str | None:
+    """Why `path` cannot be written in place, keeping its mode and owner, if it cannot:
+    a read-only file or folder, a file of another user, or not a regular file."""
+    folder = path.parent
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as error:
+        return f"cannot write it: {error.strerror or error}"
+    if info is not None:
+        if not stat.S_ISREG(info.st_mode):
+            return "it is not a regular file: deckgen writes regular files only"
+        if not os.access(path, os.W_OK):
+            mode = stat.S_IMODE(info.st_mode)
+            return f"the file is read-only (mode {mode:o}): make it writable, then run again"
+        if os.name == "posix" and os.geteuid() not in (0, info.st_uid):
+            return "the file belongs to another user, whose it would no longer be: copy it first"
+    if not folder.is_dir():
+        return f"the folder {folder} does not exist"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder {folder} is read-only: make it writable, then run again"
+    return None
 
 
 @contextlib.contextmanager

@@ -3,10 +3,12 @@ each with a comment saying what its cards will look like."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from pathlib import Path
 
-from deckgen.files import write_atomic
+from deckgen.files import write_all
 from deckgen.yamledit import one_line
 
 DOMAIN = "first-domain"
@@ -80,8 +82,10 @@ class InitError(Exception):
 def init(folder: Path, name: str, key: str | None) -> list[Path]:
     """Write a new deck into `folder`; the files written. Refuses a folder that holds
     notes already, writing nothing."""
-    if folder.exists() and not folder.is_dir():
-        raise InitError(f"{folder} is a file, not a folder for notes")
+    for above in [folder, *folder.parents]:
+        if os.path.lexists(above) and not above.is_dir():
+            where = "is" if above == folder else f"lies below {above}, which is"
+            raise InitError(f"{folder} {where} a file, not a folder")
     if folder.is_dir() and any(
         p.suffix in (".yaml", ".yml") or p.name == "deck.lock" for p in folder.rglob("*")
     ):
@@ -97,13 +101,21 @@ def init(folder: Path, name: str, key: str | None) -> list[Path]:
         )
     if not name.strip() or "\n" in name or len(name) > 200:
         raise InitError("the deck's name must be one line of text, of up to 200 characters")
-    folder.mkdir(parents=True, exist_ok=True)
     files = {
         folder / "deck.yaml": _DECK.format(name=one_line(name), key=key, domain=DOMAIN),
         folder / f"{DOMAIN}.yaml": _NOTES,
     }
-    for path, text in files.items():
-        write_atomic(path, text.encode("utf-8"))
+    made = [p for p in [folder, *folder.parents] if not os.path.lexists(p)]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_all({path: text.encode("utf-8") for path, text in files.items()})
+    except OSError as error:
+        for path in made:  # the folders made for it, innermost first: as they were
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        raise InitError(
+            f"cannot write {error.filename or folder}: {error.strerror or error}"
+        ) from None
     return list(files)
 
 

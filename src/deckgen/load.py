@@ -12,7 +12,7 @@ import os
 import pickle
 import sys
 from collections import Counter
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -45,13 +45,22 @@ class Loaded(NamedTuple):
     problems: list[Diagnostic]
 
 
-def load(notes_dir: Path, *, cache: bool = True, progress: Progress | None = None) -> Loaded:
-    """Read and check every file of a notes folder, and make the records of its notes."""
+def load(
+    notes_dir: Path,
+    *,
+    cache: bool = True,
+    progress: Progress | None = None,
+    texts: Mapping[Path, bytes] | None = None,
+) -> Loaded:
+    """Read and check every file of a notes folder, and make the records of its notes.
+    `texts`: notes files as they would be (what `pull` is to write), read in place of
+    what the folder holds, as the files would be read."""
+    texts = texts or {}
     header, problems = check_header(notes_dir / DECK_FILE)
-    files, bounds = _notes_files(notes_dir, header, problems)
+    files, bounds = _notes_files(notes_dir, header, problems, texts)
     if header is None or bounds:
         return Loaded(None, sorted(problems))
-    sizes = [_size(path) for path, _ in files]
+    sizes = [len(texts[path]) if path in texts else _size(path) for path, _ in files]
     total = sum(sizes)
     ids = _Ids()
     kept: list[bytes] = []
@@ -61,7 +70,7 @@ def load(notes_dir: Path, *, cache: bool = True, progress: Progress | None = Non
     done = 0
     pictures: dict[str, Picture] = {}  # each picture the deck shows, by its name
     large = total >= LARGE
-    results = _results(notes_dir, header, files, large, cache=cache and large)
+    results = _results(notes_dir, header, files, texts, large, cache=cache and large)
     try:
         for size, data in zip(sizes, results, strict=True):
             result: FileResult = pickle.loads(data)
@@ -186,6 +195,7 @@ def _results(
     notes_dir: Path,
     header: DeckHeader,
     files: list[tuple[Path, Domain]],
+    texts: Mapping[Path, bytes],
     large: bool,
     *,
     cache: bool,
@@ -193,10 +203,13 @@ def _results(
     """Each file's result, pickled, in order. For a large deck: from the cache where the
     file is unchanged, and the others read by a process per core."""
     remembered = _Cache(notes_dir, header) if cache else None
-    entries = [remembered.entry(path, domain) if remembered else None for path, domain in files]
+    entries = [
+        remembered.entry(path, domain) if remembered and path not in texts else None
+        for path, domain in files
+    ]
     cached = [_Cache.get(entry) if entry else None for entry in entries]
     work = [
-        (path, domain, header, entry, notes_dir)
+        (path, domain, header, entry, notes_dir, texts.get(path))
         for (path, domain), entry, hit in zip(files, entries, cached, strict=True)
         if hit is None
     ]
@@ -219,20 +232,24 @@ def _results(
         remembered.prune()
 
 
-def _read_and_keep(job: tuple[Path, Domain, DeckHeader, Path | None, Path]) -> bytes:
+def _read_and_keep(
+    job: tuple[Path, Domain, DeckHeader, Path | None, Path, bytes | None],
+) -> bytes:
     """Read one file (in a worker, for a large deck); keep its result in the cache entry
     given; return it pickled, once for both."""
-    path, domain, header, entry, notes_dir = job
-    data = pickle.dumps(_file(path, domain, header, notes_dir), protocol=5)
+    path, domain, header, entry, notes_dir, text = job
+    data = pickle.dumps(_file(path, domain, header, notes_dir, text), protocol=5)
     if entry is not None:
         _Cache.put(entry, data)
     return data
 
 
-def _file(path: Path, domain: Domain, header: DeckHeader, notes_dir: Path) -> FileResult:
-    """Read, check and make the records of one notes file: what it holds, whatever the
-    other files hold."""
-    parsed, problems = read(path, str(path))
+def _file(
+    path: Path, domain: Domain, header: DeckHeader, notes_dir: Path, text: bytes | None = None
+) -> FileResult:
+    """Read, check and make the records of one notes file (or of `text`, the bytes it
+    would hold): what it holds, whatever the other files hold."""
+    parsed, problems = read(path, str(path), text)
     if parsed is None:
         return FileResult.of(str(path), (), (), problems)
     pictures = Pictures(notes_dir, path)
@@ -246,7 +263,10 @@ def _file(path: Path, domain: Domain, header: DeckHeader, notes_dir: Path) -> Fi
 
 
 def _notes_files(
-    notes_dir: Path, header: DeckHeader | None, problems: list[Diagnostic]
+    notes_dir: Path,
+    header: DeckHeader | None,
+    problems: list[Diagnostic],
+    texts: Mapping[Path, bytes],
 ) -> tuple[list[tuple[Path, Domain]], bool]:
     """Each notes file with its domain, in study order: the domains as deck.yaml lists
     them, each's `<domain>.yaml`, then the files of a folder `<domain>/` by name (a large
@@ -264,7 +284,10 @@ def _notes_files(
             message = f"over {MAX_FILES:,} notes files: merge some (a file can hold thousands)"
             problems.append(Diagnostic(str(notes_dir), START, "too-many", message))
             return [], True
-    total = sum(_size(path) for _, path in found)
+    listed = {path for _, path in found}
+    for path in texts.keys() - listed:  # a file that is yet to be written
+        found.append((path.stem if path.parent == notes_dir else path.parent.name, path))
+    total = sum(len(texts[path]) if path in texts else _size(path) for _, path in found)
     if total > MAX_DECK_BYTES:
         message = (
             f"{total / 2**20:.0f} MiB of notes: deckgen builds decks of up to"

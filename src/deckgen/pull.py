@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import NamedTuple
 
 from deckgen import exported, lock
 from deckgen.diagnostics import START, Diagnostic, Level, Position, has_errors
-from deckgen.files import scratch_dir
+from deckgen.files import BOM
 from deckgen.load import load
 from deckgen.markup import parse_clozes
 from deckgen.notetypes import FINGERPRINTED, NOTE_TYPES, NoteType
@@ -91,7 +90,7 @@ class Pulled:
     older: int = 0  # unedited copies of an older build
     skipped: dict[str, int] = field(default_factory=dict)  # why -> how many notes
     missing: list[str] = field(default_factory=list)
-    files: dict[Path, str] = field(default_factory=dict)  # new texts, to be written
+    files: dict[Path, bytes] = field(default_factory=dict)  # what to write, file by file
     # Warnings about a note, placed once it is known where it stands: id, code, message.
     notices: list[tuple[str, str, str]] = field(default_factory=list)
     added_at: dict[str, tuple[str, Position]] = field(default_factory=dict)
@@ -466,7 +465,7 @@ def _write(
         if source is None:
             continue
         editor = Edits(source)
-        notes = _notes_by_id(source.root)
+        notes = _notes_by_id(editor.source.root)
         for edit in by_file.get(path, ()):
             node = notes.get(edit.record.note_id)
             if node is None:
@@ -493,12 +492,13 @@ def _write(
             result.changes.append(NoteChange(note_id, "added", path, where, fields))
     if has_errors(result.problems):
         return
-    _verify(deck, notes_dir, texts, edits, added, result)
+    written = {Path(p): t.encode("utf-8") for p, t in texts.items() if t != _text_of(sources[p])}
+    _verify(deck, notes_dir, written, edits, added, result)
     if not has_errors(result.problems):
-        result.files = {Path(p): t for p, t in texts.items() if t != _text_of(sources[p])}
+        result.files = written
 
 
-_ID_LINE = re.compile(r"^( *- )id: (\S+)$", re.MULTILINE)
+_ID_LINE = re.compile(r"^( *- )id: (\S+)\r?$", re.MULTILINE)
 
 
 def _ids_in(text: str, wanted: set[str]) -> dict[str, Position]:
@@ -514,7 +514,8 @@ def _ids_in(text: str, wanted: set[str]) -> dict[str, Position]:
 
 
 def _text_of(source: SourceFile | None) -> str | None:
-    return None if source is None else source.text
+    """A file's text as it is, its byte-order mark included."""
+    return None if source is None else (BOM if source.bom else "") + source.text
 
 
 def _inside(path: Path, notes_dir: Path) -> bool:
@@ -627,28 +628,20 @@ def _entries(kind: str, edit: _Edit) -> list[tuple[str, object]]:
 def _verify(
     deck: Deck,
     notes_dir: Path,
-    texts: dict[str, str],
+    written: dict[Path, bytes],
     edits: list[_Edit],
     added: list[tuple[str, str, _Edit]],
     result: Pulled,
 ) -> None:
-    """Load the notes as they would be written, and hold each note to what it must be:
-    the pulled fields rendering to what Anki holds (as normalised), every other note as
-    it was."""
-    with scratch_dir() as scratch:
-        copy = scratch / "notes"
-        shutil.copytree(notes_dir, copy)
-        for path, text in texts.items():
-            target = copy / Path(path).resolve().relative_to(notes_dir.resolve())
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        loaded = load(copy, cache=False)
+    """Load the notes as they would be written (the files to write read from memory,
+    the others from the folder, by the one reader), and hold each note to what it must
+    be: the pulled fields rendering to what Anki holds (as normalised), every other note
+    as it was."""
+    loaded = load(notes_dir, cache=False, texts=written)
     if loaded.deck is None:
-        shown = str(copy)
         for problem in loaded.problems:
-            path = problem.path.replace(shown, str(notes_dir), 1)
             message = f"{problem.message} (in the text pulled from Anki; nothing written)"
-            result.problems.append(problem._replace(path=path, message=message))
+            result.problems.append(problem._replace(message=message))
         return
     before = {record.guid: record for record in deck.records()}
     after = {record.guid: record for record in loaded.deck.records()}

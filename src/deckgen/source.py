@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, TypeAlias
 import yaml
 
 from deckgen.diagnostics import START, Diagnostic, Position
-from deckgen.files import conflict_markers, position_of_byte, read_text
+from deckgen.files import BOM, conflict_markers, decode, position_of_byte, read_text
 
 # The bounds of a notes file (its size and lines: files.py; a deck's: load.py).
 MAX_MARKERS = 100  # merge conflict markers reported in a file: the first show what to do
@@ -63,6 +63,7 @@ class SourceFile(NamedTuple):
     path: str
     text: str
     root: Node | None
+    bom: bool = False  # the file starts with a UTF-8 byte-order mark (not in `text`)
 
     def positions_in(self, node: Scalar, offsets: list[int]) -> list[Position]:
         """Where characters of a scalar's value stand in the file, by offset.
@@ -107,11 +108,25 @@ class SourceFile(NamedTuple):
         return result
 
 
-def read(path: Path, shown_as: str) -> tuple[SourceFile | None, list[Diagnostic]]:
-    """Parse one YAML file; on failure, no file and the reasons, positioned."""
-    text, problems = read_text(path, shown_as)
+def read(
+    path: Path, shown_as: str, data: bytes | None = None
+) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """Parse one YAML file (or `data`, the bytes it would hold: read as the file would
+    be); on failure, no file and the reasons, positioned."""
+    if data is None:
+        text, problems = read_text(path, shown_as, keep_bom=True)
+    else:
+        text, problems = decode(data, shown_as, keep_bom=True)
     if text is None:
         return None, problems
+    bom = text.startswith(BOM)
+    return parse(text[1:] if bom else text, shown_as, bom)
+
+
+def parse(
+    text: str, shown_as: str, bom: bool = False
+) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """Parse a file's text (its byte-order mark, if it had one, left out)."""
     markers = [
         Diagnostic(
             shown_as,
@@ -125,7 +140,7 @@ def read(path: Path, shown_as: str) -> tuple[SourceFile | None, list[Diagnostic]
     if markers:
         return None, markers
     try:
-        return SourceFile(shown_as, text, _compose(text)), []
+        return SourceFile(shown_as, text, _compose(text), bom), []
     except _Refused as refusal:
         return None, [Diagnostic(shown_as, *refusal.args)]
     except yaml.reader.ReaderError as error:  # a character YAML does not allow in a file

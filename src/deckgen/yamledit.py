@@ -17,7 +17,8 @@ import json
 import re
 from collections.abc import Sequence as Seq
 
-from deckgen.source import Mapping, Node, Scalar, Sequence, SourceFile, resolves
+from deckgen.files import BOM
+from deckgen.source import Mapping, Node, Scalar, Sequence, SourceFile, parse, resolves
 
 WIDTH = 88  # where folded text is wrapped, as the repo's own notes are
 
@@ -28,9 +29,24 @@ class EditError(Exception):
 
 
 class Edits:
-    """The edits of one file, made on its text at the end, all at once."""
+    """The edits of one file, made on its text at the end, all at once. A file with
+    Windows line ends (CRLF) is edited as its text with plain ones, and given back with
+    the line ends it had, its new lines with the ones it uses most, and its byte-order
+    mark if it had one: every byte not edited stays as it was."""
 
     def __init__(self, source: SourceFile) -> None:
+        self.original = source.text
+        self.bom = BOM if source.bom else ""
+        # Where the text without "\r" had a "\r" before its "\n": offsets in it.
+        self.returns = [m.start() - n for n, m in enumerate(re.finditer("\r\n", source.text))]
+        self.newline = "\n"
+        if self.returns:
+            lf = source.text.replace("\r\n", "\n")
+            parsed, _ = parse(lf, source.path, source.bom)
+            assert parsed is not None, "the same YAML, with other line ends"
+            source = parsed
+            if 2 * len(self.returns) >= source.text.count("\n"):
+                self.newline = "\r\n"
         self.source = source
         self.text = source.text
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
@@ -194,18 +210,26 @@ class Edits:
         raise AssertionError("a double-quoted value holds any text")
 
     def result(self) -> str:
-        """The text with every edit made: in one pass, in the order of the text (and of
-        two at one place, in the order they were made)."""
-        parts: list[str] = []
+        """The file's text with every edit made (its byte-order mark and line ends as
+        they were): in one pass, in the order of the text (and of two at one place, in
+        the order they were made)."""
+        parts: list[str] = [self.bom]
         done = 0
         order = sorted(range(len(self.splices)), key=lambda i: (*self.splices[i][:2], i))
         for index in order:
             start, end, new = self.splices[index]
             assert start >= done, "edits of one file never overlap"
-            parts += [self.text[done:start], new]
+            parts += [self._kept(done, start), new.replace("\n", self.newline)]
             done = end
-        parts.append(self.text[done:])
+        parts.append(self._kept(done, len(self.text)))
         return "".join(parts)
+
+    def _kept(self, start: int, end: int) -> str:
+        """The text between two offsets, as the file has it (its "\r"s back)."""
+        if not self.returns:
+            return self.text[start:end]
+        before = bisect.bisect_left
+        return self.original[start + before(self.returns, start) : end + before(self.returns, end)]
 
 
 def _entries(node: Node) -> list[tuple[Node, Node]]:
