@@ -14,9 +14,10 @@ import yaml
 from click.testing import CliRunner
 from conftest import write_notes
 
-from deckgen import files, lock, media, shapes, source, validate
+from deckgen import diagnostics, files, lock, media, source, validate
 from deckgen import load as load_module
 from deckgen.cli import main
+from deckgen.diagnostics import Level
 from deckgen.load import load
 
 FACT = "- id: {id}\n  fact: '{{{{c1::x}}}}'\n"
@@ -171,28 +172,74 @@ def test_a_deck_past_its_notes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     )
 
 
-def test_errors_past_the_limit_stop_the_check(tmp_path: Path) -> None:
-    folder = notes(tmp_path, "- id: a\n  fact: no cloze\n" * (shapes.MAX_ERRORS + 50))
+def test_past_the_errors_shown_the_rest_are_counted(tmp_path: Path) -> None:
+    """1,500 ids used twice: the first 1,000 are shown, and the summary gives the truth."""
+    folder = write_notes(tmp_path / "notes", {})
+    (folder / "mlops").mkdir()
+    notes = "".join(f"- id: note-{n}\n  fact: '{{{{c1::{n}}}}}'\n" for n in range(1_500))
+    for name in ("a", "b"):
+        (folder / "mlops" / f"{name}.yaml").write_text(notes)
     code, output = check(folder)
     lines = output.splitlines()
-    assert code == 1 and len(lines) == shapes.MAX_ERRORS + 2
+    assert code == 1 and len(lines) == diagnostics.MAX_SHOWN + 2
+    assert all("[duplicate-id]" in line for line in lines[:-2])
     assert lines[-2] == (
-        "mlops.yaml:2000:9: error: 1,000 errors, so deckgen stopped here: fix these first"
-        " [too-many]"
+        "mlops/b.yaml:2001:7: error: 500 more errors past the first 1,000, not"
+        " shown: fix these first [too-many]"
     )
+    assert lines[-1] == f"{folder}: 1,500 errors, the first 1,000 shown; nothing written"
 
 
-def test_reading_stops_at_the_error_limit_across_files(
+def test_errors_past_the_limit_are_counted_across_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(load_module, "MAX_ERRORS", 3)
+    monkeypatch.setattr(diagnostics, "MAX_SHOWN", 3)
     folder = write_notes(tmp_path / "notes", {})
     (folder / "mlops").mkdir()
     for name in ("a", "b", "c"):
         bad = f"- id: {name}1\n  fact: no cloze\n- id: {name}2\n  fact: no cloze\n"
         (folder / "mlops" / f"{name}.yaml").write_text(bad)
-    names = [p.path.rsplit("/", 1)[-1] for p in load(folder).problems]
-    assert names == ["a.yaml", "a.yaml", "b.yaml", "b.yaml"]
+    problems = load(folder).problems
+    names = [(p.path.rsplit("/", 1)[-1], p.code, p.counts) for p in problems]
+    assert names == [
+        ("a.yaml", "cloze-missing", 1),
+        ("a.yaml", "cloze-missing", 1),
+        ("b.yaml", "cloze-missing", 1),
+        ("b.yaml", "too-many", 3),
+    ]
+    assert diagnostics.summary(problems) == "6 errors, the first 3 shown"
+
+
+def test_warnings_alike_past_a_few_are_counted(tmp_path: Path) -> None:
+    found = diagnostics.Collected(limit=15)
+    at = diagnostics.Position(3, 3)
+    for n in range(200_000):
+        found.add(diagnostics.Diagnostic("x.yaml", at, "undeclared-tag", f"tag {n}", Level.WARNING))
+    for n in range(30):
+        where = diagnostics.Position(10 + n, 1)
+        found.add(diagnostics.Diagnostic("x.yaml", where, "other", "other", Level.WARNING))
+    shown = found.shown_problems()
+    assert [d.message for d in shown[:10]] == [f"tag {n}" for n in range(10)]
+    assert shown[-2:] == [
+        diagnostics.Diagnostic(
+            "x.yaml",
+            at,
+            "undeclared-tag",
+            "199,990 more warnings like the 10 above, not shown",
+            Level.WARNING,
+            199_990,
+        ),
+        diagnostics.Diagnostic(
+            "x.yaml",
+            diagnostics.Position(15, 1),
+            "too-many",
+            "25 more warnings past the first 15, not shown: fix these first",
+            Level.WARNING,
+            25,
+        ),
+    ]
+    assert len(shown) == 17
+    assert diagnostics.summary(shown) == "0 errors, 200,030 warnings, the first 15 shown"
 
 
 def run_with_a_deadline(folder: Path) -> subprocess.CompletedProcess[str]:
@@ -238,10 +285,16 @@ def test_a_lock_that_is_not_a_file_or_is_too_large(tmp_path: Path) -> None:
     assert lock.read(folder / "deck.lock")[1][0].code == "too-large"
 
 
-def test_a_lock_with_many_malformed_lines_reports_the_first_few(tmp_path: Path) -> None:
+def test_a_lock_with_many_malformed_lines_shows_the_first_few_and_counts_all(
+    tmp_path: Path,
+) -> None:
     found, problems = lock.parse("note x\n" * 100_000, "deck.lock")
-    assert found is None and len(problems) == 20
-    assert [p.position.line for p in problems] == list(range(1, 21))
+    assert found is None and len(problems) == 21
+    assert problems[-1].message == (
+        "99,980 more errors past the first 20, not shown: fix these first"
+    )
+    assert diagnostics.summary(problems) == "100,000 errors, the first 20 shown"
+    assert [p.position.line for p in problems] == list(range(1, 22))
 
 
 def test_deeply_nested_json_in_a_lock_is_a_malformed_line() -> None:

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 from deckgen import __version__
-from deckgen.diagnostics import START, Diagnostic, Level, Position, has_errors
+from deckgen.diagnostics import START, Collected, Diagnostic, Position, has_errors
 from deckgen.files import write_atomic
 from deckgen.media import MAX_PICTURES, Picture, Pictures, digest_of
 from deckgen.notes import Domain
 from deckgen.notetypes import NOTE_TYPES
 from deckgen.records import Deck, FileResult, Record, guid, records_of
-from deckgen.shapes import DECK_FILE, MAX_ERRORS
+from deckgen.shapes import DECK_FILE
 from deckgen.source import read
 from deckgen.validate import DeckHeader, check_header, check_notes
 
@@ -66,7 +66,8 @@ def load(
     kept: list[bytes] = []
     counts: Counter[tuple[str, str]] = Counter()
     cards: Counter[tuple[str, str]] = Counter()
-    errors = sum(p.level is Level.ERROR for p in problems)
+    found = Collected()  # every problem counted, the first of each level kept
+    found.extend(problems)
     done = 0
     pictures: dict[str, Picture] = {}  # each picture the deck shows, by its name
     large = total >= LARGE
@@ -74,11 +75,9 @@ def load(
     try:
         for size, data in zip(sizes, results, strict=True):
             result: FileResult = pickle.loads(data)
-            errors += sum(p.level is Level.ERROR for p in result.problems)
-            across = ids.check(result, kept, MAX_ERRORS - errors)  # errors, every one
-            across += ids.check_guids(result)
-            errors += len(across)
-            problems += [*result.problems, *across]
+            found.extend(result.problems)
+            found.extend(ids.check(result, kept))
+            found.extend(ids.check_guids(result))
             kept.append(data)
             for picture in result.pictures:
                 pictures.setdefault(picture.name, picture)
@@ -88,16 +87,16 @@ def load(
             done += size
             if progress is not None:
                 progress(done, total)
-            if errors >= MAX_ERRORS or ids.full:
+            if ids.full:
                 break
     finally:
         results.close()
-    if not has_errors(problems):
-        problems += ids.made_guids(header.key)
+    if not found.errors:
+        found.extend(ids.made_guids(header.key))
     if len(pictures) > MAX_PICTURES:
         message = f"{len(pictures):,} pictures: a deck ships {MAX_PICTURES:,} at most"
-        problems.append(Diagnostic(str(notes_dir), START, "too-many", message))
-    problems.sort()
+        found.add(Diagnostic(str(notes_dir), START, "too-many", message))
+    problems = sorted(found.shown_problems())
     if has_errors(problems):
         return Loaded(None, problems)
     deck = Deck(
@@ -152,16 +151,13 @@ class _Ids:
                 problems.append(Diagnostic(path, where, "duplicate-guid", message))
         return problems
 
-    def check(self, result: FileResult, kept: list[bytes], errors_left: int) -> list[Diagnostic]:
-        """The errors of a file's ids: used before, or past the deck's bound; no more
-        than `errors_left`."""
+    def check(self, result: FileResult, kept: list[bytes]) -> list[Diagnostic]:
+        """The errors of a file's ids: used before, or past the deck's bound."""
         index = len(self.paths)
         self.paths.append(result.path)
         problems: list[Diagnostic] = []
         here: set[str] = set()
         for note_id, line, col in result.ids:
-            if len(problems) >= errors_left:
-                break
             note_id = sys.intern(note_id)  # one string for the id, here and in the lock
             first = self.first.setdefault(note_id, index)
             if first != index or note_id in here:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from deckgen.diagnostics import Diagnostic, Level, Position
+from deckgen.diagnostics import Collected, Diagnostic, Level, Position
 from deckgen.files import conflict_markers, read_text, replacing
 from deckgen.notetypes import Schema
 
@@ -29,7 +29,7 @@ _HEADER = """\
 """
 # The largest lock read: some 300,000 notes, past any deck deckgen builds.
 MAX_BYTES = 64 * 2**20
-_MAX_ERRORS = 20  # malformed entries reported before reading stops: it is not hand-written
+_MAX_ERRORS = 20  # malformed entries shown (all are counted): it is not hand-written
 
 
 class NoteEntry(NamedTuple):
@@ -175,7 +175,7 @@ def parse(text: str, path: str) -> tuple[Lock | None, list[Diagnostic]]:
     key: str | None = None
     notes = NoteEntries()
     notetypes: dict[str, NotetypeEntry] = {}
-    problems: list[Diagnostic] = []
+    problems = Collected(_MAX_ERRORS)
     markers = {line for line, _ in conflict_markers(text)}
     for number, line in enumerate(_lines(text), start=1):
         if number in markers or not line.strip() or line.startswith("#"):
@@ -187,9 +187,7 @@ def parse(text: str, path: str) -> tuple[Lock | None, list[Diagnostic]]:
                 f"malformed lock entry: {error}; if the lock cannot be mended, delete it"
                 " (every note then counts as changed once)"
             )
-            problems.append(Diagnostic(path, Position(number, 1), "lock-syntax", message))
-            if len(problems) == _MAX_ERRORS:
-                break
+            problems.add(Diagnostic(path, Position(number, 1), "lock-syntax", message))
             continue
         # After a merge both sides' lines may be there: the newer of each wins.
         if isinstance(entry, str):
@@ -204,10 +202,10 @@ def parse(text: str, path: str) -> tuple[Lock | None, list[Diagnostic]]:
             "merge conflict markers in the lock: both sides' entries are kept, the newer of"
             " each wins, and the next build writes it clean"
         )
-        problems.append(Diagnostic(path, Position(1, 1), "lock-merged", message, Level.WARNING))
-    if any(p.level is Level.ERROR for p in problems):
-        return None, problems
-    return Lock(key, notes, notetypes), problems
+        problems.add(Diagnostic(path, Position(1, 1), "lock-merged", message, Level.WARNING))
+    if problems.errors:
+        return None, problems.shown_problems()
+    return Lock(key, notes, notetypes), problems.shown_problems()
 
 
 def _lines(text: str) -> Iterator[str]:

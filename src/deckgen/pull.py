@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from deckgen import exported, lock
-from deckgen.diagnostics import START, Diagnostic, Level, Position, has_errors
+from deckgen.diagnostics import START, Diagnostic, Level, Position, capped, has_errors
 from deckgen.files import BOM
 from deckgen.load import load
 from deckgen.markup import parse_clozes
@@ -200,7 +200,7 @@ def _notices(deck: Deck, result: Pulled) -> None:
     for note_id, code, message in result.notices:
         path, position = places.get(note_id, ("(Anki)", START))
         result.problems.append(Diagnostic(path, position, code, message, Level.WARNING))
-    result.problems.sort()
+    result.problems = capped(sorted(result.problems))
 
 
 def _place(deck: Deck, result: Pulled, sources: dict[str, SourceFile | None]) -> None:

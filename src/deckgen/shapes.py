@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from deckgen.diagnostics import Diagnostic, Level, Position
+from deckgen.diagnostics import Collected, Diagnostic, Level, Position
 from deckgen.markup import pictures_in
 from deckgen.media import Pictures, Refusal
 from deckgen.source import MERGE, STR, Mapping, Node, Scalar, Sequence, SourceFile
@@ -22,9 +22,6 @@ Fields = dict[str, Any]  # a kind's own fields, as keyword arguments of its note
 DECK_FILE = "deck.yaml"
 RESERVED_TAG_PREFIXES = ("domain::", "kind::", "deckgen::")
 MAX_TAG = 100  # characters in a tag
-# Errors reported in a file, and in a run: past this many, checking stops (and so does
-# the time spent on suggestions for each), as a compiler stops after its error limit.
-MAX_ERRORS = 1_000
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 _SPACE = re.compile(r"\s")
@@ -40,12 +37,9 @@ _YAML_TYPES = {
 _NULL = "tag:yaml.org,2002:null"
 
 
-class TooManyErrors(Exception):
-    """The run's error limit is reached: checking stops here."""
-
-
 class Checker:
-    """Checks one file's nodes, collecting every problem with its position."""
+    """Checks one file's nodes, collecting every problem with its position (the first
+    of each level shown, every one counted: diagnostics.Collected)."""
 
     def __init__(
         self,
@@ -56,19 +50,16 @@ class Checker:
         self.source = source
         self.vocabulary = vocabulary  # the tags notes may use; None: any
         self.pictures = pictures  # of a notes file: its text may show pictures
-        self.problems: list[Diagnostic] = []
-        self.errors_left = MAX_ERRORS
+        self.collected = Collected()
+
+    @property
+    def problems(self) -> list[Diagnostic]:
+        return self.collected.shown_problems()
 
     def report(
         self, position: Position, code: str, message: str, level: Level = Level.ERROR
     ) -> None:
-        self.problems.append(Diagnostic(self.source.path, position, code, message, level))
-        if level is Level.ERROR:
-            self.errors_left -= 1
-            if self.errors_left <= 0:
-                message = f"{MAX_ERRORS:,} errors, so deckgen stopped here: fix these first"
-                self.problems.append(Diagnostic(self.source.path, position, "too-many", message))
-                raise TooManyErrors
+        self.collected.add(Diagnostic(self.source.path, position, code, message, level))
 
     def mapping(
         self,
@@ -244,6 +235,7 @@ def _unknown(what: str, word: str, known: tuple[str, ...], cutoff: float) -> str
     return f"unknown {what} ({advice})"
 
 
+@functools.lru_cache(maxsize=4096)
 def _close(word: str, known: tuple[str, ...] | frozenset[str], cutoff: float) -> str | None:
     """The known word most like `word`, if one is close enough. (Words far longer than any
     known one are not compared: their likeness would cost time and find nothing.)"""

@@ -16,7 +16,7 @@ from deckgen.diagnostics import START, Diagnostic, Position
 from deckgen.kinds import KINDS
 from deckgen.media import Pictures
 from deckgen.notes import Domain, Note
-from deckgen.shapes import DECK_FILE, Checker, Entries, TooManyErrors
+from deckgen.shapes import DECK_FILE, Checker, Entries
 from deckgen.source import Mapping, Node, Scalar, SourceFile, read
 
 COMMON_KEYS = ("id", "tags", "extra", "guid")
@@ -57,10 +57,8 @@ def check_header(path: Path) -> tuple[DeckHeader | None, list[Diagnostic]]:
     if parsed is None:
         return None, problems
     checker = Checker(parsed)
-    try:
-        return _header(checker), checker.problems
-    except TooManyErrors:
-        return None, checker.problems
+    header = _header(checker)
+    return header, checker.problems
 
 
 def check_notes(
@@ -75,19 +73,16 @@ def check_notes(
     notes: list[Note] = []
     ids: list[tuple[str, Position]] = []
     guids: list[tuple[str, Position]] = []
-    try:
-        if parsed.root is None:
-            message = "the file is empty: it must hold a list of notes"
-            checker.report(START, "empty-file", message)
-        else:
-            for item in checker.sequence(parsed.root, "a notes file", "'- id: my-note'") or ():
-                note = _note(checker, item, domain, ids)
-                if note is not None:
-                    notes.append(note)
-                    if note.guid is not None:
-                        guids.append((note.guid, _entries_position(item, "guid")))
-    except TooManyErrors:
-        pass
+    if parsed.root is None:
+        message = "the file is empty: it must hold a list of notes"
+        checker.report(START, "empty-file", message)
+    else:
+        for item in checker.sequence(parsed.root, "a notes file", "'- id: my-note'") or ():
+            note = _note(checker, item, domain, ids)
+            if note is not None:
+                notes.append(note)
+                if note.guid is not None:
+                    guids.append((note.guid, _entries_position(item, "guid")))
     return Checked(notes, ids, checker.problems, guids)
 
 
