@@ -94,7 +94,10 @@ def row(name: str, times: list[float], peaks: list[int], base: float | None) -> 
 def bench(size: int, runs: int, work: Path) -> list[str]:
     notes = generate(size, work / f"deck{size}" / "notes")
     warned = generate(size, work / f"warned{size}" / "notes", warnings=True)
-    cache, warned_cache = (folder.parent / ".deckgen_cache" for folder in (notes, warned))
+    # The same notes, a file each (up to 20,000 files: the time must grow as the notes do).
+    spread = generate(size, work / f"spread{size}" / "notes", file_per_note=True)
+    caches = [folder.parent / ".deckgen_cache" for folder in (notes, warned, spread)]
+    cache, warned_cache, spread_cache = caches
     out = work / f"out{size}.apkg"
     pickled = baseline_input(notes, work / f"base{size}.pickle")
     subprocess.run([*DECKGEN, "build", str(notes), "-o", str(out)], check=True, capture_output=True)
@@ -136,6 +139,12 @@ def bench(size: int, runs: int, work: Path) -> list[str]:
             [*DECKGEN, "build", str(notes), "-o", str(out)],
             lambda round_=round_: touch_one_file(notes, round_),
         )
+        if size <= 20_000:
+            record(
+                "deckgen build, cold, a file per note",
+                [*DECKGEN, "build", str(spread), "-o", str(out)],
+                lambda: shutil.rmtree(spread_cache, ignore_errors=True),
+            )
         record("deckgen check, cold (no cache)", [*DECKGEN, "check", str(notes)], no_cache)
         record("deckgen check, warm", [*DECKGEN, "check", str(notes)])
     base = statistics.median(results["genanki alone"][0])
@@ -149,6 +158,9 @@ def bench(size: int, runs: int, work: Path) -> list[str]:
     warned_cold = statistics.median(results["deckgen build, cold, with warnings"][0])
     lines.append(f"  with warnings / without: {warned_cold / cold:.2f}x")
     lines.append(f"  cold build per 1,000 notes: {cold / size * 1000:.3f} s")
+    if "deckgen build, cold, a file per note" in results:
+        spread_cold = statistics.median(results["deckgen build, cold, a file per note"][0])
+        lines.append(f"  a file per note, cold, per 1,000 notes: {spread_cold / size * 1000:.3f} s")
     return lines
 
 

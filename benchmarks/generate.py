@@ -1,9 +1,11 @@
 """A synthetic deck of N notes of mixed kinds across 20 files, the same for the same N.
 
-python benchmarks/generate.py 20000 /tmp/deck20k [--warnings]
+python benchmarks/generate.py 20000 /tmp/deck20k [--warnings] [--file-per-note]
 
 With --warnings, one pair in ten names another of its items in a meaning (a warning,
-name-in-meaning, in every file); the deck is otherwise the same.
+name-in-meaning, in every file); the deck is otherwise the same. With --file-per-note,
+the same notes, each in a file of its own, in a folder per domain (as tools that keep
+one note per file do).
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ def note(rng: random.Random, index: int, warnings: bool = False) -> str:
     )
 
 
-def generate(count: int, folder: Path, warnings: bool = False) -> Path:
+def generate(count: int, folder: Path, warnings: bool = False, file_per_note: bool = False) -> Path:
     """Write the deck into `folder` (replacing what is there); return the notes folder."""
     rng = random.Random(count)
     folder.mkdir(parents=True, exist_ok=True)
@@ -112,10 +114,19 @@ def generate(count: int, folder: Path, warnings: bool = False) -> Path:
     per_file = -(-count // FILES)
     for n in range(FILES):
         indices = range(n * per_file, min(count, (n + 1) * per_file))
-        body = "\n".join(note(rng, i, warnings) for i in indices)
-        (folder / f"d{n:02d}.yaml").write_text(body, encoding="utf-8")
+        notes = [note(rng, i, warnings) for i in indices]
+        if not file_per_note:
+            (folder / f"d{n:02d}.yaml").write_text("\n".join(notes), encoding="utf-8")
+            continue
+        domain = folder / f"d{n:02d}"
+        domain.mkdir(exist_ok=True)
+        for index, text in zip(indices, notes, strict=True):
+            (domain / f"note-{index:06d}.yaml").write_text(text, encoding="utf-8")
     return folder
 
 
 if __name__ == "__main__":
-    generate(int(sys.argv[1]), Path(sys.argv[2]), "--warnings" in sys.argv[3:])
+    options = sys.argv[3:]
+    generate(
+        int(sys.argv[1]), Path(sys.argv[2]), "--warnings" in options, "--file-per-note" in options
+    )

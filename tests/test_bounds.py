@@ -129,17 +129,36 @@ def test_a_deck_past_its_declared_tags_and_domains(tmp_path: Path) -> None:
     )
 
 
-def test_a_deck_past_its_files(tmp_path: Path) -> None:
+def test_a_deck_past_its_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_module.MAX_FILES == 100_000  # a hundred thousand files take a while to write
+    monkeypatch.setattr(load_module, "MAX_FILES", 50)
     folder = write_notes(tmp_path / "notes", {})
     (folder / "mlops").mkdir()
-    for n in range(load_module.MAX_FILES + 1):
+    for n in range(51):
         (folder / "mlops" / f"{n:04}.yaml").write_text(FACT.format(id=f"n{n}"))
     assert check(folder) == (
         1,
-        f"{folder}:1:1: error: over 1,000 notes files: merge some (a file can hold thousands)"
+        f"{folder}:1:1: error: over 50 notes files: merge some (a file can hold thousands)"
         " [too-many]\n"
         f"{folder}: 1 error; nothing written\n",
     )
+
+
+def test_a_deck_of_a_file_per_note_builds(tmp_path: Path) -> None:
+    """As tools that keep one note per file do: thousands of files are a plausible deck
+    (the benchmark builds 20,000 of them, in time that grows as the notes do)."""
+    folder = write_notes(tmp_path / "notes", {})
+    (folder / "mlops").mkdir()
+    comment = "# " + "a comment that makes the deck large enough to read in parallel " * 6
+    for n in range(3_000):
+        (folder / "mlops" / f"{n:04}.yaml").write_text(comment + "\n" + FACT.format(id=f"n{n}"))
+    assert sum(f.stat().st_size for f in (folder / "mlops").iterdir()) > load_module.LARGE
+    out = tmp_path / "deck.apkg"
+    result = CliRunner().invoke(main, ["build", str(folder), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {out}: 3000 notes (3000 fact," in result.output
+    result = CliRunner().invoke(main, ["build", str(folder), "-o", str(out)])  # from the cache
+    assert result.exit_code == 0 and "0 changed, 0 new" in result.output
 
 
 def test_a_deck_past_its_size_is_refused_before_any_of_it_is_read(tmp_path: Path) -> None:

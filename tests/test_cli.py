@@ -94,7 +94,7 @@ def test_an_error_exits_1_and_keeps_the_previous_package(notes: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr == (
         "notes/mlops.yaml:2:9: error: a fact needs at least one cloze on its key term,"
-        " e.g. {{c1::VectorAssembler}} [cloze-missing]\n"
+        " e.g. {{c1::cloze}} [cloze-missing]\n"
         "notes: 1 error; nothing written\n"
     )
     assert package.read_bytes() == previous

@@ -26,7 +26,12 @@ def test_a_new_deck_checks_builds_and_imports_into_anki(
     assert (code, err) == (0, "")
     assert out == (
         "Created notes/: deck.yaml, first-domain.yaml (one note of each kind, ready to edit)\n"
+        "Created .gitignore: git leaves out dist/ and the cache\n"
         "Next: edit them, then `deckgen build notes`, and import the package into Anki\n"
+    )
+    assert (tmp_path / ".gitignore").read_text() == (
+        "# What deckgen makes from the notes: the package and preview, and its cache.\n"
+        "dist/\n.deckgen_cache/\n"
     )
     deck = (tmp_path / "notes" / "deck.yaml").read_text()
     assert "name: AWS Solutions Architect\nkey: aws-solutions-architect\n" in deck
@@ -72,3 +77,42 @@ def test_an_empty_folder_is_fine_and_a_key_must_be_a_slug(tmp_path: Path) -> Non
     assert code == 1
     assert "the key 'Not A Slug' is not a slug" in err and "like 'not-a-slug'" in err
     assert not (tmp_path / "other").exists()
+
+
+def test_a_gitignore_already_there_is_left_as_it_is(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_bytes(b"*.pyc\r\n")
+    code, out, _ = _run("init", str(tmp_path / "deck"))
+    assert code == 0 and ".gitignore" not in out
+    assert (tmp_path / ".gitignore").read_bytes() == b"*.pyc\r\n"
+
+
+def test_what_git_ignores_beside_the_notes_is_what_builds_make_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Built from elsewhere, or from inside the notes, the package, the preview and the
+    cache go beside the notes folder, where its .gitignore leaves them out of git."""
+    import subprocess
+
+    project = tmp_path / "project"
+    assert _run("init", str(project / "notes"))[0] == 0
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _run("build", "project/notes")
+    assert code == 0 and out.startswith("Wrote project/dist/my-exam.apkg:")
+    monkeypatch.chdir(project / "notes")
+    code, out, _ = _run("build", ".")
+    assert code == 0 and out.startswith("Wrote ../dist/my-exam.apkg:")
+    assert not (tmp_path / "dist").exists() and not (project / "notes" / "dist").exists()
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert sorted(status.splitlines()) == [
+        "?? .gitignore",
+        "?? notes/deck.lock",
+        "?? notes/deck.yaml",
+        "?? notes/first-domain.yaml",
+    ]

@@ -6,6 +6,7 @@ serve), into a folder of its own."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -83,9 +84,14 @@ def test_an_installed_deckgen_builds_the_notes_as_the_checkout_does(
     wheels: dict[str, Path], made_from: str, tmp_path: Path
 ) -> None:
     wheel = wheels[made_from]
-    assert wheel.name == f"deckgen-{__version__}-py3-none-any.whl"
+    # The distribution's own name (`deckgen` on PyPI is another project); the command and
+    # the package keep deckgen's.
+    assert wheel.name == f"deckgen_anki-{__version__}-py3-none-any.whl"
     with zipfile.ZipFile(wheel) as archive:
         shipped = set(archive.namelist())
+        info = f"deckgen_anki-{__version__}.dist-info"
+        assert "Name: deckgen-anki\n" in archive.read(f"{info}/METADATA").decode()
+        assert "deckgen = deckgen.cli:run" in archive.read(f"{info}/entry_points.txt").decode()
     templates = {
         f"deckgen/{p.relative_to(REPO / 'src' / 'deckgen').as_posix()}"
         for p in (REPO / "src" / "deckgen" / "templates").rglob("*")
@@ -133,3 +139,17 @@ def test_the_tests_run_on_python_deckgen_supports_and_lint_and_types_hold_to_the
     assert sys.version_info[:2] >= (major, minor)
     assert project["tool"]["ruff"]["target-version"] == f"py{major}{minor}"
     assert project["tool"]["mypy"]["python_version"] == oldest
+
+
+def test_no_install_advice_names_the_other_projects_deckgen() -> None:
+    """`pip install deckgen` gets an unrelated project from PyPI: no text advises it."""
+    from click.testing import CliRunner
+
+    from deckgen.cli import main
+
+    texts = [(REPO / "README.md").read_text(encoding="utf-8")]
+    for command in main.commands:
+        texts.append(CliRunner().invoke(main, [command, "--help"]).output)
+    wrong = re.compile(r"\b(?:pipx?|uv tool|uv pip) install\s+['\"]?deckgen(?:\[|['\"\s]|$)", re.M)
+    for text in texts:
+        assert not wrong.search(text), wrong.search(text)

@@ -3,6 +3,7 @@ of reading them one by one; the cache belongs to its notes folder."""
 
 from __future__ import annotations
 
+import pickle
 import shutil
 from pathlib import Path
 
@@ -85,13 +86,25 @@ def test_parallel_and_cached_reading_gives_what_one_by_one_gives(
         assert sum(1 for _ in general.deck.records()) == general.deck.size == 4_000
 
 
+def kept(notes: Path) -> set[str]:
+    """The keys of the results kept in a notes folder's cache: one file, all results."""
+    [index] = cache_of(notes).iterdir()
+    assert index.name == "results.pickle"
+    found = pickle.loads(index.read_bytes())
+    assert all(isinstance(data, bytes) for data in found.values())
+    return set(found)
+
+
 def test_the_cache_follows_the_files(big: Path, tmp_path: Path) -> None:
     notes = Path(shutil.copytree(big, tmp_path / "notes"))
     load(notes)
     cache = cache_of(notes)
     assert (cache.parent / ".gitignore").read_text() == "*\n"
-    entries = set(cache.glob("*.pickle"))
+    entries = kept(notes)
     assert len(entries) == 20
+    written = (cache / "results.pickle").stat().st_mtime_ns
+    load(notes)  # nothing changed: nothing written
+    assert (cache / "results.pickle").stat().st_mtime_ns == written
 
     edited = notes / "d03.yaml"
     edited.write_text(edited.read_text().replace("- id: note-", "- id: renamed-note-", 1))
@@ -99,7 +112,7 @@ def test_the_cache_follows_the_files(big: Path, tmp_path: Path) -> None:
 
     assert changed.deck is not None
     assert any(r.note_id.startswith("renamed-note-") for r in changed.deck.records())
-    after = set(cache.glob("*.pickle"))
+    after = kept(notes)
     assert len(after) == 20 and len(after - entries) == 1
 
 
@@ -108,13 +121,13 @@ def test_two_notes_folders_side_by_side_keep_their_own_cache(big: Path, tmp_path
     second = Path(shutil.copytree(big, tmp_path / "other"))
     (second / "d00.yaml").write_text((second / "d00.yaml").read_text().replace("Model", "Mod"))
     load(first)
-    kept = set(cache_of(first).glob("*.pickle"))
+    before = kept(first)
 
     load(second)
     load(second)
 
-    assert set(cache_of(first).glob("*.pickle")) == kept
-    assert len(set(cache_of(second).glob("*.pickle"))) == 20
+    assert kept(first) == before
+    assert len(kept(second)) == 20
     assert cache_of(first) != cache_of(second)
 
 
@@ -128,15 +141,34 @@ def test_a_build_of_the_current_folder_keeps_its_cache_outside_the_notes(
 
     assert result.exit_code == 0, result.output
     assert not (notes / CACHE_DIR).exists()
-    assert len(list(cache_of(notes).glob("*.pickle"))) == 20
+    assert len(kept(notes)) == 20
 
 
-def test_a_damaged_cache_entry_is_read_again_from_the_file(big: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "damage",
+    ["not a pickle", "an entry that is not", "a list", "a folder", "an entry per file"],
+)
+def test_a_damaged_cache_is_read_again_from_the_files(
+    big: Path, tmp_path: Path, damage: str
+) -> None:
     notes = Path(shutil.copytree(big, tmp_path / "notes"))
     first = load(notes)
-    for entry in cache_of(notes).glob("*.pickle"):
-        entry.write_bytes(b"not a pickle")
+    index = cache_of(notes) / "results.pickle"
+    if damage == "not a pickle":
+        index.write_bytes(b"not a pickle")
+    elif damage == "an entry that is not":
+        index.write_bytes(pickle.dumps(dict.fromkeys(kept(notes), b"not a pickle")))
+    elif damage == "a list":
+        index.write_bytes(pickle.dumps([1, 2]))
+    elif damage == "a folder":
+        index.unlink()
+        index.mkdir()
+    else:  # as an older deckgen kept them: they go
+        (cache_of(notes) / "0123.pickle").write_bytes(b"old")
+        index.unlink()
     assert load(notes) == first
+    if damage != "a folder":
+        assert len(kept(notes)) == 20
 
 
 @settings(max_examples=500, derandomize=True)

@@ -113,12 +113,38 @@ def test_the_repo_deck_previews_every_card(tmp_path: Path) -> None:
     assert Page((tmp_path / "index.html").read_text()).classes["pv-sides"] == cards
 
 
-def test_without_anki_it_says_how_to_get_it(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("prefix", "advice"),
+    [
+        ("/home/me/.local/share/pipx/venvs/deckgen-anki", "pipx inject deckgen-anki 'anki>=25.2'"),
+        (
+            "/home/me/.local/share/uv/tools/deckgen-anki",
+            "uv tool install --reinstall --with 'anki>=25.2' <where you installed deckgen from>",
+        ),
+        ("/home/me/deck/.venv", "{python} -m pip install 'anki>=25.2'"),
+    ],
+    ids=["pipx", "uv", "venv"],
+)
+def test_without_anki_it_says_how_to_add_it_to_this_install(
+    site: Path, monkeypatch: pytest.MonkeyPatch, prefix: str, advice: str
+) -> None:
     monkeypatch.setitem(sys.modules, "anki.collection", None)
+    monkeypatch.setattr(sys, "prefix", prefix)
     result = CliRunner().invoke(main, ["preview", "notes", "-o", "elsewhere"])
-    assert result.exit_code == 2
-    assert "pip install 'deckgen[preview]'" in result.stderr
+    assert result.exit_code == 3  # an optional part missing, as the README says
+    assert result.stderr.endswith(
+        " package, which is not installed (import of anki.collection halted; None in"
+        f" sys.modules). Add it with:\n  {advice.format(python=sys.executable)}\n"
+    )
     assert not Path("elsewhere").exists()
+
+
+def test_open_with_no_browser_to_open_says_so(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "")  # no xdg-open, no browser
+    result = CliRunner().invoke(main, ["preview", "notes", "-o", "page", "--open"])
+    assert result.exit_code == 0
+    page = (Path("page") / "index.html").resolve().as_uri()
+    assert result.stderr == f"No browser could be opened here: open {page} in one\n"
 
 
 def test_pictures_are_shown_from_the_page_and_formulas_set_apart(

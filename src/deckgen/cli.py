@@ -116,7 +116,7 @@ def _styled(problem: Diagnostic) -> str:
     "-o",
     "--output",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Where to write the package (default: dist/<deck key>.apkg).",
+    help="Where to write the package (default: dist/<deck key>.apkg beside NOTES_DIR).",
 )
 @click.option(
     "--drop-retired",
@@ -168,7 +168,7 @@ def build(
     with _progress("Building") as progress:
         made, problems = build_.prepare(notes_dir, now, options, progress=progress)
     made = _report(made, problems, notes_dir)
-    out = output or Path("dist") / f"{made.deck.key}.apkg"
+    out = output or _dist(notes_dir) / f"{made.deck.key}.apkg"
     later = now + 86_400 if check_reproducible else None
     try:
         build_.write(made, out, check_reproducible_at=later)
@@ -194,6 +194,13 @@ def build(
             f"Next: import {out} into Anki (File > Import); then edit the notes, build again"
             " and import again: your reviews stay"
         )
+
+
+def _dist(notes_dir: Path) -> Path:
+    """Where a deck's package and preview go by default: `dist/` beside its notes folder
+    (its parent's), wherever deckgen is run from; shown from here when the notes were."""
+    dist = notes_dir.resolve().parent / "dist"
+    return dist if notes_dir.is_absolute() else Path(os.path.relpath(dist))
 
 
 def _report(made: T | None, problems: list[Diagnostic], notes_dir: Path) -> T:
@@ -223,7 +230,8 @@ def _report(made: T | None, problems: list[Diagnostic], notes_dir: Path) -> T:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, for scripts.")
 def diff_command(old: Path | None, notes_dir: Path, as_json: bool) -> None:
-    """Compare the notes with a package users already have (default: dist/<deck key>.apkg).
+    """Compare the notes with a package users already have (default: the last build,
+    dist/<deck key>.apkg beside the notes).
 
     Lists the notes a build would add, change (which fields, with a word diff) or retire,
     the note type changes, and what Anki will do with each on import with its default
@@ -240,7 +248,7 @@ def diff_command(old: Path | None, notes_dir: Path, as_json: bool) -> None:
     options = build_.Options(allow_schema_change=True)
     made = _report(*build_.prepare(notes_dir, int(time.time()), options), notes_dir)
     if old is None:
-        old = Path("dist") / f"{made.deck.key}.apkg"
+        old = _dist(notes_dir) / f"{made.deck.key}.apkg"
         if not old.exists():
             raise click.UsageError(f"no package at {old} to compare with: name the one to use")
     try:
@@ -264,11 +272,13 @@ def init(folder: Path, name: str, key: str | None) -> None:
 
     Writes FOLDER/deck.yaml (the deck's name, key, one domain and the tags notes may use)
     and FOLDER/first-domain.yaml (one note of each kind, each with a comment saying what
-    its cards will look like). A folder that already holds notes is left alone.
+    its cards will look like), and beside FOLDER a .gitignore for what builds make (unless
+    one is there). A folder that already holds notes is left alone.
 
     \b
     The whole path, from install to re-import:
-      pipx install deckgen                 (or: pip install deckgen)
+      pipx install ./deckgen              (a clone of deckgen's repository, or its wheel;
+                                           not `pip install deckgen`: another project)
       deckgen init --name "AWS Solutions Architect"
       (edit notes/deck.yaml and notes/first-domain.yaml)
       deckgen build                        (writes dist/<key>.apkg)
@@ -284,8 +294,11 @@ def init(folder: Path, name: str, key: str | None) -> None:
     except InitError as error:
         click.echo(f"Error: {error}; nothing written", err=True)
         raise click.exceptions.Exit(1) from error
-    names = ", ".join(path.name for path in written)
+    names = ", ".join(path.name for path in written if path.parent == folder)
     click.echo(f"Created {folder}/: {names} (one note of each kind, ready to edit)")
+    ignore = next((path for path in written if path.parent != folder), None)
+    if ignore is not None:
+        click.echo(f"Created {os.path.relpath(ignore)}: git leaves out dist/ and the cache")
     click.echo(f"Next: edit them, then `deckgen build {folder}`, and import the package into Anki")
 
 
@@ -364,18 +377,17 @@ def pull(package: Path, notes_dir: Path, dry_run: bool, prefer: str | None) -> N
 @click.option(
     "-o",
     "--output",
-    default="dist/preview",
-    show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="The folder to write the page into.",
+    help="The folder to write the page into (default: dist/preview beside NOTES_DIR).",
 )
 @click.option("--open", "open_page", is_flag=True, help="Open the page in the browser.")
-def preview(notes_dir: Path, output: Path, open_page: bool) -> None:
+def preview(notes_dir: Path, output: Path | None, open_page: bool) -> None:
     """Write a page showing every card, front and back, exactly as Anki renders it.
 
     The cards are rendered by Anki's own engine, so the optional `anki` library is
-    needed: pip install 'deckgen[preview]'. The page works offline, with a filter box
-    (words, tag:..., kind:..., domain:...) and a night-mode switch.
+    needed (where it is missing, deckgen says how to add it to the way it was
+    installed). The page works offline, with a filter box (words, tag:..., kind:...,
+    domain:...) and a night-mode switch.
 
     \b
     Example:
@@ -390,15 +402,34 @@ def preview(notes_dir: Path, output: Path, open_page: bool) -> None:
     except preview_.AnkiMissing as error:
         click.echo(
             "Error: deckgen preview renders cards with Anki's own engine, from the `anki`"
-            f" package ({error}). Install it with: pip install 'deckgen[preview]'",
+            f" package, which is not installed ({error}). Add it with:\n"
+            f"  {_add_anki()}",
             err=True,
         )
-        raise click.exceptions.Exit(2) from error
-    index = preview_.write_site(made, rendered, output)
+        raise click.exceptions.Exit(MISSING_PART) from error
+    index = preview_.write_site(made, rendered, output or _dist(notes_dir) / "preview")
     cards = sum(len(note.cards) for note in rendered.notes)
     click.echo(f"Wrote {index}: {len(rendered.notes)} notes, {cards} cards")
-    if open_page:
-        click.launch(str(index.resolve()))
+    if open_page and click.launch(str(index.resolve())) != 0:
+        click.echo(
+            f"No browser could be opened here: open {index.resolve().as_uri()} in one", err=True
+        )
+
+
+# The exit code of a command that needs an optional part deckgen was installed without.
+MISSING_PART = 3
+ANKI = "anki>=25.2"  # as the `preview` extra asks for it
+
+
+def _add_anki() -> str:
+    """The command that adds `anki` to this deckgen, as it was installed: pipx and uv
+    keep each tool in an environment of its own, which plain pip does not reach."""
+    prefix = Path(sys.prefix)
+    if prefix.parent.name == "venvs" and "pipx" in prefix.parts:
+        return f"pipx inject {prefix.name} '{ANKI}'"
+    if prefix.parent.name == "tools" and "uv" in prefix.parts:
+        return f"uv tool install --reinstall --with '{ANKI}' <where you installed deckgen from>"
+    return f"{sys.executable} -m pip install '{ANKI}'"
 
 
 @main.command()

@@ -168,8 +168,9 @@ def position_of_byte(data: bytes, offset: int) -> Position:
 
 def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write `data` to `path` in one step: readers see the old file or the new, whole.
-    `durable=False` skips waiting for the disk, for files that only save time (a cache
-    whose damaged entries are ignored)."""
+    `durable=False` is for files that only save time (a cache whose damaged entries are
+    ignored): no waiting for the disk, and what killed runs left beside them is cleared
+    by their owner at once (`clear_partials`), not at every write."""
     write_all({path: data}, durable=durable)
 
 
@@ -180,7 +181,7 @@ def write_all(contents: Mapping[Path, bytes], *, durable: bool = True) -> None:
     partials: list[tuple[Path, Path]] = []
     try:
         for path, data in contents.items():
-            partial = _partial(path)
+            partial = _partial(path, clear=durable)
             partials.append((partial, path))
             fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
@@ -206,7 +207,7 @@ def replacing(path: Path, *, durable: bool = True) -> Iterator[Path]:
     A build killed in the middle leaves the hidden file, which the next write to `path`
     removes (it carries the dead process's id).
     """
-    partial = _partial(path)
+    partial = _partial(path, clear=durable)
     try:
         yield partial
         _settle(partial, path, durable)
@@ -215,14 +216,22 @@ def replacing(path: Path, *, durable: bool = True) -> Iterator[Path]:
         partial.unlink(missing_ok=True)
 
 
-def _partial(path: Path) -> Path:
+def _partial(path: Path, clear: bool) -> Path:
     """The hidden path to write `path` at; those left by killed processes removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.partial"):
-        pid = stale.name[len(path.name) + 2 : -len(".partial")]
+    if clear:
+        clear_partials(path.parent, path.name)
+    return path.with_name(f".{path.name}.{os.getpid()}.partial")
+
+
+def clear_partials(folder: Path, name: str = "*") -> None:
+    """Remove the hidden files that processes now gone left while writing `name` (any
+    file, by default) in `folder`."""
+    pattern = "*" if name == "*" else glob.escape(name)
+    for stale in folder.glob(f".{pattern}.*.partial"):
+        pid = stale.name[: -len(".partial")].rsplit(".", 1)[-1]
         if pid.isdigit() and not _alive(int(pid)):
             stale.unlink(missing_ok=True)
-    return path.with_name(f".{path.name}.{os.getpid()}.partial")
 
 
 def _settle(partial: Path, path: Path, durable: bool) -> None:

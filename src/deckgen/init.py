@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from deckgen.files import write_all
+from deckgen.shapes import slug_of
 from deckgen.yamledit import one_line
 
 DOMAIN = "first-domain"
@@ -75,13 +76,21 @@ _NOTES = """\
 """
 
 
+# Beside the notes: what a build makes, which git need not keep.
+GITIGNORE = """\
+# What deckgen makes from the notes: the package and preview, and its cache.
+dist/
+.deckgen_cache/
+"""
+
+
 class InitError(Exception):
     """What init refuses, in the user's words."""
 
 
 def init(folder: Path, name: str, key: str | None) -> list[Path]:
-    """Write a new deck into `folder`; the files written. Refuses a folder that holds
-    notes already, writing nothing."""
+    """Write a new deck into `folder` (and a .gitignore beside it, if there is none);
+    the files written. Refuses a folder that holds notes already, writing nothing."""
     for above in [folder, *folder.parents]:
         if os.path.lexists(above) and not above.is_dir():
             where = "is" if above == folder else f"lies below {above}, which is"
@@ -105,6 +114,9 @@ def init(folder: Path, name: str, key: str | None) -> list[Path]:
         folder / "deck.yaml": _DECK.format(name=one_line(name), key=key, domain=DOMAIN),
         folder / f"{DOMAIN}.yaml": _NOTES,
     }
+    ignore = folder.absolute().parent / ".gitignore"
+    if not os.path.lexists(ignore):  # one the user has is theirs: left as it is
+        files[ignore] = GITIGNORE
     made = [p for p in [folder, *folder.parents] if not os.path.lexists(p)]
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -121,4 +133,4 @@ def init(folder: Path, name: str, key: str | None) -> list[Path]:
 
 def slug(name: str) -> str:
     """A deck key from its name: `AWS Solutions Architect` -> `aws-solutions-architect`."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60].strip("-") or "my-deck"
+    return slug_of(name, 60) or "my-deck"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import stat
 import sys
 from collections import Counter
 from collections.abc import Callable, Generator, Mapping
@@ -18,7 +19,7 @@ from typing import NamedTuple
 
 from deckgen import __version__
 from deckgen.diagnostics import START, Collected, Diagnostic, Position, has_errors
-from deckgen.files import write_atomic
+from deckgen.files import clear_partials, read_bytes, write_atomic
 from deckgen.media import MAX_PICTURES, Picture, Pictures, digest_of
 from deckgen.notes import Domain
 from deckgen.notetypes import NOTE_TYPES
@@ -28,7 +29,7 @@ from deckgen.source import read
 from deckgen.validate import DeckHeader, check_header, check_notes
 
 # The bounds of a deck (a file's own are in files.py and source.py).
-MAX_FILES = 1_000
+MAX_FILES = 100_000
 MAX_DECK_BYTES = 64 * 2**20
 MAX_NOTES = 200_000
 
@@ -199,14 +200,14 @@ def _results(
     """Each file's result, pickled, in order. For a large deck: from the cache where the
     file is unchanged, and the others read by a process per core."""
     remembered = _Cache(notes_dir, header) if cache else None
-    entries = [
-        remembered.entry(path, domain) if remembered and path not in texts else None
+    keys = [
+        remembered.key(path, domain) if remembered and path not in texts else None
         for path, domain in files
     ]
-    cached = [_Cache.get(entry) if entry else None for entry in entries]
+    cached = [remembered.get(key) if remembered and key else None for key in keys]
     work = [
-        (path, domain, header, entry, notes_dir, texts.get(path))
-        for (path, domain), entry, hit in zip(files, entries, cached, strict=True)
+        (path, domain, header, notes_dir, texts.get(path))
+        for (path, domain), hit in zip(files, cached, strict=True)
         if hit is None
     ]
     workers = min(len(work), os.cpu_count() or 1) if large else 1
@@ -218,26 +219,26 @@ def _results(
 
         pool = ProcessPoolExecutor(workers, initializer=follow_parent)
     try:
-        read = pool.map(_read_and_keep, work) if pool else map(_read_and_keep, work)
-        for hit in cached:
-            yield hit if hit is not None else next(read)
+        # Many small files go to the workers in batches: a file at a time, the passing
+        # of each would cost more than reading it.
+        batch = max(1, min(64, len(work) // (8 * workers))) if pool else 1
+        read = pool.map(_read, work, chunksize=batch) if pool else map(_read, work)
+        for key, hit in zip(keys, cached, strict=True):
+            data = hit if hit is not None else next(read)
+            if remembered is not None and key is not None:
+                remembered.put(key, data)
+            yield data
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     if remembered is not None:
-        remembered.prune()
+        remembered.save()
 
 
-def _read_and_keep(
-    job: tuple[Path, Domain, DeckHeader, Path | None, Path, bytes | None],
-) -> bytes:
-    """Read one file (in a worker, for a large deck); keep its result in the cache entry
-    given; return it pickled, once for both."""
-    path, domain, header, entry, notes_dir, text = job
-    data = pickle.dumps(_file(path, domain, header, notes_dir, text), protocol=5)
-    if entry is not None:
-        _Cache.put(entry, data)
-    return data
+def _read(job: tuple[Path, Domain, DeckHeader, Path, bytes | None]) -> bytes:
+    """Read one file (in a worker, for a large deck); its result, pickled (once, for the
+    cache and the reader both)."""
+    return pickle.dumps(_file(*job), protocol=5)
 
 
 def _file(
@@ -320,58 +321,71 @@ def _size(path: Path) -> int:
 
 class _Cache:
     """Checked files by content: a file whose bytes, deck.yaml and deckgen are unchanged is
-    not read again. Kept beside the notes folder, a folder for each notes folder, so that
-    two of them never evict each other's entries; never committed."""
+    not read again. One file of results for each notes folder (as black keeps its cache),
+    beside the folder, read once and written once, whole, when what it holds changed;
+    never committed. A cache that cannot be read or written only costs time."""
+
+    MAX_BYTES = 8 * MAX_DECK_BYTES  # the results of the largest deck, several times over
 
     def __init__(self, notes_dir: Path, header: DeckHeader) -> None:
         where = notes_dir.resolve()
         name = hashlib.sha256(str(where).encode()).hexdigest()[:16]
         self.folder = where.parent / CACHE_DIR / f"{where.name}-{name}"
+        self.index = self.folder / "results.pickle"
         context = repr((__version__, _code_stamp(), header))
         self.context = hashlib.sha256(context.encode()).hexdigest()
-        self.used: set[Path] = set()
+        self.kept = self._read()
+        self.used: dict[str, bytes] = {}
 
-    def entry(self, path: Path, domain: Domain) -> Path | None:
-        """Where the result for this file, as it is now, is kept."""
+    def _read(self) -> dict[str, bytes]:
+        try:
+            kind, _, data = read_bytes(self.index, self.MAX_BYTES)
+            kept = pickle.loads(data) if kind == stat.S_IFREG and data else {}
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+            return {}
+        return kept if isinstance(kept, dict) else {}
+
+    def key(self, path: Path, domain: Domain) -> str | None:
+        """The key of the result for this file, as it is now."""
         try:
             content = path.read_bytes()
         except OSError:
             return None
-        key = hashlib.sha256(
+        return hashlib.sha256(
             self.context.encode() + repr((domain, str(path))).encode() + content
         ).hexdigest()
-        entry = self.folder / f"{key}.pickle"
-        self.used.add(entry)
-        return entry
 
-    @staticmethod
-    def get(entry: Path) -> bytes | None:
-        """A pickled FileResult, if one is kept there and reads back whole."""
+    def get(self, key: str) -> bytes | None:
+        """A pickled FileResult, if one is kept for the key and reads back whole."""
+        data = self.kept.get(key)
         try:
-            data = entry.read_bytes()
-            result = pickle.loads(data)
-            if isinstance(result, FileResult) and _pictures_as_they_were(result):
-                return data
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            pass
+            result = pickle.loads(data) if isinstance(data, bytes) else None
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+            return None
+        if isinstance(result, FileResult) and _pictures_as_they_were(result):
+            return data
         return None
 
-    @staticmethod
-    def put(entry: Path, pickled: bytes) -> None:
-        """Keep a pickled FileResult."""
-        try:
-            if not entry.parent.exists():
-                entry.parent.mkdir(parents=True, exist_ok=True)
-                (entry.parent.parent / ".gitignore").write_text("*\n", encoding="utf-8")
-            write_atomic(entry, pickled, durable=False)
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+    def put(self, key: str, pickled: bytes) -> None:
+        """Keep a pickled FileResult, as this run read or found it."""
+        self.used[key] = pickled
 
-    def prune(self) -> None:
-        """Forget entries this run did not use: older versions of the files."""
-        for entry in self.folder.glob("*.pickle"):
-            if entry not in self.used:
-                entry.unlink(missing_ok=True)
+    def save(self) -> None:
+        """Keep the results this run used, and only them (older versions of the files
+        are forgotten); nothing is written if they are what was kept."""
+        if self.used.keys() == self.kept.keys():
+            return
+        try:
+            if not self.folder.exists():
+                self.folder.mkdir(parents=True, exist_ok=True)
+                (self.folder.parent / ".gitignore").write_text("*\n", encoding="utf-8")
+            write_atomic(self.index, pickle.dumps(self.used, protocol=5), durable=False)
+            for stale in self.folder.glob("*.pickle"):  # of an older deckgen: a file each
+                if stale != self.index:
+                    stale.unlink(missing_ok=True)
+            clear_partials(self.folder)
+        except OSError:
+            pass
 
 
 def _pictures_as_they_were(result: FileResult) -> bool:

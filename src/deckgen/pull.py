@@ -29,7 +29,7 @@ from deckgen import exported, lock
 from deckgen.diagnostics import START, Diagnostic, Level, Position, capped, has_errors
 from deckgen.files import BOM
 from deckgen.load import load
-from deckgen.markup import parse_clozes
+from deckgen.markup import parse_clozes, visible_text
 from deckgen.notetypes import FINGERPRINTED, NOTE_TYPES, NoteType
 from deckgen.records import (
     RETIRED_TAG,
@@ -43,6 +43,7 @@ from deckgen.records import (
     unpack,
     user_tags,
 )
+from deckgen.shapes import words_of
 from deckgen.source import MAX_VALUE, Mapping, Node, Scalar, Sequence, SourceFile, read
 from deckgen.unmarkup import Converted, to_markdown
 from deckgen.yamledit import EditError, Edits
@@ -88,7 +89,7 @@ class Pulled:
     problems: list[Diagnostic] = field(default_factory=list)
     unchanged: int = 0
     older: int = 0  # unedited copies of an older build
-    skipped: dict[str, int] = field(default_factory=dict)  # why -> how many notes
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # why -> each note, named
     missing: list[str] = field(default_factory=list)
     files: dict[Path, bytes] = field(default_factory=dict)  # what to write, file by file
     # Warnings about a note, placed once it is known where it stands: id, code, message.
@@ -162,14 +163,14 @@ def pull(package: Path, notes_dir: Path, prefer: str | None = None) -> Pulled:
         note_type = by_model.get(note.notetype)
         in_deck = [subdecks[d.casefold()] for d in note.decks if d.casefold() in subdecks]
         if note.guid in retired or RETIRED_TAG in note.tags:
-            _skip(result, "retired from the notes")
+            _skip(result, "retired from the notes", note)
         elif note_type is None:
             name = package_notes.notetypes.get(note.notetype, exported.Notetype("?", ())).name
-            _skip(result, f"of the note type '{name}', not one of deckgen's")
+            _skip(result, f"of the note type '{name}', not one of deckgen's", note)
         elif not in_deck:
-            _skip(result, f"not in a subdeck of '{deck.name}'")
+            _skip(result, f"not in a subdeck of '{deck.name}'", note)
         elif Fingerprint.find(_named(note, package_notes).get(FINGERPRINTED, "")) is not None:
-            _skip(result, "built by deckgen, but not from these notes")
+            _skip(result, "built by deckgen, but not from these notes", note)
         else:
             ours += 1
             made = _new_note(note, note_type, package_notes, result, taken, declared)
@@ -257,8 +258,32 @@ def _declared(
     return kept
 
 
-def _skip(result: Pulled, why: str) -> None:
-    result.skipped[why] = result.skipped.get(why, 0) + 1
+def _skip(result: Pulled, why: str, note: exported.ExportedNote) -> None:
+    result.skipped.setdefault(why, []).append(_first_words(note))
+
+
+def _first_words(note: exported.ExportedNote) -> str:
+    """How a note is named to a user: the first words of its first field with text."""
+    text = next((t for t in map(visible_text, note.fields[:10]) if t), "")
+    words = text.split()
+    named = " ".join(words[:8])[:60]
+    return f"'{named}…'" if named != text else f"'{named}'" if named else f"(GUID {note.guid})"
+
+
+# What to do with notes pull leaves out, by why (the start of it).
+_SKIPPED_ADVICE = {
+    "not in a subdeck": (
+        "in Anki, move them into one of its subdecks (Browse, Change Deck), then export"
+        " again and pull"
+    ),
+    "of the note type": (
+        "pull brings back notes of deckgen's note types; add them again as one of those"
+        " (Add, Type) to have them in the notes"
+    ),
+    "of another note type": (
+        "in Anki, change them back to their deckgen note type (Browse, Notes, Change Note Type)"
+    ),
+}
 
 
 def _named(note: exported.ExportedNote, package: exported.Exported) -> dict[str, str]:
@@ -279,7 +304,7 @@ def _compare(
     """What of a note of this deck comes back, by its fingerprints."""
     note_type = NOTE_TYPES[record.kind]
     if note.notetype != note_type.model_id:
-        _skip(result, "of another note type in Anki than in the notes")
+        _skip(result, "of another note type in Anki than in the notes", note)
         return None
     anki = _named(note, package)
     built = dict(zip(note_type.field_names, record.values, strict=True))
@@ -375,10 +400,10 @@ def _new_note(
         result.notices += [(note_id, code, f"'{note_id}' (added in Anki): {m}") for code, m in said]
     converted = {name: field for name, (field, _) in made.items() if field is not None}
     if len(converted) < len(made):
-        _skip(result, "added in Anki, with a field too long for a note")
+        _skip(result, "added in Anki, with a field too long for a note", note)
         return None
     if any(_unfit(name, field.text) for name, field in converted.items()):
-        _skip(result, "added in Anki, with a field empty, or a fact without a cloze")
+        _skip(result, "added in Anki, with a field empty, or a fact without a cloze", note)
         return None
     record = Record(note_id, note_type.kind, "", note.guid, "", (), "", (), False, "")
     fields = {name: field.text for name, field in converted.items()}
@@ -422,7 +447,7 @@ def _convert(
 def _slug(text: str, kind: str, taken: set[str]) -> str:
     """A note id from its text: its first words, lower case, unique in the deck."""
     plain = re.sub(r"\{\{c\d+::|::[^}]*\}\}|\}\}", " ", text)
-    words = re.findall(r"[a-z0-9]+", plain.lower())
+    words = words_of(plain)
     base = ""
     for word in words:
         if len(base) + len(word) + 1 > 48 or base.count("-") >= 5:
@@ -693,8 +718,12 @@ def report(pulled: Pulled, package: Path, notes_dir: Path, prefer: str | None = 
     if pulled.older:
         summary += f"; {pulled.older} unedited from an older build, left alone"
     lines.append(summary)
-    for why, count in pulled.skipped.items():
-        lines.append(f"skipped {count} note(s) {why}")
+    for why, names in pulled.skipped.items():
+        advice = next((a for start, a in _SKIPPED_ADVICE.items() if why.startswith(start)), "")
+        lines.append(f"skipped {len(names)} note(s) {why}{': ' + advice if advice else ''}:")
+        lines += [f"    {name}" for name in names[:MAX_LISTED]]
+        if len(names) > MAX_LISTED:
+            lines.append(f"    and {len(names) - MAX_LISTED:,} more")
     if pulled.missing:
         named = ", ".join(pulled.missing[:MAX_LISTED])
         more = (

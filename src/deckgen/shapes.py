@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -159,7 +160,7 @@ class Checker:
     def slug(self, entries: Entries, key: str) -> str | None:
         value = self.text(entries, key)
         if value is not None and not _SLUG.match(value):
-            example = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:40] or "my-note"
+            example = slug_of(value, 40) or "my-note"
             message = (
                 f"'{key}' must be a slug of lowercase letters, digits and single hyphens,"
                 f" like '{example}'"
@@ -172,7 +173,7 @@ class Checker:
         """A list of tags: each a word of levels (`topic::drift`), one the deck declares."""
         if "tags" not in entries:
             return ()
-        items = self.sequence(entries["tags"][1], "'tags'", "[topic::mlflow]")
+        items = self.sequence(entries["tags"][1], "'tags'", "[topic::basics]")
         if items is None:
             return None
         tags: dict[str, None] = {}
@@ -194,6 +195,23 @@ class Checker:
         return _tag_problem(tag, self.vocabulary)
 
 
+def words_of(text: str) -> list[str]:
+    """A text's words as a slug has them: lower case, letters with an ASCII form (`café`
+    -> `cafe`) and digits."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.findall(r"[a-z0-9]+", plain.lower())
+
+
+def slug_of(text: str, most: int) -> str:
+    """A slug from a text's words, of up to `most` characters ("" if it has none)."""
+    slug = ""
+    for word in words_of(text):
+        if slug and len(slug) + 1 + len(word) > most:
+            break
+        slug = f"{slug}-{word}" if slug else word[:most]
+    return slug
+
+
 @functools.lru_cache(maxsize=4096)
 def _tag_problem(tag: str, vocabulary: frozenset[str] | None) -> tuple[str, str] | None:
     """(Remembered: a deck uses a few tags many times.)"""
@@ -204,7 +222,9 @@ def _tag_problem(tag: str, vocabulary: frozenset[str] | None) -> tuple[str, str]
     if _SPACE.search(tag):
         return "bad-tag", f"tag '{tag}' has a space; Anki splits tags on spaces: use '-' instead"
     if any(not part for part in tag.split("::")):
-        return "bad-tag", f"tag '{tag}' has an empty level: write levels as 'topic::mlflow'"
+        levels = "::".join(part for part in tag.split("::") if part)
+        hint = f"did you mean '{levels}'?" if levels else "levels are words, as in 'topic::basics'"
+        return "bad-tag", f"tag '{tag}' has an empty level ({hint})"
     if tag.casefold().startswith(RESERVED_TAG_PREFIXES):
         return (
             "reserved-tag",

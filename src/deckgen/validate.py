@@ -113,7 +113,7 @@ def _header(checker: Checker) -> DeckHeader | None:
 
 
 def _domains(checker: Checker, node: Node) -> tuple[Domain, ...] | None:
-    items = checker.sequence(node, "'domains'", "[{key: mlops, name: MLOps, weight: 44}]")
+    items = checker.sequence(node, "'domains'", "[{key: part-1, name: Part 1, weight: 50}]")
     if items is None:
         return None
     if not items:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from deckgen.markup import parse_clozes
 from deckgen.notes import Fact
 from deckgen.shapes import Checker, Entries, Fields
@@ -25,7 +27,8 @@ def check(checker: Checker, entries: Entries) -> Fields | None:
             checker.report(position, problem.code, problem.message)
         return None
     if not clozes.numbers:
-        message = "a fact needs at least one cloze on its key term, e.g. {{c1::VectorAssembler}}"
+        term = max(re.findall(r"\w+", text), key=len, default="term")  # of its own words
+        message = f"a fact needs at least one cloze on its key term, e.g. {{{{c1::{term}}}}}"
         checker.report(node.position, "cloze-missing", message)
         return None
     return {"text": text}
