@@ -229,3 +229,32 @@ def test_many_notes_may_share_a_list_of_tags_by_an_alias(tmp_path: Path) -> None
     rest = "".join(f"- id: n{i}\n  fact: '{{{{c1::x}}}}'\n  tags: *t\n" for i in range(1, 5000))
     folder = write_notes(tmp_path / "notes", {"mlops.yaml": head + rest})
     assert load(folder).problems == []
+
+
+_MEANT = st.text(
+    st.sampled_from(list("abc XYZ:!&*[]{}@`%|>\"'#,-?é")), min_size=1, max_size=30
+).filter(lambda t: t.strip() == t and t.strip())
+
+
+@settings(max_examples=1_500, derandomize=True)
+@given(_MEANT, st.sampled_from(["  reality: {}\n", "  reality: first words\n    {}\n"]))
+def test_text_that_needed_quotes_is_shown_quoted_and_the_quoted_text_reads_as_meant(
+    meant: str, layout: str
+) -> None:
+    """Wherever the reader says to quote a value, the value it shows quoted reads back as
+    the text that was written, whole."""
+    line = layout.format(meant)
+    text = "- id: a\n  trap: t\n" + line
+    _, problems = source.parse(text, "x.yaml")
+    advice = [p for p in problems if "must be in quotes" in p.message]
+    if not advice:
+        return
+    [problem] = advice
+    written = problem.message.split(": write reality: ", 1)[1]
+    fixed, again = source.parse("- id: a\n  trap: t\n  reality: " + written + "\n", "x.yaml")
+    assert fixed is not None and not again, (text, written)
+    value = dict((k.value, v) for k, v in fixed.root.items[0].entries)["reality"]
+    plain = meant if layout.count("\n") == 1 else f"first words {meant}"  # lines folded
+    expected = plain.split(" #")[0]  # where YAML reads a comment, so does the advice
+    assert value.value == expected
+    assert problem.position.line == 3 and problem.position.col == 12

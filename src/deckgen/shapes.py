@@ -7,6 +7,7 @@ of deck.yaml and of each kind of note (validate.py, kinds/) are written with it.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import unicodedata
 from collections.abc import Callable
@@ -126,7 +127,7 @@ class Checker:
             if required:
                 self.report(key_node.position, "empty-text", f"'{key}' has no value")
             return None
-        self.report(node.position, "wrong-type", not_text(f"'{key}'", node))
+        self.report(node.position, "wrong-type", self.not_text(f"'{key}'", node))
         return None
 
     def _pictures(self, node: Scalar, pictures: Pictures) -> str:
@@ -180,7 +181,7 @@ class Checker:
         valid = True
         for item in items:
             if type(item) is not Scalar or item.tag != STR:
-                self.report(item.position, "wrong-type", not_text("a tag", item))
+                self.report(item.position, "wrong-type", self.not_text("a tag", item))
                 valid = False
                 continue
             problem = self.tag_problem(item.value)
@@ -189,6 +190,23 @@ class Checker:
                 valid = False
             tags[item.value] = None
         return tuple(tags) if valid else None
+
+    def not_text(self, label: str, node: Node) -> str:
+        """Why a node is not the text asked for: YAML read it as something else (the
+        advice shows the whole value as written, quoted)."""
+        if type(node) is not Scalar:
+            shape = "a list" if type(node) is Sequence else "a mapping"
+            return f"{label} must be text, not {shape}"
+        written = self.source.text[node.start : node.end]
+        quoted = json.dumps(written, ensure_ascii=False)
+        if node.tag in _YAML_TYPES:
+            kind = _YAML_TYPES[node.tag]
+            reads = f"YAML reads '{written}' as {kind}"
+            return f"{label} must be text, but {reads}: put it in quotes, {quoted}"
+        return (
+            f"{label} must be text, but YAML reads the '{written.split()[0]}' it starts with as"
+            f" a tag: put it in quotes, {quoted}"
+        )
 
     def tag_problem(self, tag: str) -> tuple[str, str] | None:
         """What is wrong with a tag, if anything."""
@@ -223,8 +241,8 @@ def _tag_problem(tag: str, vocabulary: frozenset[str] | None) -> tuple[str, str]
         return "bad-tag", f"tag '{tag}' has a space; Anki splits tags on spaces: use '-' instead"
     if any(not part for part in tag.split("::")):
         levels = "::".join(part for part in tag.split("::") if part)
-        hint = f"did you mean '{levels}'?" if levels else "levels are words, as in 'topic::basics'"
-        return "bad-tag", f"tag '{tag}' has an empty level ({hint})"
+        fix = f"did you mean '{levels}'?" if levels else "levels are words, as in 'topic::basics'"
+        return "bad-tag", f"tag '{tag}' has an empty level ({fix})"
     if tag.casefold().startswith(RESERVED_TAG_PREFIXES):
         return (
             "reserved-tag",
@@ -235,18 +253,6 @@ def _tag_problem(tag: str, vocabulary: frozenset[str] | None) -> tuple[str, str]
         advice = f"did you mean '{hint}'?" if hint else f"add it to 'tags' in {DECK_FILE}"
         return "unknown-tag", f"tag '{tag}' is not one of the deck's tags ({advice})"
     return None
-
-
-def not_text(label: str, node: Node) -> str:
-    """Why a node is not the text asked for: YAML read it as something else."""
-    if type(node) is Scalar:
-        kind = _YAML_TYPES.get(node.tag, f"the type {node.tag}")
-        return (
-            f"{label} must be text, but YAML reads '{node.value}' as {kind}:"
-            f' put it in quotes, "{node.value}"'
-        )
-    shape = "a list" if type(node) is Sequence else "a mapping"
-    return f"{label} must be text, not {shape}"
 
 
 def _unknown(what: str, word: str, known: tuple[str, ...], cutoff: float) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import json
 import re
 from pathlib import Path
 from typing import Any, NamedTuple, TypeAlias
@@ -142,7 +143,11 @@ def parse(
     try:
         return SourceFile(shown_as, text, _compose(text), bom), []
     except _Refused as refusal:
-        return None, [Diagnostic(shown_as, *refusal.args)]
+        position, code, message = refusal.args
+        if code == "undefined-alias":  # text that starts with `*`, more likely than not
+            advice = _needs_quotes(text, position, "")
+            return None, [Diagnostic(shown_as, *(advice or (position, "yaml-syntax", message)))]
+        return None, [Diagnostic(shown_as, position, code, message)]
     except yaml.reader.ReaderError as error:  # a character YAML does not allow in a file
         offset = error.position  # libyaml counts the UTF-8 bytes; PyYAML, the characters
         if _LOADER is yaml.SafeLoader:
@@ -154,7 +159,7 @@ def parse(
         )
         return None, [Diagnostic(shown_as, where, "control-character", message)]
     except yaml.MarkedYAMLError as error:
-        return None, [Diagnostic(shown_as, *_syntax_error(error))]
+        return None, [Diagnostic(shown_as, *_syntax_error(error, text))]
     except yaml.YAMLError as error:
         return None, [Diagnostic(shown_as, START, "yaml-syntax", f"invalid YAML: {error}")]
 
@@ -268,7 +273,7 @@ def _compose(text: str) -> Node | None:
                 name, position = event.anchor, _position(event.start_mark)
                 if name not in anchors:
                     message = f"invalid YAML: the alias '*{name}' names no anchor before it"
-                    raise _Refused(position, "yaml-syntax", message)
+                    raise _Refused(position, "undefined-alias", message)
                 node, size = anchors[name]
                 if size is None:
                     message = (
@@ -330,17 +335,99 @@ def _position(mark: yaml.Mark) -> Position:
     return _new(Position, (mark.line + 1, mark.column + 1))
 
 
-def _syntax_error(error: yaml.MarkedYAMLError) -> tuple[Position, str, str]:
+def _syntax_error(error: yaml.MarkedYAMLError, text: str) -> tuple[Position, str, str]:
     """The parser's problem, at its position, with the context it names (where a quote
-    opened)."""
+    opened); where the mistake is text that needed quotes, that, and the text quoted."""
     mark = error.problem_mark or error.context_mark
     position = _position(mark) if mark is not None else START
     problem = error.problem or error.context or "invalid YAML"
     if "tab" in problem or "'\\t'" in problem:
         message = "a tab in the indentation: YAML indents with spaces only"
     else:
+        quoting = _needs_quotes(text, position, problem)
+        if quoting is not None:
+            return quoting
         message = problem
         if error.context and error.problem and error.context_mark is not None:
             where = _position(error.context_mark)
             message += f" ({error.context} at line {where.line}, column {where.col})"
     return position, "yaml-syntax", f"invalid YAML: {message}"
+
+
+# A line that gives a key a value: `key: value`, or `- key: value` as a list's item.
+_KEY_LINE = re.compile(r" *(?:- +)*([A-Za-z_][\w-]*):(?: +(.*?))? *\Z")
+# What a plain value cannot start with, and what YAML reads there instead.
+_STARTS = {
+    "!": "YAML reads a tag",
+    "&": "YAML reads an anchor",
+    "*": "YAML reads an alias",
+    "[": "YAML reads a list",
+    "{": "YAML reads a mapping",
+    "@": "YAML reserves it",
+    "`": "YAML reserves it",
+    "%": "YAML reads a directive",
+    "|": "YAML reads a block of text",
+    ">": "YAML reads a block of text",
+    '"': "YAML reads quoted text",
+    "'": "YAML reads quoted text",
+}
+_LOOKED_BACK = 50  # lines: how far up the start of a value over many lines is looked for
+
+
+def _needs_quotes(text: str, position: Position, problem: str) -> tuple[Position, str, str] | None:
+    """Where the parser stopped in what a user meant as text, but wrote plain with a `: `
+    in it, or starting with a character YAML reads as syntax: the value's place, and the
+    advice to quote it, with the whole value as it would be quoted."""
+    lines = text.split("\n")
+    number = position.line - 1
+    if number >= len(lines):
+        return None
+    start = _value_line(lines, number)
+    match = _KEY_LINE.match(lines[start].rstrip("\r")) if start is not None else None
+    if start is None or match is None or not match.group(2):
+        return None
+    key, column = match.group(1), match.start(1)
+    parts = [match.group(2)]
+    for line in lines[start + 1 :]:  # the lines a plain value goes on over
+        line = line.rstrip("\r")
+        if not line.strip() or len(line) - len(line.lstrip(" ")) <= column:
+            break
+        parts.append(line.strip())
+    value = " ".join(parts)
+    if " #" in value:  # YAML reads a comment from there
+        value = value[: value.index(" #")]
+    first = value[:0] or value[0]
+    after_start = start == number and position.col - 1 > match.start(2) + 1
+    if "mapping values are not allowed" in problem and (": " in value or value.endswith(":")):
+        why = "text with ': ' in it must be in quotes, or YAML reads a key there"
+    elif first in "[{\"'" and not (after_start and "expected" in problem):
+        return None  # a list, a mapping or quoted text that is not closed: not this
+    elif first in "\"'":
+        why = "text that starts with a quote but goes on after it must be in quotes as a whole"
+    elif first in _STARTS:
+        why = f"text that starts with '{first}' must be in quotes ({_STARTS[first]})"
+    else:
+        return None
+    quoted = json.dumps(value, ensure_ascii=False)
+    place = Position(start + 1, match.start(2) + 1)
+    return place, "yaml-syntax", f"invalid YAML: {why}: write {key}: {quoted}"
+
+
+def _value_line(lines: list[str], number: int) -> int | None:
+    """The line where the value on line `number` starts: that line, or the key line
+    above it whose plain text goes on over the lines down to it."""
+    indent = len(lines[number]) - len(lines[number].lstrip(" "))
+    for above in range(number - 1, max(-1, number - _LOOKED_BACK), -1):
+        line = lines[above].rstrip("\r")
+        if not line.strip() or line.lstrip().startswith("#"):
+            break
+        match = _KEY_LINE.match(line)
+        if match is None:
+            if len(line) - len(line.lstrip(" ")) > 0:
+                continue  # a line of text that goes on from above
+            break
+        value = match.group(2) or ""
+        if value and value[0] not in _STARTS and indent > match.start(1):
+            return above
+        break
+    return number if _KEY_LINE.match(lines[number].rstrip("\r")) else None
