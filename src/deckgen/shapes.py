@@ -203,9 +203,12 @@ class Checker:
             kind = _YAML_TYPES[node.tag]
             reads = f"YAML reads '{written}' as {kind}"
             return f"{label} must be text, but {reads}: put it in quotes, {quoted}"
+        tag = written.split()[0]
+        if node.style is not None:  # the tag stands before text quoted or in a block
+            return f"{label} must be text, but YAML reads '{tag}' as a tag on it: remove the tag"
         return (
-            f"{label} must be text, but YAML reads the '{written.split()[0]}' it starts with as"
-            f" a tag: put it in quotes, {quoted}"
+            f"{label} must be text, but YAML reads the '{tag}' it starts with as a tag: put"
+            f" it in quotes, {quoted}"
         )
 
     def tag_problem(self, tag: str) -> tuple[str, str] | None:
