@@ -78,21 +78,23 @@ def visible(rendered: str) -> str:
 
 
 def write_notes(folder: Path, files: dict[str, str]) -> Path:
-    """A notes folder made of the given files (a default deck.yaml unless one is given)."""
+    """A notes folder made of the given files (a default deck.yaml unless one is given,
+    whose domains are those with notes: a domain with none is warned of)."""
     folder.mkdir(parents=True, exist_ok=True)
-    files = {"deck.yaml": DECK_YAML, **files}
+    deck = DECK_YAML if "general.yaml" in files else DECK_YAML.replace(GENERAL, "")
+    files = {"deck.yaml": deck, **files}
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
     return folder
 
 
-DECK_YAML = """\
+GENERAL = "  - {key: general, name: Exam Strategy}\n"
+DECK_YAML = f"""\
 name: Test deck
 key: test-deck
 domains:
-  - {key: mlops, name: MLOps, weight: 44}
-  - {key: general, name: Exam Strategy}
-"""
+  - {{key: mlops, name: MLOps, weight: 44}}
+{GENERAL}"""
 
 # One note of each kind, a three-item pair and a two-cloze fact among them.
 ONE_OF_EACH = {

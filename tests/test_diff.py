@@ -155,3 +155,17 @@ def test_diff_reads_what_anki_exports(notes: Path, tmp_path: Path, legacy: bool)
     assert json.loads(theirs.stdout)["counts"] == json.loads(ours.stdout)["counts"]
     assert json.loads(theirs.stdout)["notes"] == json.loads(ours.stdout)["notes"]
     assert json.loads(theirs.stdout)["notetypes"] == json.loads(ours.stdout)["notetypes"]
+
+
+def test_a_line_break_or_formatting_changed_is_shown(notes: Path) -> None:
+    mlops = notes / "mlops.yaml"
+    text = mlops.read_text()
+    text = text.replace(
+        "reality: Use Chi-squared, never KS.", "reality: |-\n    Use Chi-squared,\n    never KS."
+    )
+    text = text.replace("answer: Promote the code.", "answer: Promote the **code**.")
+    mlops.write_text(text)
+    result = CliRunner().invoke(main, ["diff", "old.apkg"])
+    assert result.exit_code == 0, result.output
+    assert "      Reality: Use [-Chi-squared.-] {+Chi-squared, ↵ never KS.+}\n" in result.output
+    assert "      Answer: the same words, formatted otherwise\n" in result.output

@@ -152,3 +152,23 @@ def test_whatever_a_formula_holds_reaches_the_card_as_written(tex: str) -> None:
     assert to_html(f"before *this* {formula} after") == (
         f"before <em>this</em> {escape(formula)} after"
     )
+
+
+def test_a_picture_path_with_a_space_outside_angle_brackets_is_a_warning_with_the_fix(
+    notes: Path,
+) -> None:
+    mlops = notes / "mlops.yaml"
+    mlops.write_text(
+        mlops.read_text().replace("<pictures/rollout ü.png>", "pictures/rollout ü.png", 1)
+    )
+    result = CliRunner().invoke(main, ["check", str(notes)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"{mlops}:2:73: warning: this is not a picture, and the card shows it as text: a path"
+        " with a space goes in angle brackets, ![blue-green](<pictures/rollout ü.png>)"
+        " [picture-space]\n"
+    )
+    in_code = "`![blue-green](pictures/rollout ü.png)` is how not to write it"
+    mlops.write_text(mlops.read_text() + f"- id: in-code\n  trap: '{in_code}'\n  reality: r\n")
+    result = CliRunner().invoke(main, ["check", str(notes)])
+    assert result.stderr.count("[picture-space]") == 1  # code is text, meant as it is

@@ -7,16 +7,19 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import sqlite3
 import stat
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import zstandard
 from click.testing import CliRunner
 from conftest import ONE_OF_EACH, write_notes
 from test_pull import _edit_reality, _exported_copy, _note
@@ -290,3 +293,76 @@ def test_init_below_a_file_or_where_it_cannot_write_says_so(tmp_path: Path) -> N
     assert code == 1, output
     assert "Permission denied; nothing written" in output
     assert left == []
+
+
+def _declaring_tags(notes: Path) -> None:
+    deck = notes / "deck.yaml"
+    deck.write_text(deck.read_text() + "tags: [topic::drift]\n")
+
+
+def test_two_hundred_thousand_undeclared_tags_are_a_few_lines_and_a_count(
+    tmp_path: Path,
+) -> None:
+    notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
+    _declaring_tags(notes)
+    package = _exported_copy(tmp_path, notes, "old", _edit_reality)
+    many = " ".join(f"t{n}" for n in range(200_000))
+    with zipfile.ZipFile(package) as archive:
+        data = zstandard.ZstdDecompressor().stream_reader(archive.open("collection.anki21b")).read()
+    database = tmp_path / "collection.db"
+    database.write_bytes(data)
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "UPDATE notes SET tags = ? WHERE flds LIKE '%ks-on-categorical%'", (f" {many} ",)
+        )
+    db.close()
+    tagged = tmp_path / "tagged.apkg"
+    with zipfile.ZipFile(tagged, "w") as archive:
+        archive.write(database, "collection.anki21")
+    result = _deckgen("pull", str(tagged), str(notes))
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stderr.splitlines()
+    assert len(lines) == 11
+    assert all("[undeclared-tag]" in line for line in lines)
+    assert lines[-1].endswith(
+        "warning: 199,990 more warnings like the 10 above, not shown [undeclared-tag]"
+    )
+    assert "Use Chi-squared (edited in Anki)." in (notes / "mlops.yaml").read_text()
+
+
+def test_notes_left_out_are_named_with_what_to_do(tmp_path: Path) -> None:
+    notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
+
+    def add_to_the_top_deck(col: Any) -> None:
+        fact = col.new_note(col.models.by_name("deckgen Fact"))
+        fact["Text"] = "A {{c1::new}} fact added to the top deck itself, not to a subdeck of it"
+        col.add_note(fact, col.decks.id_for_name("Test deck"))
+
+    package = _exported_copy(tmp_path, notes, "old", add_to_the_top_deck)
+    result = _deckgen("pull", str(package), str(notes))
+    assert result.returncode == 0, result.stderr
+    assert (
+        "skipped 1 note(s) not in a subdeck of 'Test deck': in Anki, move them into one of its"
+        " subdecks (Browse, Change Deck), then export again and pull:\n"
+        "    'A new fact added to the top deck…'\n"
+    ) in result.stdout
+
+
+def test_a_build_after_a_pull_that_added_notes_says_anki_updates_them(tmp_path: Path) -> None:
+    """Notes added in Anki are new to the notes, not to Anki: the build says why Anki
+    reports them as updated."""
+    notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
+
+    def add(col: Any) -> None:
+        fact = col.new_note(col.models.by_name("deckgen Fact"))
+        fact["Text"] = "A {{c1::new}} fact"
+        col.add_note(fact, col.decks.id_for_name("Test deck::MLOps"))
+
+    package = _exported_copy(tmp_path, notes, "old", add)
+    assert _deckgen("pull", str(package), str(notes)).returncode == 0
+    result = _deckgen("build", str(notes), "-o", str(tmp_path / "new.apkg"))
+    assert result.returncode == 0, result.stderr
+    assert (
+        "; 0 changed, 1 new, 0 retired (1 of the new were pulled from Anki, which has them:"
+        " it updates them, and counts them as updated)\n"
+    ) in result.stdout

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from click.testing import CliRunner
 from conftest import write_notes
 
+from deckgen.cli import main
 from deckgen.load import load
 from deckgen.notes import Domain, Fact, Pair, PairItem, Scenario, Trap
 from deckgen.source import read
@@ -53,7 +55,7 @@ def test_every_kind_loads_as_its_typed_note(tmp_path: Path) -> None:
     assert loaded.problems == checked.problems == []
     deck = loaded.deck
     assert deck is not None
-    assert (deck.name, deck.key, deck.domains) == ("Test deck", "test-deck", (MLOPS, GENERAL))
+    assert (deck.name, deck.key, deck.domains) == ("Test deck", "test-deck", (MLOPS,))
     assert [r.note_id for r in deck.records()] == [n.id for n in checked.notes]
     assert [(n, p.line, p.col) for n, p in checked.ids] == [
         ("refresh", 1, 7),
@@ -180,3 +182,27 @@ def test_invalid_utf8_names_the_line_and_column(tmp_path: Path) -> None:
         f"{folder}/mlops.yaml:2:12: error: not UTF-8: byte 0xe9 cannot be decoded;"
         " save the file as UTF-8 [encoding]"
     ]
+
+
+def test_a_suggested_id_keeps_the_letters_of_the_one_written(tmp_path: Path) -> None:
+    folder = write_notes(
+        tmp_path / "notes", {"mlops.yaml": "- id: Café Crème\n  trap: t\n  reality: r\n"}
+    )
+    result = CliRunner().invoke(main, ["check", str(folder)])
+    assert result.exit_code == 1
+    assert (
+        "'id' must be a slug of lowercase letters, digits and single hyphens, like"
+        " 'cafe-creme' [bad-id]"
+    ) in result.stderr
+
+
+def test_a_domain_with_no_notes_yet_is_a_warning_at_the_domain(tmp_path: Path) -> None:
+    folder = write_notes(tmp_path / "notes", {"mlops.yaml": "- id: a\n  trap: t\n  reality: r\n"})
+    deck = folder / "deck.yaml"
+    deck.write_text(deck.read_text() + "  - {key: deployment, name: Deployment}\n")
+    result = CliRunner().invoke(main, ["check", str(folder)])
+    assert result.exit_code == 0
+    assert result.stderr == (
+        f"{deck}:5:5: warning: the domain 'deployment' has no notes yet: its notes go in"
+        " deployment.yaml beside deck.yaml (or in files in a folder deployment/) [empty-domain]\n"
+    )

@@ -186,6 +186,12 @@ def build(
         f"{len(revision.changed)} changed, {len(revision.added)} new,"
         f" {len(revision.retired)} retired"
     )
+    pulled = made.deck.pulled(revision.added)
+    if pulled:  # new to the notes, not to Anki: it has them, and updates them
+        changes += (
+            f" ({len(pulled)} of the new were pulled from Anki, which has them: it updates"
+            " them, and counts them as updated)"
+        )
     reproducible = " (reproducible)" if check_reproducible else ""
     contents = stats.summary(made.deck)
     click.echo(f"Wrote {out}{reproducible}: {contents}; {changes}")

@@ -101,17 +101,29 @@ class Collected:
 
     def shown_problems(self) -> list[Diagnostic]:
         """What is shown: the problems kept, then a diagnostic counting each rest."""
-        counted = []
-        for rest in self.alike_hidden.values():
-            message = f"{rest.counts:,} more warnings like the {MAX_ALIKE} above, not shown"
-            counted.append(rest if rest.counts == 1 else rest._replace(message=message))
+        shown: list[Diagnostic] = []
+        alike = dict(self.alike_hidden)
+        seen: dict[tuple[str, Position, str], int] = {}
+        for problem in self.kept:  # each count of warnings alike right after them
+            shown.append(problem)
+            key = (problem.path, problem.position, problem.code)
+            seen[key] = seen.get(key, 0) + 1
+            if key in alike and seen[key] == MAX_ALIKE:
+                shown.append(_alike(alike.pop(key)))
+        counted = [_alike(rest) for rest in alike.values()]
         for level, rest in self.hidden.items():
             noun = f"{rest.counts:,} more {level.value}s"
             message = f"{noun} past the first {self.limit:,}, not shown: fix these first"
             counted.append(
                 rest if rest.counts == 1 else rest._replace(code="too-many", message=message)
             )
-        return self.kept + counted
+        return shown + counted
+
+
+def _alike(rest: Diagnostic) -> Diagnostic:
+    """The count of warnings alike not shown (or the one, if one)."""
+    message = f"{rest.counts:,} more warnings like the {MAX_ALIKE} above, not shown"
+    return rest if rest.counts == 1 else rest._replace(message=message)
 
 
 def _counting(counted: Diagnostic | None, problem: Diagnostic, count: int) -> Diagnostic:

@@ -150,14 +150,28 @@ def _fields(
 _PICTURE = re.compile(r'<img src="([^"]*)"')
 
 
+# Where a card's text breaks its line: kept in a diff as a word of its own; and the
+# tags that format words within a line, which part no words.
+_LINE_BREAK = re.compile(r"<br\s*/?>|</(?:p|div|li)>", re.IGNORECASE)
+_INLINE = re.compile(r"</?(?:b|i|u|s|em|strong|code|span|sub|sup|mark|font|a)\b[^>]*>", re.I)
+
+
+def _shown(html: str) -> str:
+    """The words a card shows, its line breaks among them."""
+    spaced = " ".join(html.split())  # a line end in HTML is a space; only a break breaks
+    return visible_text(_LINE_BREAK.sub(f" {BREAK} ", _INLINE.sub("", spaced)))
+
+
 def _field_diff(before: str, after: str) -> str:
-    """The words that changed; and the pictures, which words do not show."""
-    words = _word_diff(visible_text(before), visible_text(after))
+    """The words that changed (a line break is one); and the pictures, which words do
+    not show; or, for the same words, that only their formatting changed."""
+    shown_before, shown_after = _shown(before), _shown(after)
+    words = _word_diff(shown_before, shown_after)
     old, new = _PICTURE.findall(before), _PICTURE.findall(after)
     if old == new:
-        return words
+        return words if shown_before != shown_after else "the same words, formatted otherwise"
     pictures = "pictures: " + _word_diff(" ".join(old), " ".join(new))
-    return pictures if visible_text(before) == visible_text(after) else f"{words}; {pictures}"
+    return pictures if shown_before == shown_after else f"{words}; {pictures}"
 
 
 def _notetype_change(old: Notetype | None, note_type: NoteType, mod: int) -> NotetypeChange | None:
@@ -217,9 +231,13 @@ def _opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]
     return head + middle + tail
 
 
+BREAK = "↵"  # how a diff shows a line break
+
+
 def _word_diff(before: str, after: str, context: int = 3) -> str:
-    """`... computed on [-REFRESH-] {+scheduled REFRESH+} ...`: the changed words in context."""
-    a, b = before.split(), after.split()
+    """`... computed on [-REFRESH-] {+scheduled REFRESH+} ...`: the changed words in
+    context, a line break among them as ↵."""
+    a, b = _words(before), _words(after)
     parts: list[str] = []
     for index, (tag, i1, i2, j1, j2) in enumerate(opcodes := _opcodes(a, b)):
         if tag == "equal":
@@ -236,3 +254,7 @@ def _word_diff(before: str, after: str, context: int = 3) -> str:
         if j2 > j1:
             parts.append(f"{{+{' '.join(b[j1:j2])}+}}")
     return " ".join(parts)
+
+
+def _words(text: str) -> list[str]:
+    return [BREAK if word == "\n" else word for word in re.findall(r"\n|[^\s]+", text)]

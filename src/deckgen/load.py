@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from deckgen import __version__
-from deckgen.diagnostics import START, Collected, Diagnostic, Position, has_errors
+from deckgen.diagnostics import START, Collected, Diagnostic, Level, Position, has_errors
 from deckgen.files import clear_partials, read_bytes, write_atomic
 from deckgen.media import MAX_PICTURES, Picture, Pictures, digest_of
 from deckgen.notes import Domain
@@ -111,6 +111,7 @@ def load(
         {key: (notes, cards[key]) for key, notes in counts.items()},
         header.tags,
         tuple(pictures[name] for name in sorted(pictures)),
+        len(ids.guids),
     )
     return Loaded(deck, problems)
 
@@ -269,6 +270,7 @@ def _notes_files(
     them, each's `<domain>.yaml`, then the files of a folder `<domain>/` by name (a large
     domain can be split over several files). What is wrong goes into `problems`; True if
     the folder is past a bound, so that nothing in it is read."""
+    header_checks = not has_errors(problems)  # deck.yaml's: a domain it lists is meant
     found: list[tuple[str, Path]] = []
     for entry in notes_dir.iterdir():
         if entry.name.startswith("."):
@@ -300,6 +302,17 @@ def _notes_files(
                 f" {DECK_FILE} ({', '.join(domains) or 'none'}), or kept in a folder so named"
             )
             problems.append(Diagnostic(str(path), START, "unknown-domain", message))
+    with_notes = {key for key, _ in found}
+    for index, domain in enumerate(header.domains if header and header_checks else ()):
+        if domain.key not in with_notes:
+            assert header is not None
+            message = (
+                f"the domain '{domain.key}' has no notes yet: its notes go in {domain.key}.yaml"
+                f" beside {DECK_FILE} (or in files in a folder {domain.key}/)"
+            )
+            where = header.places[index] if index < len(header.places) else START
+            deck_file = str(notes_dir / DECK_FILE)
+            problems.append(Diagnostic(deck_file, where, "empty-domain", message, Level.WARNING))
     order = {key: index for index, key in enumerate(domains)}
     known = sorted(
         ((order[key], path.parent != notes_dir, path.name), path, domains[key])
@@ -332,7 +345,7 @@ class _Cache:
         name = hashlib.sha256(str(where).encode()).hexdigest()[:16]
         self.folder = where.parent / CACHE_DIR / f"{where.name}-{name}"
         self.index = self.folder / "results.pickle"
-        context = repr((__version__, _code_stamp(), header))
+        context = repr((__version__, _code_stamp(), header._replace(places=())))
         self.context = hashlib.sha256(context.encode()).hexdigest()
         self.kept = self._read()
         self.used: dict[str, bytes] = {}

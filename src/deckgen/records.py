@@ -272,6 +272,16 @@ class Deck:
     counts: Mapping[tuple[str, str], tuple[int, int]]  # (domain, kind): (notes, cards)
     tags: frozenset[str] | None = None  # the tags notes may use (deck.yaml's); None: any
     pictures: tuple[Picture, ...] = ()  # that its notes show, by name
+    own_guids: int = 0  # notes that name their own GUID (added in Anki, brought by pull)
+
+    def pulled(self, note_ids: Iterable[str]) -> list[str]:
+        """Which of these notes name their own GUID: notes Anki has already."""
+        wanted = set(note_ids) if self.own_guids else set()
+        return [
+            r.note_id
+            for r in (self.records() if wanted else ())
+            if r.note_id in wanted and r.guid != guid(self.key, r.note_id)
+        ]
 
     def results(self) -> Iterator[FileResult]:
         for data in self.files:

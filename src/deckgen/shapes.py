@@ -37,6 +37,8 @@ _YAML_TYPES = {
     "tag:yaml.org,2002:null": "null",
 }
 _NULL = "tag:yaml.org,2002:null"
+# `![alt](a path with a space)`: what Markdown reads as text, not a picture.
+_LOOKS_LIKE_A_PICTURE = re.compile(r"!\[([^\]\n]*)\]\(([^)<>\n]*? [^)<>\n]*)\)")
 
 
 class Checker:
@@ -151,7 +153,24 @@ class Checker:
                 self.report(node.position, "picture-missing", message)
         for start, end, name in reversed(edits):
             text = text[:start] + name + text[end:]
+        self._not_pictures(node)
         return text
+
+    def _not_pictures(self, node: Scalar) -> None:
+        """What looks like a picture and is not one: a path with a space, which Markdown
+        takes only in angle brackets (the card would show the text)."""
+        text = node.value
+        for match in _LOOKS_LIKE_A_PICTURE.finditer(text):
+            path = match.group(2)
+            if text.count("`", 0, match.start()) % 2:
+                continue  # in code: meant as text
+            [position] = self.source.positions_in(node, [match.start(2)])
+            fixed = f"![{match.group(1)}](<{path}>)"
+            message = (
+                f"this is not a picture, and the card shows it as text: a path with a space"
+                f" goes in angle brackets, {fixed}"
+            )
+            self.report(position, "picture-space", message, Level.WARNING)
 
     def required(self, entries: Entries, keys: tuple[str, ...], owner: Node, what: str) -> None:
         for key in keys:

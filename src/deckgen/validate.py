@@ -36,6 +36,7 @@ class DeckHeader(NamedTuple):
     source: str
     domains: tuple[Domain, ...]
     tags: frozenset[str] | None  # the tags notes may use; None: any
+    places: tuple[Position, ...] = ()  # where each domain stands in deck.yaml
 
 
 class Checked(NamedTuple):
@@ -100,7 +101,8 @@ def _header(checker: Checker) -> DeckHeader | None:
     key = checker.slug(entries, "key")
     description = checker.text(entries, "description", required=False) or ""
     attribution = checker.text(entries, "source", required=False) or ""
-    domains = _domains(checker, entries["domains"][1]) if "domains" in entries else None
+    places: list[Position] = []
+    domains = _domains(checker, entries["domains"][1], places) if "domains" in entries else None
     vocabulary = checker.tags(entries)
     if vocabulary is not None and len(vocabulary) > MAX_DECK_TAGS:
         message = f"over {MAX_DECK_TAGS:,} tags: a deck declares {MAX_DECK_TAGS:,} at most"
@@ -109,10 +111,10 @@ def _header(checker: Checker) -> DeckHeader | None:
     if name is None or key is None or domains is None or vocabulary is None:
         return None
     allowed = frozenset(vocabulary) if "tags" in entries else None
-    return DeckHeader(name, key, description, attribution, domains, allowed)
+    return DeckHeader(name, key, description, attribution, domains, allowed, tuple(places))
 
 
-def _domains(checker: Checker, node: Node) -> tuple[Domain, ...] | None:
+def _domains(checker: Checker, node: Node, places: list[Position]) -> tuple[Domain, ...] | None:
     items = checker.sequence(node, "'domains'", "[{key: part-1, name: Part 1, weight: 50}]")
     if items is None:
         return None
@@ -141,6 +143,7 @@ def _domains(checker: Checker, node: Node) -> tuple[Domain, ...] | None:
         elif key is not None and name is not None:
             seen[key] = entries["key"][1].position
             domains.append(Domain(key, name, weight))
+            places.append(item.position)
     return tuple(domains) if len(domains) == len(items) else None
 
 
