@@ -366,3 +366,30 @@ def test_a_build_after_a_pull_that_added_notes_says_anki_updates_them(tmp_path: 
         "; 0 changed, 1 new, 0 retired (1 of the new were pulled from Anki, which has them:"
         " it updates them, and counts them as updated)\n"
     ) in result.stdout
+
+
+def test_a_note_added_to_a_domain_with_no_file_yet_gets_one(tmp_path: Path) -> None:
+    from conftest import DECK_YAML
+
+    notes = write_notes(
+        tmp_path / "notes", {"deck.yaml": DECK_YAML, "mlops.yaml": ONE_OF_EACH["mlops.yaml"]}
+    )
+
+    def add(col: Any) -> None:
+        fact = col.new_note(col.models.by_name("deckgen Fact"))
+        fact["Text"] = "Answer the {{c1::easy}} questions first"
+        col.add_note(fact, col.decks.id_for_name("Test deck::MLOps"))
+        col.decks.id("Test deck::Exam Strategy")  # the subdeck, as a build makes it
+        fact = col.new_note(col.models.by_name("deckgen Fact"))
+        fact["Text"] = "Flag {{c1::long}} questions"
+        col.add_note(fact, col.decks.id_for_name("Test deck::Exam Strategy"))
+
+    package = _exported_copy(tmp_path, notes, "old", add)
+    result = _deckgen("pull", str(package), str(notes))
+    assert result.returncode == 0, result.stderr
+    assert (notes / "general.yaml").read_text() == (
+        "- id: flag-long-questions\n"
+        f"  guid: {(notes / 'general.yaml').read_text().split('guid: ')[1].splitlines()[0]}\n"
+        "  fact: Flag {{c1::long}} questions\n"
+    )
+    assert _deckgen("check", str(notes)).returncode == 0

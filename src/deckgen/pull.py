@@ -266,9 +266,10 @@ def _first_words(note: exported.ExportedNote) -> str:
     """How a note is named to a user: the first words of its first field with text."""
     text = next((t for t in map(visible_text, note.fields[:10]) if t), "")
     text = _CLOZE.sub(r"\1", text)  # the words a card shows
-    words = text.split()
-    named = " ".join(words[:8])[:60]
-    return f"'{named}…'" if named != text else f"'{named}'" if named else f"(GUID {note.guid})"
+    if not text:
+        return f"(no text; GUID {note.guid})"
+    named = " ".join(text.split()[:8])[:60]
+    return f"'{named}…'" if named != text else f"'{named}'"
 
 
 _CLOZE = re.compile(r"\{\{c\d+::(.*?)(?:::[^{}]*)?\}\}")
