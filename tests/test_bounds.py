@@ -294,6 +294,24 @@ def test_a_fifo_a_device_a_socket_and_a_symlink_loop_are_not_notes(tmp_path: Pat
     )
 
 
+def test_a_fifo_in_a_deck_read_in_parallel_and_cached_is_not_waited_on(tmp_path: Path) -> None:
+    """A large deck's files are hashed for the cache before they are read: that too reads
+    regular files only."""
+    folder = write_notes(tmp_path / "notes", {})
+    (folder / "mlops").mkdir()
+    notes = "".join(FACT.format(id=f"n{n}") for n in range(40_000))
+    (folder / "mlops" / "big.yaml").write_text(notes)
+    assert len(notes) > load_module.LARGE
+    os.mkfifo(folder / "mlops" / "pipe.yaml")
+    done = run_with_a_deadline(folder)
+    assert done.returncode == 1
+    assert done.stderr.replace(f"{folder}/", "") == (
+        "mlops/pipe.yaml:1:1: error: this is a FIFO (named pipe), not a file of notes: deckgen"
+        " reads regular files only [not-a-file]\n"
+        f"{folder}: 1 error; nothing written\n"
+    )
+
+
 def test_a_lock_that_is_not_a_file_or_is_too_large(tmp_path: Path) -> None:
     folder = write_notes(tmp_path / "notes", {"mlops.yaml": FACT.format(id="a")})
     os.mkfifo(folder / "deck.lock")

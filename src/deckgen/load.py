@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from deckgen import __version__
 from deckgen.diagnostics import START, Collected, Diagnostic, Level, Position, has_errors
-from deckgen.files import clear_partials, read_bytes, write_atomic
+from deckgen.files import MAX_BYTES, clear_partials, read_bytes, write_atomic
 from deckgen.media import MAX_PICTURES, Picture, Pictures, digest_of
 from deckgen.notes import Domain
 from deckgen.notetypes import NOTE_TYPES
@@ -359,10 +359,13 @@ class _Cache:
         return kept if isinstance(kept, dict) else {}
 
     def key(self, path: Path, domain: Domain) -> str | None:
-        """The key of the result for this file, as it is now."""
+        """The key of the result for this file, as it is now (none for what is not a
+        regular file within the bound: its reader says what it is)."""
         try:
-            content = path.read_bytes()
+            kind, size, content = read_bytes(path, MAX_BYTES)
         except OSError:
+            return None
+        if kind != stat.S_IFREG or size > MAX_BYTES:
             return None
         return hashlib.sha256(
             self.context.encode() + repr((domain, str(path))).encode() + content
