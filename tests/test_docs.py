@@ -92,3 +92,27 @@ def test_every_diagnostic_the_readme_shows_is_one_deckgen_prints() -> None:
         for line in (case / "expected.txt").read_text(encoding="utf-8").splitlines()
     }
     assert [line for line in shown if line not in printed] == []
+
+
+def test_no_message_speaks_of_the_sample_deck() -> None:
+    """deckgen is for any exam: what it says to a user (every string in its code that is
+    not a docstring) names nothing of the Databricks deck this repository holds."""
+    import ast
+
+    sample = re.compile(r"databricks|mlflow|mlops|vectorassembler|spark|drift", re.IGNORECASE)
+    found = []
+    for path in sorted((REPO / "src" / "deckgen").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            said = isinstance(node, ast.Constant) and isinstance(node.value, str)
+            if said and id(node) not in docstrings and sample.search(node.value):
+                found.append(f"{path.name}:{node.lineno}: {node.value!r}")
+    assert found == []
