@@ -1,12 +1,16 @@
 """A build: notes and lock -> a package and a new lock, or the reasons it cannot be done.
 
 `prepare` reads and checks everything and decides every note's time; nothing is written
-until `write`, and then the package and the lock are each replaced whole.
+until `write`, and then the package and the lock are each replaced whole. `build` does
+both, and writes the package's notes into a scratch file while the notes are still read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import pickle
+import queue
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -14,11 +18,12 @@ from deckgen import lock, package
 from deckgen.diagnostics import START, Diagnostic, has_errors
 from deckgen.files import replacing, scratch_dir
 from deckgen.load import Progress, load
-from deckgen.lock import LOCK_FILE
+from deckgen.lock import LOCK_FILE, Lock
 from deckgen.notetypes import NOTE_TYPES, NoteType
-from deckgen.records import Deck
-from deckgen.revision import NoteChange, Revision, revise
+from deckgen.records import Deck, FileResult, unpack
+from deckgen.revision import NoteChange, Revision, note_mod, notetype_entries, revise
 from deckgen.shapes import DECK_FILE
+from deckgen.validate import DeckHeader
 
 
 class Options(NamedTuple):
@@ -50,12 +55,14 @@ def prepare(
     options: Options = DEFAULTS,
     note_types: Mapping[str, NoteType] = NOTE_TYPES,
     progress: Progress | None = None,
+    streamed: Streamed | None = None,
 ) -> tuple[Build | None, list[Diagnostic]]:
-    """Check the notes and the lock, and stamp every note; nothing is written."""
+    """Check the notes and the lock, and stamp every note; nothing is written (but for
+    `streamed`: the package's collection, in a scratch folder, as the files are read)."""
     lock_path = notes_dir / LOCK_FILE
     # The notes first: the processes that read a large deck start from a small one.
-    loaded = load(notes_dir, progress=progress)
-    previous, problems = lock.read(lock_path)
+    loaded = load(notes_dir, progress=progress, each=streamed.add if streamed else None)
+    previous, problems = streamed.lock() if streamed else lock.read(lock_path)
     problems = sorted(loaded.problems + problems)
     if loaded.deck is None or has_errors(problems):
         return None, problems
@@ -69,13 +76,126 @@ def prepare(
     return Build(loaded.deck, revision, lock_path, options, note_types), problems
 
 
-def write(build: Build, out: Path, *, check_reproducible_at: int | None = None) -> None:
+def build(
+    notes_dir: Path,
+    out: Path | Callable[[Deck], Path],
+    now: int,
+    options: Options = DEFAULTS,
+    *,
+    progress: Progress | None = None,
+    check_reproducible_at: int | None = None,
+) -> tuple[Build | None, list[Diagnostic]]:
+    """`prepare`, then `write` to `out` (or where it says, for the deck): the package's
+    notes are written while the files are still being read (see Streamed). Nothing is
+    written if there is an error; OSError or NotReproducible if the writing fails."""
+    with scratch_dir() as work:
+        streamed = Streamed(work, notes_dir / LOCK_FILE, now, options)
+        try:
+            made, problems = prepare(notes_dir, now, options, progress=progress, streamed=streamed)
+            if made is not None:
+                target = out(made.deck) if callable(out) else out
+                write(made, target, check_reproducible_at=check_reproducible_at, streamed=streamed)
+        finally:
+            streamed.close()
+    return made, problems
+
+
+class Streamed:
+    """The package's collection, written in a thread of its own while the notes files are
+    still read (by the processes that read a large deck: the build's own process is free
+    meanwhile), by the one package.Writer, each note with the time `revise` gives it
+    (revision.note_mod, from the lock this thread reads). Ended by `write`, or dropped."""
+
+    def __init__(self, work: Path, lock_path: Path, now: int, options: Options) -> None:
+        self.work, self.lock_path, self.now, self.options = work, lock_path, now, options
+        self.files: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+        self.read = threading.Event()  # once the lock is read
+        self.previous: tuple[Lock | None, list[Diagnostic]] = (None, [])
+        self.writer: package.Writer | None = None
+        self.times: list[tuple[str, int]] = []  # each note written, and its time
+        self.failed: BaseException | None = None
+
+    def add(self, header: DeckHeader, data: bytes) -> None:
+        """The next file's result: written in the thread, started with the first (once
+        the processes that read the files have started, as a process must not fork while
+        a thread of it runs)."""
+        if self.thread is None:
+            self.thread = threading.Thread(
+                target=self._write, args=(header,), name="deckgen-writer", daemon=True
+            )
+            self.thread.start()
+        self.files.put(data)
+
+    def _write(self, header: DeckHeader) -> None:
+        try:
+            self.previous = lock.read(self.lock_path)
+            self.read.set()
+            before = Lock() if self.options.new_key else self.previous[0] or Lock()
+            notetypes, _ = notetype_entries(before, self.now, NOTE_TYPES)
+            mods = {kind: entry.mod for kind, entry in notetypes.items()}
+            self.writer = package.Writer(self.work / "collection.anki2", header, mods)
+            while (data := self.files.get()) is not None:
+                result: FileResult = pickle.loads(data)
+                records = unpack(result.records)
+                times = [note_mod(before, stamp, self.now) for stamp in result.stamps]
+                self.writer.add(records, times)
+                self.times += zip((record.note_id for record in records), times, strict=True)
+        except BaseException as error:  # said by `finish`, in the build's own thread
+            self.failed = error
+            while self.files.get() is not None:  # what is still to come
+                pass
+        finally:
+            self.read.set()
+
+    def lock(self) -> tuple[Lock | None, list[Diagnostic]]:
+        """The lock, as the writing thread read it (read here, if no file came)."""
+        if self.thread is None:  # no notes file was read: no thread to wait for
+            return lock.read(self.lock_path)
+        self.read.wait()
+        return self.previous
+
+    def finish(self, build: Build, path: Path) -> None:
+        """The package at `path`, from what was written and the build's retired notes."""
+        self._stop()
+        if self.failed is not None:
+            raise self.failed
+        revision = build.revision
+        assert self.writer is not None and self.times == [
+            (note_id, revision.mod(note_id)) for note_id, _ in self.times
+        ], "the times written are the revision's"
+        assert len(self.times) == build.deck.size
+        self.writer.finish(revision, build.deck.pictures, path)
+
+    def _stop(self) -> None:
+        if self.thread is not None:
+            self.files.put(None)
+            self.thread.join()
+            self.thread = None
+
+    def close(self) -> None:
+        """Stop writing (the build failed, or it is done) and let go of the collection."""
+        self._stop()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def write(
+    build: Build,
+    out: Path,
+    *,
+    check_reproducible_at: int | None = None,
+    streamed: Streamed | None = None,
+) -> None:
     """The package first, then the lock: each replaced whole, never half-written.
 
     With `check_reproducible_at`, the package is first made again at that time, from the
     new lock, and nothing is written unless the two are the same bytes."""
     with replacing(out) as partial:
-        package.write(build.deck, build.revision, partial, build.note_types)
+        if streamed is not None and build.note_types is NOTE_TYPES:
+            streamed.finish(build, partial)
+        else:
+            package.write(build.deck, build.revision, partial, build.note_types)
         if check_reproducible_at is not None:
             again = revise(
                 build.deck,

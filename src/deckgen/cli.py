@@ -165,17 +165,25 @@ def build(
 
     now = int(time.time())
     options = build_.Options(drop_retired, allow_schema_change, new_key)
-    with _progress("Building") as progress:
-        made, problems = build_.prepare(notes_dir, now, options, progress=progress)
-    made = _report(made, problems, notes_dir)
-    out = output or _dist(notes_dir) / f"{made.deck.key}.apkg"
     later = now + 86_400 if check_reproducible else None
+    outputs: list[Path] = []
+
+    def output_of(deck: Deck) -> Path:
+        outputs.append(output or _dist(notes_dir) / f"{deck.key}.apkg")
+        return outputs[0]
+
     try:
-        build_.write(made, out, check_reproducible_at=later)
+        with _progress("Building") as progress:
+            made, problems = build_.build(
+                notes_dir, output_of, now, options, progress=progress, check_reproducible_at=later
+            )
     except build_.NotReproducible as error:
         raise click.ClickException(str(error)) from error
     except OSError as error:
-        raise click.ClickException(f"cannot write {out}: {error.strerror or error}") from error
+        where = outputs[0] if outputs else notes_dir
+        raise click.ClickException(f"cannot write {where}: {error.strerror or error}") from error
+    made = _report(made, problems, notes_dir)
+    out = outputs[0]
     revision = made.revision
     if not revision.had_lock:
         click.echo(

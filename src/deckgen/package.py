@@ -5,22 +5,27 @@ Every time and id in the package comes from the lock or the GUID, never the cloc
 
 from __future__ import annotations
 
+import collections
 import hashlib
-import itertools
 import json
+import os
 import shutil
 import sqlite3
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 from deckgen import apkg
 from deckgen.files import scratch_dir
 from deckgen.markup import to_html
+from deckgen.media import Picture
+from deckgen.notes import Domain
 from deckgen.notetypes import NOTE_TYPES, NoteType, css
 from deckgen.records import FIELD_SEPARATOR, Deck, Record
-from deckgen.revision import Revision, shipped
+from deckgen.revision import Revision
 
 # Zip entries carry this date instead of the wall clock, so equal input gives equal bytes.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -42,52 +47,113 @@ def write(
     note_types: Mapping[str, NoteType] = NOTE_TYPES,
 ) -> None:
     """Write the .apkg file for a revision of the deck at `path`."""
-    top_id = deck_id(deck.key)
-    decks = {str(top_id): apkg.deck_json(top_id, deck.name, _description(deck))}
-    subdecks: dict[str, int] = {}
-    for domain in deck.domains:
-        name = domain.subdeck(deck.name)
-        subdecks[name] = deck_id(deck.key, domain.key)
-        decks[str(subdecks[name])] = apkg.deck_json(subdecks[name], name)
-    models = {
-        str(t.model_id): model_json(t, revision.notetype_mods[kind], top_id)
-        for kind, t in note_types.items()
-    }
-    model_ids = {kind: t.model_id for kind, t in note_types.items()}
     with scratch_dir() as work:
-        collection = work / "collection.anki2"
-        db = sqlite3.connect(collection)
+        writer = Writer(work / "collection.anki2", deck, revision.notetype_mods, note_types)
         try:
-            # A scratch file, read once when complete: no journal, no waiting for the disk.
-            db.execute("PRAGMA journal_mode = OFF")
-            db.execute("PRAGMA synchronous = OFF")
-            db.executescript(apkg.SCHEMA)
-            row = apkg.collection_row(models, decks)
-            db.execute("INSERT INTO col VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
-            # Note ids follow study order, so the rows of both tables go in in id order,
-            # each page written once; a note's cards take the ids after its own.
-            notes = shipped(deck, revision)
-            position = card = 0
-            while batch := list(itertools.islice(notes, _BATCH)):
-                positions = range(position, position + len(batch))
-                mods = [revision.mod(record.note_id) for record in batch]
-                db.executemany(_NOTE_ROW, _note_rows(positions, batch, mods, model_ids))
-                db.executemany(_CARD_ROW, _card_rows(positions, batch, mods, subdecks, card))
-                position += len(batch)
-                card += sum(len(record.ords) for record in batch)
-            db.executescript(apkg.INDEXES)  # after the rows: quicker than keeping them up
-            db.commit()
+            for records in deck.record_files():
+                writer.add(records, [revision.mod(record.note_id) for record in records])
+            writer.finish(revision, deck.pictures, path)
         finally:
-            db.close()
+            writer.close()
+
+
+class Identity(Protocol):
+    """What names a deck in a package: deck.yaml's header, or the deck read from it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def domains(self) -> tuple[Domain, ...]: ...
+
+
+class Writer:
+    """A package's collection, written a thousand notes at a time in study order as they
+    come (a file's notes at a time, while the next files are read, or all at once), then
+    its retired notes, indexes, and the package around it. The same notes and times give
+    the same bytes, however they are handed in."""
+
+    def __init__(
+        self,
+        collection: Path,
+        deck: Identity,
+        notetype_mods: Mapping[str, int],
+        note_types: Mapping[str, NoteType] = NOTE_TYPES,
+    ) -> None:
+        self.collection = collection
+        top_id = deck_id(deck.key)
+        decks = {str(top_id): apkg.deck_json(top_id, deck.name, _description(deck))}
+        self.subdecks: dict[str, int] = {}
+        for domain in deck.domains:
+            name = domain.subdeck(deck.name)
+            self.subdecks[name] = deck_id(deck.key, domain.key)
+            decks[str(self.subdecks[name])] = apkg.deck_json(self.subdecks[name], name)
+        models = {
+            str(t.model_id): model_json(t, notetype_mods[kind], top_id)
+            for kind, t in note_types.items()
+        }
+        self.model_ids = {kind: t.model_id for kind, t in note_types.items()}
+        self.pending: list[tuple[Record, int]] = []
+        self.position = self.card = 0
+        # Used by one thread at a time: the one that feeds it, then the one that ends it.
+        self.db: sqlite3.Connection | None = sqlite3.connect(collection, check_same_thread=False)
+        # A scratch file, read once when complete: no journal, no waiting for the disk.
+        self.db.execute("PRAGMA journal_mode = OFF")
+        self.db.execute("PRAGMA synchronous = OFF")
+        self.db.executescript(apkg.SCHEMA)
+        row = apkg.collection_row(models, decks)
+        self.db.execute("INSERT INTO col VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+
+    def add(self, records: Sequence[Record], mods: Sequence[int]) -> None:
+        """The next notes in study order, with their times."""
+        self.pending += zip(records, mods, strict=True)
+        while len(self.pending) >= _BATCH:
+            self._rows(self.pending[:_BATCH])
+            del self.pending[:_BATCH]
+
+    def _rows(self, batch: list[tuple[Record, int]]) -> None:
+        """A batch of notes, then their cards. Note ids follow study order, so the rows
+        of both tables go in in id order, each page written once; a note's cards take
+        the ids after its own."""
+        assert self.db is not None
+        notes = [record for record, _ in batch]
+        mods = [mod for _, mod in batch]
+        positions = range(self.position, self.position + len(batch))
+        self.db.executemany(_NOTE_ROW, _note_rows(positions, notes, mods, self.model_ids))
+        self.db.executemany(_CARD_ROW, _card_rows(positions, notes, mods, self.subdecks, self.card))
+        self.position += len(batch)
+        self.card += sum(len(record.ords) for record in notes)
+
+    def finish(self, revision: Revision, pictures: Sequence[Picture], path: Path) -> None:
+        """The retired notes after the others, the indexes, and the package at `path`."""
+        assert self.db is not None
+        stones = revision.tombstones
+        self.add(stones, [revision.mod(stone.note_id) for stone in stones])
+        if self.pending:
+            self._rows(self.pending)
+            self.pending = []
+        self.db.executescript(apkg.INDEXES)  # after the rows: quicker than keeping them up
+        self.db.commit()
+        self.close()
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
             with (
-                open(collection, "rb") as source,
+                open(self.collection, "rb") as source,
                 archive.open(_entry("collection.anki2"), "w") as entry,
+                _Deflate(source) as pieces,
             ):
-                shutil.copyfileobj(source, entry, 1 << 20)
+                # The collection deflated a piece per core at a time (see _Deflate): zipfile
+                # counts and checks what is written, and writes what was deflated.
+                entry._compressor = pieces  # type: ignore[attr-defined]
+                while piece := pieces.next_piece():
+                    entry.write(piece)
             # The pictures, by their names (each made from its bytes), in a fixed order.
             media = {}
-            for index, picture in enumerate(deck.pictures):
+            for index, picture in enumerate(pictures):
                 media[str(index)] = picture.name
                 stored = not picture.name.endswith(".svg")  # the others are compressed
                 with (
@@ -96,6 +162,75 @@ def write(
                 ):
                     shutil.copyfileobj(source, entry, 1 << 20)
             archive.writestr(_entry("media"), json.dumps(media).encode(), compresslevel=_LEVEL)
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+
+class _Deflate:
+    """A file deflated in pieces on every core, as pigz does: each piece with the 32 KiB
+    before it as its dictionary, ended on a byte (a sync flush), the last one finished:
+    one deflate stream, the same bytes however many cores made it. It stands in for the
+    compressor of a zip entry: `compress` gives, for each piece written, its deflated
+    bytes, made ahead by a few threads (zlib lets go of the interpreter meanwhile)."""
+
+    PIECE = 1 << 20
+
+    def __init__(self, source: BinaryIO) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.source = source
+        self.pool = ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)))
+        self.ahead: collections.deque[tuple[bytes, Future[bytes]]] = collections.deque()
+        self.before = b""  # the end of the last piece read: the next one's dictionary
+        self.done = False
+        for _ in range(2 * self.pool._max_workers):
+            self._read_one()
+
+    def __enter__(self) -> _Deflate:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+    def _read_one(self) -> None:
+        if self.done:
+            return
+        piece = self.source.read(self.PIECE)
+        last = len(piece) < self.PIECE
+        if piece or last:  # (a file that ends on a piece's end ends with an empty one)
+            self.ahead.append((piece, self.pool.submit(_deflate, piece, self.before, last)))
+        self.before = piece[-32768:] if piece else self.before
+        self.done = last
+
+    def next_piece(self) -> bytes:
+        """The next piece of the file to write ("" at its end)."""
+        return self.ahead[0][0] if self.ahead else b""
+
+    def compress(self, piece: bytes) -> bytes:
+        """The deflated bytes of the piece just written (the next in order)."""
+        written, deflated = self.ahead.popleft()
+        assert written is piece, "the pieces are written in the order they were read"
+        self._read_one()
+        return deflated.result()
+
+    def flush(self) -> bytes:
+        """The end of the stream: the empty last piece, if the file ended on a piece's end."""
+        return self.ahead.popleft()[1].result() if self.ahead else b""
+
+
+def _deflate(piece: bytes, before: bytes, last: bool) -> bytes:
+    """A piece of a deflate stream, as zipfile's own compressor makes it (raw deflate, the
+    fastest level), its predecessor's end as dictionary."""
+    compressor = (
+        zlib.compressobj(_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, zdict=before)
+        if before
+        else zlib.compressobj(_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    )
+    end = zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH
+    return compressor.compress(piece) + compressor.flush(end)
 
 
 def _note_id(position: int) -> int:
@@ -164,7 +299,7 @@ def model_json(note_type: NoteType, mod: int, deck_id: int = 1) -> dict[str, Any
     )
 
 
-def _description(deck: Deck) -> str:
+def _description(deck: Identity) -> str:
     parts = [to_html(deck.description, pictures=False)] if deck.description else []
     if deck.source:
         parts.append(f"Source: {to_html(deck.source, pictures=False)}")

@@ -290,8 +290,13 @@ class Deck:
             yield result
 
     def records(self) -> Iterator[Record]:
+        for records in self.record_files():
+            yield from records
+
+    def record_files(self) -> Iterator[list[Record]]:
+        """Each file's records, in study order."""
         for result in self.results():
-            yield from unpack(result.records)
+            yield unpack(result.records)
 
     def stamps(self) -> Iterator[Stamp]:
         """What the lock keeps of each note, without making the notes again."""

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from deckgen.lock import Lock, NoteEntries, NoteEntry, NotetypeEntry
 from deckgen.notetypes import NOTE_TYPES, NoteType
-from deckgen.records import Deck, Record, tombstone
+from deckgen.records import Deck, Record, Stamp, tombstone
 
 
 class NoteChange(NamedTuple):
@@ -58,6 +58,37 @@ def shipped(deck: Deck, revision: Revision) -> Iterator[Record]:
     return itertools.chain(deck.records(), revision.tombstones)
 
 
+def note_mod(before: Lock, stamp: Stamp, now: int) -> int:
+    """A note's time in the package (as `revise` gives it): the lock's if the note is
+    unchanged, else later than both the lock's and `now`."""
+    note_id, kind, domain, digest = stamp
+    if before.notes.unchanged(note_id, kind, domain, digest):
+        return before.notes.mod(note_id)
+    return _newer(before.notes.get(note_id), now)
+
+
+def _newer(entry: NoteEntry | NotetypeEntry | None, now: int) -> int:
+    return now if entry is None else max(now, entry.mod + 1)
+
+
+def notetype_entries(
+    before: Lock, now: int, note_types: Mapping[str, NoteType]
+) -> tuple[dict[str, NotetypeEntry], list[str]]:
+    """Each note type's entry in the new lock (its time the lock's if it is unchanged),
+    and how the schema of each changed."""
+    notetypes: dict[str, NotetypeEntry] = {}
+    schema_changes: list[str] = []
+    for kind, note_type in note_types.items():
+        old_type = before.notetypes.get(kind)
+        same = old_type is not None and old_type.digest == note_type.digest
+        mod = old_type.mod if old_type is not None and same else _newer(old_type, now)
+        if old_type is not None and old_type.schema.structure != note_type.schema.structure:
+            changes = ", ".join(note_type.schema.changes_from(old_type.schema))
+            schema_changes.append(f"{note_type.name}: {changes}")
+        notetypes[kind] = NotetypeEntry(kind, mod, note_type.digest, note_type.schema)
+    return notetypes, schema_changes
+
+
 def revise(
     deck: Deck,
     previous: Lock | None,
@@ -68,21 +99,7 @@ def revise(
 ) -> Revision:
     """Stamp every note and note type against the previous lock; None: all is new."""
     before = previous or Lock()
-
-    def newer(entry: NoteEntry | NotetypeEntry | None) -> int:
-        return now if entry is None else max(now, entry.mod + 1)
-
-    notetypes: dict[str, NotetypeEntry] = {}
-    schema_changes: list[str] = []
-    for kind, note_type in note_types.items():
-        old_type = before.notetypes.get(kind)
-        same = old_type is not None and old_type.digest == note_type.digest
-        mod = old_type.mod if old_type is not None and same else newer(old_type)
-        if old_type is not None and old_type.schema.structure != note_type.schema.structure:
-            changes = ", ".join(note_type.schema.changes_from(old_type.schema))
-            schema_changes.append(f"{note_type.name}: {changes}")
-        notetypes[kind] = NotetypeEntry(kind, mod, note_type.digest, note_type.schema)
-
+    notetypes, schema_changes = notetype_entries(before, now, note_types)
     entries = NoteEntries()
     added: list[str] = []
     changed: list[str] = []
@@ -99,7 +116,7 @@ def revise(
         elif entry is not None and entry.retired and entry.live_digest not in ("", digest):
             reused.append(NoteChange(note_id, entry.kind, kind))
         (added if entry is None else changed).append(note_id)
-        mod = newer(entry)
+        mod = _newer(entry, now)
         entries.put(NoteEntry(note_id, kind, domain, mod, digest))
 
     # The notes the lock knows and the notes no longer have: retired.
@@ -115,7 +132,7 @@ def revise(
         else:
             retired.append(note_id)
             live_digest = entry.live_digest if entry.retired else entry.digest
-            mod = newer(entry)
+            mod = _newer(entry, now)
             entries.put(
                 NoteEntry(note_id, entry.kind, entry.domain, mod, stone.digest, True, live_digest)
             )
