@@ -7,7 +7,7 @@ both, and writes the package's notes into a scratch file while the notes are sti
 
 from __future__ import annotations
 
-import pickle
+import array
 import queue
 import threading
 from collections.abc import Callable, Mapping
@@ -108,15 +108,15 @@ class Streamed:
 
     def __init__(self, work: Path, lock_path: Path, now: int, options: Options) -> None:
         self.work, self.lock_path, self.now, self.options = work, lock_path, now, options
-        self.files: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.files: queue.SimpleQueue[FileResult | None] = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
         self.read = threading.Event()  # once the lock is read
         self.previous: tuple[Lock | None, list[Diagnostic]] = (None, [])
         self.writer: package.Writer | None = None
-        self.times: list[tuple[str, int]] = []  # each note written, and its time
+        self.times = array.array("q")  # each note's time, as written, in study order
         self.failed: BaseException | None = None
 
-    def add(self, header: DeckHeader, data: bytes) -> None:
+    def add(self, header: DeckHeader, result: FileResult) -> None:
         """The next file's result: written in the thread, started with the first (once
         the processes that read the files have started, as a process must not fork while
         a thread of it runs)."""
@@ -125,7 +125,7 @@ class Streamed:
                 target=self._write, args=(header,), name="deckgen-writer", daemon=True
             )
             self.thread.start()
-        self.files.put(data)
+        self.files.put(result)
 
     def _write(self, header: DeckHeader) -> None:
         try:
@@ -135,12 +135,11 @@ class Streamed:
             notetypes, _ = notetype_entries(before, self.now, NOTE_TYPES)
             mods = {kind: entry.mod for kind, entry in notetypes.items()}
             self.writer = package.Writer(self.work / "collection.anki2", header, mods)
-            while (data := self.files.get()) is not None:
-                result: FileResult = pickle.loads(data)
+            while (result := self.files.get()) is not None:
                 records = unpack(result.records)
                 times = [note_mod(before, stamp, self.now) for stamp in result.stamps]
                 self.writer.add(records, times)
-                self.times += zip((record.note_id for record in records), times, strict=True)
+                self.times.extend(times)
         except BaseException as error:  # said by `finish`, in the build's own thread
             self.failed = error
             while self.files.get() is not None:  # what is still to come
@@ -161,10 +160,8 @@ class Streamed:
         if self.failed is not None:
             raise self.failed
         revision = build.revision
-        assert self.writer is not None and self.times == [
-            (note_id, revision.mod(note_id)) for note_id, _ in self.times
-        ], "the times written are the revision's"
-        assert len(self.times) == build.deck.size
+        expected = array.array("q", (revision.mod(stamp[0]) for stamp in build.deck.stamps()))
+        assert self.writer is not None and self.times == expected, "the revision's times"
         self.writer.finish(revision, build.deck.pictures, path)
 
     def _stop(self) -> None:

@@ -52,12 +52,12 @@ def load(
     cache: bool = True,
     progress: Progress | None = None,
     texts: Mapping[Path, bytes] | None = None,
-    each: Callable[[DeckHeader, bytes], None] | None = None,
+    each: Callable[[DeckHeader, FileResult], None] | None = None,
 ) -> Loaded:
     """Read and check every file of a notes folder, and make the records of its notes.
     `texts`: notes files as they would be (what `pull` is to write), read in place of
     what the folder holds, as the files would be read. `each`: given each file's result
-    (pickled) as it comes, in study order."""
+    as it comes, in study order."""
     texts = texts or {}
     header, problems = check_header(notes_dir / DECK_FILE)
     files, bounds = _notes_files(notes_dir, header, problems, texts)
@@ -83,7 +83,7 @@ def load(
             found.extend(ids.check_guids(result))
             kept.append(data)
             if each is not None:
-                each(header, data)
+                each(header, result)
             for picture in result.pictures:
                 pictures.setdefault(picture.name, picture)
             for domain, kind, notes, made in result.counts:
