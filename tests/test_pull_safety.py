@@ -55,6 +55,18 @@ def _deckgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     )
 
 
+def _adding(*facts: tuple[str, str]) -> Callable[[Any], None]:
+    """An edit in Anki: facts (text, deck) added, as a user adds them."""
+
+    def add(col: Any) -> None:
+        for text, deck in facts:
+            fact = col.new_note(col.models.by_name("deckgen Fact"))
+            fact["Text"] = text
+            col.add_note(fact, col.decks.id(deck))
+
+    return add
+
+
 @pytest.fixture
 def edited(tmp_path: Path) -> tuple[Path, Path]:
     """A notes folder, and an export of it from Anki with one edit to bring back."""
@@ -125,11 +137,7 @@ def test_a_file_with_a_bom_and_crlf_line_ends_keeps_them(edited: tuple[Path, Pat
 def test_notes_added_to_a_crlf_file_get_its_line_ends(tmp_path: Path) -> None:
     notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
 
-    def add(col: Any) -> None:
-        fact = col.new_note(col.models.by_name("deckgen Fact"))
-        fact["Text"] = "A {{c1::new}} fact\nover two lines"
-        col.add_note(fact, col.decks.id_for_name("Test deck::MLOps"))
-
+    add = _adding(("A {{c1::new}} fact\nover two lines", "Test deck::MLOps"))
     package = _exported_copy(tmp_path, notes, "old", add)
     mlops = notes / "mlops.yaml"
     mlops.write_bytes(mlops.read_bytes().replace(b"\n", b"\r\n"))
@@ -333,12 +341,8 @@ def test_two_hundred_thousand_undeclared_tags_are_a_few_lines_and_a_count(
 def test_notes_left_out_are_named_with_what_to_do(tmp_path: Path) -> None:
     notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
 
-    def add_to_the_top_deck(col: Any) -> None:
-        fact = col.new_note(col.models.by_name("deckgen Fact"))
-        fact["Text"] = "A {{c1::new}} fact added to the top deck itself, not to a subdeck of it"
-        col.add_note(fact, col.decks.id_for_name("Test deck"))
-
-    package = _exported_copy(tmp_path, notes, "old", add_to_the_top_deck)
+    text = "A {{c1::new}} fact added to the top deck itself, not to a subdeck of it"
+    package = _exported_copy(tmp_path, notes, "old", _adding((text, "Test deck")))
     result = _deckgen("pull", str(package), str(notes))
     assert result.returncode == 0, result.stderr
     assert (
@@ -353,11 +357,7 @@ def test_a_build_after_a_pull_that_added_notes_says_anki_updates_them(tmp_path: 
     reports them as updated."""
     notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
 
-    def add(col: Any) -> None:
-        fact = col.new_note(col.models.by_name("deckgen Fact"))
-        fact["Text"] = "A {{c1::new}} fact"
-        col.add_note(fact, col.decks.id_for_name("Test deck::MLOps"))
-
+    add = _adding(("A {{c1::new}} fact", "Test deck::MLOps"))
     package = _exported_copy(tmp_path, notes, "old", add)
     assert _deckgen("pull", str(package), str(notes)).returncode == 0
     result = _deckgen("build", str(notes), "-o", str(tmp_path / "new.apkg"))
@@ -375,15 +375,10 @@ def test_a_note_added_to_a_domain_with_no_file_yet_gets_one(tmp_path: Path) -> N
         tmp_path / "notes", {"deck.yaml": DECK_YAML, "mlops.yaml": ONE_OF_EACH["mlops.yaml"]}
     )
 
-    def add(col: Any) -> None:
-        fact = col.new_note(col.models.by_name("deckgen Fact"))
-        fact["Text"] = "Answer the {{c1::easy}} questions first"
-        col.add_note(fact, col.decks.id_for_name("Test deck::MLOps"))
-        col.decks.id("Test deck::Exam Strategy")  # the subdeck, as a build makes it
-        fact = col.new_note(col.models.by_name("deckgen Fact"))
-        fact["Text"] = "Flag {{c1::long}} questions"
-        col.add_note(fact, col.decks.id_for_name("Test deck::Exam Strategy"))
-
+    add = _adding(
+        ("Answer the {{c1::easy}} questions first", "Test deck::MLOps"),
+        ("Flag {{c1::long}} questions", "Test deck::Exam Strategy"),
+    )
     package = _exported_copy(tmp_path, notes, "old", add)
     result = _deckgen("pull", str(package), str(notes))
     assert result.returncode == 0, result.stderr
