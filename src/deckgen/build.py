@@ -108,7 +108,9 @@ class Streamed:
 
     def __init__(self, work: Path, lock_path: Path, now: int, options: Options) -> None:
         self.work, self.lock_path, self.now, self.options = work, lock_path, now, options
-        self.files: queue.SimpleQueue[FileResult | None] = queue.SimpleQueue()
+        # A few files ahead at most: where they come faster than they are written (from
+        # the cache), reading waits rather than holding every file's notes at once.
+        self.files: queue.Queue[FileResult | None] = queue.Queue(maxsize=4)
         self.thread: threading.Thread | None = None
         self.read = threading.Event()  # once the lock is read
         self.previous: tuple[Lock | None, list[Diagnostic]] = (None, [])

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from deckgen import __version__
 from deckgen.diagnostics import START, Collected, Diagnostic, Level, Position, has_errors
-from deckgen.files import MAX_BYTES, clear_partials, read_bytes, write_atomic
+from deckgen.files import MAX_BYTES, clear_partials, read_bytes, replacing
 from deckgen.media import MAX_PICTURES, Picture, Pictures, digest_of
 from deckgen.notes import Domain
 from deckgen.notetypes import NOTE_TYPES
@@ -399,7 +399,9 @@ class _Cache:
             if not self.folder.exists():
                 self.folder.mkdir(parents=True, exist_ok=True)
                 (self.folder.parent / ".gitignore").write_text("*\n", encoding="utf-8")
-            write_atomic(self.index, pickle.dumps(self.used, protocol=5), durable=False)
+            # Pickled straight into the file: no second copy of every result in memory.
+            with replacing(self.index, durable=False) as partial, open(partial, "wb") as file:
+                pickle.dump(self.used, file, protocol=5)
             for stale in self.folder.glob("*.pickle"):  # of an older deckgen: a file each
                 if stale != self.index:
                     stale.unlink(missing_ok=True)
