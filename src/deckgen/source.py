@@ -396,7 +396,7 @@ def _needs_quotes(text: str, position: Position, problem: str) -> tuple[Position
     value = " ".join(parts)
     if " #" in value:  # YAML reads a comment from there
         value = value[: value.index(" #")]
-    first = value[:0] or value[0]
+    first = value[0]
     after_start = start == number and position.col - 1 > match.start(2) + 1
     if "mapping values are not allowed" in problem and (": " in value or value.endswith(":")):
         why = "text with ': ' in it must be in quotes, or YAML reads a key there"
