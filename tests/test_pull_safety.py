@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 import zstandard
+from anki.collection import Collection
 from click.testing import CliRunner
-from conftest import ONE_OF_EACH, write_notes
+from conftest import ONE_OF_EACH, import_package, write_notes
 from test_pull import _edit_reality, _exported_copy, _note
 
 import deckgen.diff
@@ -357,8 +358,11 @@ def test_a_build_after_a_pull_that_added_notes_says_anki_updates_them(tmp_path: 
     reports them as updated."""
     notes = write_notes(tmp_path / "notes", ONE_OF_EACH)
 
-    add = _adding(("A {{c1::new}} fact", "Test deck::MLOps"))
-    package = _exported_copy(tmp_path, notes, "old", add)
+    def add_a_minute_ago(col: Any) -> None:  # (the build comes later: a second is enough)
+        _adding(("A {{c1::new}} fact", "Test deck::MLOps"))(col)
+        col.db.execute("UPDATE notes SET mod = mod - 60 WHERE flds LIKE 'A {{c1::new}}%'")
+
+    package = _exported_copy(tmp_path, notes, "old", add_a_minute_ago)
     assert _deckgen("pull", str(package), str(notes)).returncode == 0
     result = _deckgen("build", str(notes), "-o", str(tmp_path / "new.apkg"))
     assert result.returncode == 0, result.stderr
@@ -366,6 +370,13 @@ def test_a_build_after_a_pull_that_added_notes_says_anki_updates_them(tmp_path: 
         "; 0 changed, 1 new, 0 retired (1 of the new were pulled from Anki, which has them:"
         " it updates them, and counts them as updated)\n"
     ) in result.stdout
+    col = Collection(str(tmp_path / "old.anki2"))  # the collection the note was added in
+    try:
+        log = import_package(col, tmp_path / "new.apkg")
+        assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 1, 0)
+        assert col.note_count() == 6  # the five built, and the one added: no copy
+    finally:
+        col.close()
 
 
 def test_a_note_added_to_a_domain_with_no_file_yet_gets_one(tmp_path: Path) -> None:
