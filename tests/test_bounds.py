@@ -312,6 +312,26 @@ def test_a_fifo_in_a_deck_read_in_parallel_and_cached_is_not_waited_on(tmp_path:
     )
 
 
+def test_text_made_to_slow_the_checks_that_advise_costs_no_more_than_its_length(
+    tmp_path: Path,
+) -> None:
+    """What looks for pictures that are not (a space in the path) and for text that needed
+    quotes reads a value once: a value of many picture starts, and a line of trailing
+    spaces in a syntax error, are checked within the deadline (the first took a minute)."""
+    folder = write_notes(tmp_path / "notes", {})
+    (folder / "mlops").mkdir()
+    starts = "![](x " * 1_600
+    (folder / "mlops" / "a.yaml").write_text(f"- id: a\n  trap: '{starts}'\n  reality: r\n")
+    (folder / "mlops" / "b.yaml").write_text("- id: b\n  trap: x: y" + " " * 19_000 + "\n")
+    done = run_with_a_deadline(folder)
+    assert done.returncode == 1
+    assert done.stderr.replace(f"{folder}/", "").splitlines() == [
+        "mlops/b.yaml:2:9: error: invalid YAML: text with ': ' in it must be in quotes, or"
+        ' YAML reads a key there: write trap: "x: y" [yaml-syntax]',
+        f"{folder}: 1 error; nothing written",
+    ]
+
+
 def test_a_lock_that_is_not_a_file_or_is_too_large(tmp_path: Path) -> None:
     folder = write_notes(tmp_path / "notes", {"mlops.yaml": FACT.format(id="a")})
     os.mkfifo(folder / "deck.lock")

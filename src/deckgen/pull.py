@@ -264,7 +264,8 @@ def _skip(result: Pulled, why: str, note: exported.ExportedNote) -> None:
 
 def _first_words(note: exported.ExportedNote) -> str:
     """How a note is named to a user: the first words of its first field with text."""
-    text = next((t for t in map(visible_text, note.fields[:10]) if t), "")
+    # (The start of each field is enough to name it, whatever its length.)
+    text = next((t for t in (visible_text(f[:2_000]) for f in note.fields[:10]) if t), "")
     text = _CLOZE.sub(r"\1", text)  # the words a card shows
     if not text:
         return f"(no text; GUID {note.guid})"

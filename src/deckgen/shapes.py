@@ -37,8 +37,9 @@ _YAML_TYPES = {
     "tag:yaml.org,2002:null": "null",
 }
 _NULL = "tag:yaml.org,2002:null"
-# `![alt](a path with a space)`: what Markdown reads as text, not a picture.
-_LOOKS_LIKE_A_PICTURE = re.compile(r"!\[([^\]\n]*)\]\(([^)<>\n]*? [^)<>\n]*)\)")
+# `![alt](path)` as written, to tell one whose path has a space (Markdown reads it as
+# text, not a picture). One class a part, so that no text makes it try more than once.
+_LOOKS_LIKE_A_PICTURE = re.compile(r"!\[([^\]\n]*)\]\(([^)<>\n]*)\)")
 
 
 class Checker:
@@ -138,7 +139,8 @@ class Checker:
         text = node.value
         edits: list[tuple[int, int, str]] = []
         searched = 0
-        for src in pictures_in(text):
+        shown = pictures_in(text)
+        for src in shown:
             at = text.find(src, searched) if src else -1
             searched = at + len(src) if at >= 0 else searched
             found = pictures.resolve(src)
@@ -153,17 +155,21 @@ class Checker:
                 self.report(node.position, "picture-missing", message)
         for start, end, name in reversed(edits):
             text = text[:start] + name + text[end:]
-        self._not_pictures(node)
+        self._not_pictures(node, shown)
         return text
 
-    def _not_pictures(self, node: Scalar) -> None:
-        """What looks like a picture and is not one: a path with a space, which Markdown
-        takes only in angle brackets (the card would show the text)."""
+    def _not_pictures(self, node: Scalar, shown: list[str]) -> None:
+        """What looks like a picture and is not one (`shown`: the paths of those that
+        are): a path with a space, which Markdown takes only in angle brackets (the card
+        would show the text)."""
         text = node.value
+        ticks, counted = 0, 0  # backticks before the match: in code, it is meant as text
         for match in _LOOKS_LIKE_A_PICTURE.finditer(text):
             path = match.group(2)
-            if text.count("`", 0, match.start()) % 2:
-                continue  # in code: meant as text
+            ticks += text.count("`", counted, match.start())
+            counted = match.start()
+            if " " not in path.strip() or ticks % 2 or path.split()[0] in shown:
+                continue  # one path; in code, meant as text; or a picture with a title
             [position] = self.source.positions_in(node, [match.start(2)])
             fixed = f"![{match.group(1)}](<{path}>)"
             message = (
@@ -218,10 +224,10 @@ class Checker:
             return f"{label} must be text, not {shape}"
         written = self.source.text[node.start : node.end]
         quoted = json.dumps(written, ensure_ascii=False)
-        if node.tag in _YAML_TYPES:
+        if node.tag in _YAML_TYPES:  # read as a value: the value is what to quote
             kind = _YAML_TYPES[node.tag]
-            reads = f"YAML reads '{written}' as {kind}"
-            return f"{label} must be text, but {reads}: put it in quotes, {quoted}"
+            reads = f"YAML reads '{node.value}' as {kind}"
+            return f"{label} must be text, but {reads}: put it in quotes, {json.dumps(node.value)}"
         tag = written.split()[0]
         if node.style is not None:  # the tag stands before text quoted or in a block
             return f"{label} must be text, but YAML reads '{tag}' as a tag on it: remove the tag"

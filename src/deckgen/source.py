@@ -355,7 +355,7 @@ def _syntax_error(error: yaml.MarkedYAMLError, text: str) -> tuple[Position, str
 
 
 # A line that gives a key a value: `key: value`, or `- key: value` as a list's item.
-_KEY_LINE = re.compile(r" *(?:- +)*([A-Za-z_][\w-]*):(?: +(.*?))? *\Z")
+_KEY_LINE = re.compile(r" *(?:- +)*([A-Za-z_][\w-]*):(?: +(.*))?\Z")
 # What a plain value cannot start with, and what YAML reads there instead.
 _STARTS = {
     "!": "YAML reads a tag",
@@ -387,7 +387,7 @@ def _needs_quotes(text: str, position: Position, problem: str) -> tuple[Position
     if start is None or match is None or not match.group(2):
         return None
     key, column = match.group(1), match.start(1)
-    parts = [match.group(2)]
+    parts = [match.group(2).rstrip()]
     for line in lines[start + 1 :]:  # the lines a plain value goes on over
         line = line.rstrip("\r")
         if not line.strip() or len(line) - len(line.lstrip(" ")) <= column:
@@ -396,6 +396,8 @@ def _needs_quotes(text: str, position: Position, problem: str) -> tuple[Position
     value = " ".join(parts)
     if " #" in value:  # YAML reads a comment from there
         value = value[: value.index(" #")]
+    if not value:
+        return None
     first = value[0]
     after_start = start == number and position.col - 1 > match.start(2) + 1
     if "mapping values are not allowed" in problem and (": " in value or value.endswith(":")):
