@@ -358,7 +358,7 @@ class _Cache:
         try:
             kind, _, data = read_bytes(self.index, self.MAX_BYTES)
             kept = pickle.loads(data) if kind == stat.S_IFREG and data else {}
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+        except Exception:  # damaged, or of another deckgen: read the files again
             return {}
         return kept if isinstance(kept, dict) else {}
 
@@ -380,7 +380,7 @@ class _Cache:
         data = self.kept.get(key)
         try:
             result = pickle.loads(data) if isinstance(data, bytes) else None
-        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+        except Exception:  # a damaged result: the file is read again
             return None
         if isinstance(result, FileResult) and _pictures_as_they_were(result):
             return data

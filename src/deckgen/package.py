@@ -182,11 +182,12 @@ class _Deflate:
         from concurrent.futures import ThreadPoolExecutor
 
         self.source = source
-        self.pool = ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)))
+        workers = max(1, min(4, os.cpu_count() or 1))
+        self.pool = ThreadPoolExecutor(workers)
         self.ahead: collections.deque[tuple[bytes, Future[bytes]]] = collections.deque()
         self.before = b""  # the end of the last piece read: the next one's dictionary
         self.done = False
-        for _ in range(2 * self.pool._max_workers):
+        for _ in range(2 * workers):  # pieces deflated ahead: a few, not the whole file
             self._read_one()
 
     def __enter__(self) -> _Deflate:

@@ -58,8 +58,7 @@ def check_header(path: Path) -> tuple[DeckHeader | None, list[Diagnostic]]:
     if parsed is None:
         return None, problems
     checker = Checker(parsed)
-    header = _header(checker)
-    return header, checker.problems
+    return _header(checker), checker.problems
 
 
 def check_notes(
