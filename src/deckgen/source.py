@@ -210,13 +210,18 @@ def _compose(text: str) -> Node | None:
     stack: list[list[Any]] = []
     items: list[Any] | None = None
     documents = 0
+    # Looked up once, not for every event.
+    scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
+    starts = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    implicit, any_start, new, position_type = _IMPLICIT.get, _ANY_START, _new, Position
     try:
         while (event := next_event()) is not None:
             kind = type(event)
-            if kind is yaml.ScalarEvent:
+            if kind is scalar_event:
                 value = event.value
                 mark = event.start_mark
-                position = _position(mark)
+                position = new(position_type, (mark.line + 1, mark.column + 1))
                 if len(value) > MAX_VALUE:
                     message = (
                         f"a value of {len(value):,} characters; deckgen takes values of up to"
@@ -227,18 +232,18 @@ def _compose(text: str) -> Node | None:
                 if tag is None or tag == "!":
                     tag = STR
                     if event.implicit[0]:
-                        for resolved, pattern in _IMPLICIT.get(value[:1], _ANY_START):
+                        for resolved, pattern in implicit(value[:1], any_start):
                             if pattern.match(value):
                                 tag = resolved
                                 break
                 style = event.style or None
-                node: Node = _new(
+                node: Node = new(
                     Scalar, (value, tag, position, style, mark.index, event.end_mark.index)
                 )
                 own += 1
                 if event.anchor is not None:
                     _anchor(anchors, event.anchor, node, 1)
-            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            elif kind in starts:
                 mark = event.start_mark
                 position = _position(mark)
                 if len(stack) >= MAX_DEPTH:
@@ -258,18 +263,19 @@ def _compose(text: str) -> Node | None:
                 stack.append([node, children, event.anchor, own, aliased])
                 items = children
                 continue
-            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            elif kind in ends:
                 node, children, anchor, own_before, aliased_before = stack.pop()
                 items = stack[-1][1] if stack else None
                 if type(node) is Mapping:
                     _bound(children, 2 * MAX_KEYS, f"a mapping of over {MAX_KEYS} keys")
-                    children[:] = zip(children[0::2], children[1::2], strict=True)
+                    pairs = iter(children)  # keys and values in turn (libyaml's are paired)
+                    children[:] = zip(pairs, pairs, strict=True)
                 else:
                     _bound(children, MAX_ITEMS, f"a list of over {MAX_ITEMS:,} items")
                 if anchor is not None:
                     size = 1 + own - own_before + aliased - aliased_before
                     anchors[anchor] = (node, size)
-            elif kind is yaml.AliasEvent:
+            elif kind is alias_event:
                 name, position = event.anchor, _position(event.start_mark)
                 if name not in anchors:
                     message = f"invalid YAML: the alias '*{name}' names no anchor before it"
