@@ -16,7 +16,7 @@ from deckgen import package
 from deckgen.build import DEFAULTS, Options, prepare, write
 from deckgen.diagnostics import has_errors
 from deckgen.load import load as load_notes
-from deckgen.notetypes import NOTE_TYPES, NoteType
+from deckgen.notetypes import NoteType
 from deckgen.records import Deck
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,14 +40,15 @@ def build(
     out: Path,
     now: float,
     options: Options = DEFAULTS,
-    note_types: Mapping[str, NoteType] = NOTE_TYPES,
+    note_types: Mapping[str, NoteType] | None = None,
 ) -> Deck:
     """Build a package at a given time, as `deckgen build` would, and update the lock
-    (except the repo's own, which a test must not change)."""
+    (except the repo's own, which a test must not change). The deck's note types,
+    unless given."""
     made, problems = prepare(notes_dir, int(now), options, note_types)
     assert made is not None and not has_errors(problems), [str(p) for p in problems]
     if notes_dir.resolve() == (REPO / "notes").resolve():
-        package.write(made.deck, made.revision, out, note_types)
+        package.write(made.deck, made.revision, out, made.note_types)
     else:
         write(made, out)
     return made.deck

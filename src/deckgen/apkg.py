@@ -141,6 +141,7 @@ def notetype_json(
     css: str,
     mod: int,
     deck_id: int,
+    sort_field: int = 0,
 ) -> dict[str, Any]:
     """A note type as schema 11 stores it. Every field and template carries its permanent
     id, which Anki uses to tell a renamed field from a new one."""
@@ -170,7 +171,7 @@ def notetype_json(
         "latexsvg": False,
         "mod": mod,
         "name": name,
-        "sortf": 0,
+        "sortf": sort_field,
         "tags": [],
         "tmpls": [
             {

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from deckgen import lock, package
+from deckgen.declared import resolve
 from deckgen.diagnostics import START, Diagnostic, has_errors
 from deckgen.files import replacing, scratch_dir
 from deckgen.load import Progress, load
@@ -53,12 +54,13 @@ def prepare(
     notes_dir: Path,
     now: int,
     options: Options = DEFAULTS,
-    note_types: Mapping[str, NoteType] = NOTE_TYPES,
+    note_types: Mapping[str, NoteType] | None = None,
     progress: Progress | None = None,
     streamed: Streamed | None = None,
 ) -> tuple[Build | None, list[Diagnostic]]:
     """Check the notes and the lock, and stamp every note; nothing is written (but for
-    `streamed`: the package's collection, in a scratch folder, as the files are read)."""
+    `streamed`: the package's collection, in a scratch folder, as the files are read).
+    The note types are the deck's (with the ids its lock keeps), unless given."""
     lock_path = notes_dir / LOCK_FILE
     # The notes first: the processes that read a large deck start from a small one.
     loaded = load(notes_dir, progress=progress, each=streamed.add if streamed else None)
@@ -69,6 +71,8 @@ def prepare(
     if options.new_key:
         previous = None
     drop = options.drop_retired
+    if note_types is None:
+        note_types = resolve(loaded.deck.note_types, previous)
     revision = revise(loaded.deck, previous, now, note_types, drop_retired=drop)
     problems += _refusals(revision, loaded.deck, notes_dir, lock_path, options)
     if has_errors(problems):
@@ -116,6 +120,7 @@ class Streamed:
         self.previous: tuple[Lock | None, list[Diagnostic]] = (None, [])
         self.writer: package.Writer | None = None
         self.times = array.array("q")  # each note's time, as written, in study order
+        self.note_types: Mapping[str, NoteType] | None = None  # as the writer has them
         self.failed: BaseException | None = None
 
     def add(self, header: DeckHeader, result: FileResult) -> None:
@@ -134,9 +139,12 @@ class Streamed:
             self.previous = lock.read(self.lock_path)
             self.read.set()
             before = Lock() if self.options.new_key else self.previous[0] or Lock()
-            notetypes, _ = notetype_entries(before, self.now, NOTE_TYPES)
+            self.note_types = resolve(header.note_types, before)
+            notetypes, _ = notetype_entries(before, self.now, self.note_types)
             mods = {kind: entry.mod for kind, entry in notetypes.items()}
-            self.writer = package.Writer(self.work / "collection.anki2", header, mods)
+            self.writer = package.Writer(
+                self.work / "collection.anki2", header, mods, self.note_types
+            )
             while (result := self.files.get()) is not None:
                 records = unpack(result.records)
                 times = [note_mod(before, stamp, self.now) for stamp in result.stamps]
@@ -191,7 +199,7 @@ def write(
     With `check_reproducible_at`, the package is first made again at that time, from the
     new lock, and nothing is written unless the two are the same bytes."""
     with replacing(out) as partial:
-        if streamed is not None and build.note_types is NOTE_TYPES:
+        if streamed is not None and build.note_types == streamed.note_types:
             streamed.finish(build, partial)
         else:
             package.write(build.deck, build.revision, partial, build.note_types)
@@ -240,7 +248,20 @@ def _refusals(
     def at_note(change: NoteChange, code: str, message: str) -> Diagnostic:
         return Diagnostic(*places[change.note_id], code, message)
 
+    deck_file = str(notes_dir / DECK_FILE)
     problems = [
+        Diagnostic(
+            deck_file,
+            START,
+            "type-renamed",
+            f"the note type '{old}' is no longer declared, and notes of it are now of"
+            f" '{new}': if you renamed it, give '{new}' the id Anki knows it by, `id: {old_id}`,"
+            " so that Anki renames it and updates its notes in place",
+        )
+        for _, old, old_id, new in revision.renamed_types
+    ]
+    renamed = {old_kind for old_kind, _, _, _ in revision.renamed_types}
+    problems += [
         at_note(
             change,
             "kind-changed",
@@ -249,6 +270,7 @@ def _refusals(
             " keep the old one. Give it a new id (the old note is then retired)",
         )
         for change in revision.kind_changes
+        if change.old not in renamed
     ]
     problems += [
         at_note(

@@ -19,7 +19,7 @@ from deckgen import exported
 from deckgen.build import Build
 from deckgen.exported import ExportedNote, Notetype
 from deckgen.markup import visible_text
-from deckgen.notetypes import NOTE_TYPES, NoteType, Schema, css
+from deckgen.notetypes import NoteType, Schema
 from deckgen.records import without_mark
 from deckgen.revision import shipped
 
@@ -75,8 +75,9 @@ class Report:
 
 
 def compare(
-    old_package: Path, build: Build, note_types: Mapping[str, NoteType] = NOTE_TYPES
+    old_package: Path, build: Build, note_types: Mapping[str, NoteType] | None = None
 ) -> Report:
+    note_types = build.note_types if note_types is None else note_types
     package = exported.read(old_package)
     notes, models = package.notes, package.notetypes
     changes: list[NoteChange] = []
@@ -187,7 +188,7 @@ def _notetype_change(old: Notetype | None, note_type: NoteType, mod: int) -> Not
     faces = [(t.front, t.back) for t in old.templates]
     if faces != [(front, back) for _, _, front, back in note_type.faces]:
         changes.append("card templates changed")
-    if old.css != css():
+    if old.css != note_type.css:
         changes.append("CSS changed")
     if not changes:
         return None

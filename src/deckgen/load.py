@@ -22,7 +22,6 @@ from deckgen.diagnostics import START, Collected, Diagnostic, Level, Position, h
 from deckgen.files import MAX_BYTES, clear_partials, read_bytes, replacing
 from deckgen.media import MAX_PICTURES, Picture, Pictures, digest_of
 from deckgen.notes import Domain
-from deckgen.notetypes import NOTE_TYPES
 from deckgen.records import Deck, FileResult, Record, guid, records_of
 from deckgen.shapes import DECK_FILE
 from deckgen.source import read
@@ -116,6 +115,7 @@ def load(
         header.tags,
         tuple(pictures[name] for name in sorted(pictures)),
         len(ids.guids),
+        header.note_types,
     )
     return Loaded(deck, problems)
 
@@ -255,10 +255,10 @@ def _file(
     if parsed is None:
         return FileResult.of(str(path), (), (), problems)
     pictures = Pictures(notes_dir, path)
-    checked = check_notes(parsed, domain, header.tags, pictures)
+    checked = check_notes(parsed, domain, header.tags, pictures, header.note_types)
     made: list[Record] = []
     if not has_errors(checked.problems):
-        made = records_of(header.key, header.name, checked.notes, NOTE_TYPES)
+        made = records_of(header.key, header.name, checked.notes, header.note_types)
     return FileResult.of(
         str(path), checked.ids, made, checked.problems, checked.guids, pictures.used()
     )

@@ -84,4 +84,20 @@ class Scenario(NoteBase):
     why_not: str
 
 
-Note: TypeAlias = Fact | Trap | Pair | Scenario
+@dataclass(frozen=True, kw_only=True)
+class Custom(NoteBase):
+    """A note of a type the deck declares: its text for each of the type's fields that it
+    fills, by field name, as written (Markdown, or HTML for a type that holds HTML)."""
+
+    kind: ClassVar[str] = "custom"
+
+    type: str  # the key of its note type (NoteType.kind)
+    values: tuple[tuple[str, str], ...]
+
+
+Note: TypeAlias = Fact | Trap | Pair | Scenario | Custom
+
+
+def kind_of(note: Note) -> str:
+    """The key of a note's note type: its kind's, or its declared type's."""
+    return note.type if isinstance(note, Custom) else note.kind

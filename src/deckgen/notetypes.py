@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from deckgen.markup import to_html
-from deckgen.notes import Domain, Fact, Note, Pair, Scenario, Trap
+from deckgen.notes import Custom, Domain, Fact, Note, Pair, Scenario, Trap
 
 
 @dataclass(frozen=True)
@@ -29,24 +29,31 @@ class Field:
 
 @dataclass(frozen=True)
 class Template:
-    """A card template; `item` fills `%N%` in a shared template file (Which-is-it cards)."""
+    """A card template: its front and back, as HTML (`inline`), or the names of deckgen's
+    template files, whose `%N%` `item` fills (Which-is-it cards)."""
 
     name: str
     id: int
     front: str
     back: str
     item: int | None = None
+    inline: bool = False
 
-    def html(self, file: str) -> str:
-        text = _template_file(file)
+    def html(self, face: str) -> str:
+        if self.inline:
+            return face
+        text = _template_file(face)
         return text if self.item is None else text.replace("%N%", str(self.item))
 
 
 class Schema(NamedTuple):
-    """A note type's fields and templates, as (permanent id, name) in order."""
+    """A note type's fields and templates, as (permanent id, name) in order; for a type a
+    deck declares, also its name and id (which the lock keeps: declared.resolve)."""
 
     fields: tuple[tuple[int, str], ...]
     templates: tuple[tuple[int, str], ...]
+    name: str = ""
+    model_id: int | None = None
 
     @property
     def structure(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -54,15 +61,20 @@ class Schema(NamedTuple):
         return tuple(i for i, _ in self.fields), tuple(i for i, _ in self.templates)
 
     def to_json(self) -> str:
-        value = {"fields": self.fields, "templates": self.templates}
+        value: dict[str, object] = {"fields": self.fields, "templates": self.templates}
+        if self.model_id is not None:
+            value.update(name=self.name, id=self.model_id)
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> Schema:
         value = json.loads(text)
+        model_id = value.get("id")
         return cls(
             tuple((int(i), str(n)) for i, n in value["fields"]),
             tuple((int(i), str(n)) for i, n in value["templates"]),
+            str(value["name"]) if model_id is not None else "",
+            int(model_id) if model_id is not None else None,
         )
 
     def changes_from(self, old: Schema) -> list[str]:
@@ -88,15 +100,22 @@ class Schema(NamedTuple):
 
 @dataclass(frozen=True)
 class NoteType:
-    """One Anki note type; its fields are declared here once and read from here everywhere."""
+    """One Anki note type: its name and permanent ids, fields, card templates and CSS, and
+    how a note fills its fields. deckgen's four kinds are note types with rules of their
+    own on top (their notes' YAML keys, in kinds/; fields deckgen fills; a fingerprint);
+    a deck's declared ones (declared.py) hold what their notes say, field by field."""
 
-    kind: str
+    kind: str  # its key: in the lock, and in each note's record
     model_id: int
     name: str
     fields: tuple[Field, ...]
     templates: tuple[Template, ...]
     fill: Callable[[Note], dict[str, str]]
     is_cloze: bool = False
+    style: str | None = None  # its CSS; None: deckgen's (templates/style.css)
+    declared: bool = False  # a deck's own: no fields or tags of deckgen's
+    sort_field: int = 0  # the field Anki's browser sorts and shows by
+    holds_html: bool = False  # its notes' text is HTML (cleaned), not Markdown
 
     field_names: tuple[str, ...] = field(init=False, repr=False, compare=False)
     # The fields a user writes (what `deckgen pull` brings back), not those deckgen derives.
@@ -104,7 +123,8 @@ class NoteType:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field_names", tuple(f.name for f in self.fields))
-        written = tuple(name for name in self.field_names if name not in DERIVED)
+        derived = () if self.declared else DERIVED
+        written = tuple(name for name in self.field_names if name not in derived)
         object.__setattr__(self, "written", written)
 
     @cached_property
@@ -112,6 +132,8 @@ class NoteType:
         return Schema(
             tuple((f.id, f.name) for f in self.fields),
             tuple((t.id, t.name) for t in self.templates),
+            self.name if self.declared else "",
+            self.model_id if self.declared else None,
         )
 
     @property
@@ -120,15 +142,29 @@ class NoteType:
         return tuple((t.id, t.name, t.html(t.front), t.html(t.back)) for t in self.templates)
 
     @property
+    def css(self) -> str:
+        return css() if self.style is None else self.style
+
+    @property
     def digest(self) -> str:
         """A hash of everything Anki stores for the note type: names, templates, CSS."""
-        content = [self.model_id, self.name, self.is_cloze, self.schema.fields, self.faces, css()]
+        content = [
+            self.model_id,
+            self.name,
+            self.is_cloze,
+            self.schema.fields,
+            self.faces,
+            self.css,
+        ]
+        if self.sort_field:
+            content.append(self.sort_field)
         return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:16]
 
     def values(self, note: Note) -> list[str]:
         """The note's field values, in field order, as HTML."""
         filled = self.fill(note)
-        filled.update(_common(note))
+        if not self.declared:
+            filled.update(_common(note))
         try:
             return [filled[name] for name in self.field_names]
         except KeyError as missing:
@@ -143,7 +179,15 @@ class NoteType:
             return [number - 1 for number in sorted(numbers) if number > 0]
         if isinstance(note, Pair):
             return list(range(1 + len(note.items)))
+        if isinstance(note, Custom):
+            return self.cards(note)
         return list(range(len(self.templates)))
+
+    def cards(self, note: Custom) -> list[int]:
+        """Which cards a note of a declared type makes (declared.cards_of)."""
+        from deckgen.declared import cards_of
+
+        return cards_of(self)(note)
 
 
 _CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::", re.IGNORECASE)

@@ -23,7 +23,7 @@ from deckgen.files import scratch_dir
 from deckgen.markup import to_html
 from deckgen.media import Picture
 from deckgen.notes import Domain
-from deckgen.notetypes import NOTE_TYPES, NoteType, css
+from deckgen.notetypes import NOTE_TYPES, NoteType
 from deckgen.records import FIELD_SEPARATOR, Deck, Record
 from deckgen.revision import Revision
 
@@ -294,9 +294,10 @@ def model_json(note_type: NoteType, mod: int, deck_id: int = 1) -> dict[str, Any
         is_cloze=note_type.is_cloze,
         fields=note_type.schema.fields,
         templates=note_type.faces,
-        css=css(),
+        css=note_type.css,
         mod=mod,
         deck_id=deck_id,
+        sort_field=note_type.sort_field,
     )
 
 

@@ -22,7 +22,7 @@ from deckgen import package
 from deckgen.build import Build
 from deckgen.markup import FORMULA, visible_text
 from deckgen.media import NAME_PATTERN
-from deckgen.notetypes import NOTE_TYPES, NoteType
+from deckgen.notetypes import NoteType
 from deckgen.records import without_mark
 
 ASSETS = ("preview.css", "preview.js")
@@ -54,8 +54,9 @@ class Preview:
     css: tuple[str, ...]  # the note types' stylesheets, as Anki stores them
 
 
-def render(build: Build, note_types: Mapping[str, NoteType] = NOTE_TYPES) -> Preview:
+def render(build: Build, note_types: Mapping[str, NoteType] | None = None) -> Preview:
     """Import the build into a temporary collection and take Anki's rendering of each card."""
+    note_types = build.note_types if note_types is None else note_types
     try:
         from anki.collection import (
             Collection,

@@ -12,14 +12,14 @@ import re
 import struct
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from deckgen.apkg import guid_for
 from deckgen.diagnostics import Diagnostic, Position
 from deckgen.media import Picture
-from deckgen.notes import Domain, Note
-from deckgen.notetypes import FINGERPRINTED, NoteType
+from deckgen.notes import Domain, Note, kind_of
+from deckgen.notetypes import FINGERPRINTED, NOTE_TYPES, NoteType
 from deckgen.shapes import RESERVED_TAG_PREFIXES
 
 # A str as JSON, non-ASCII kept (json's own C function): see `_content`.
@@ -155,28 +155,26 @@ def records_of(
     shared: dict[object, Any] = {}
     # What every note of a domain and kind shares: its note type, tags and subdeck, and
     # which of its fields are written by a user and which carries the fingerprint.
-    alike: dict[tuple[str, str], tuple[NoteType, tuple[str, str], str, int, list[int]]] = {}
+    alike: dict[tuple[str, str], tuple[NoteType, tuple[str, ...], str, int, list[int]]] = {}
     made = []
     for note in notes:
-        domain, kind = note.domain.key, note.kind
+        domain, kind = note.domain.key, kind_of(note)
         if (domain, kind) not in alike:
             note_type = note_types[kind]
             subdeck = note.domain.subdeck(deck_name)
             names = note_type.field_names
             written = [names.index(name) for name in note_type.written]
-            own_tags = _own_tags(domain, kind)
-            alike[domain, kind] = (
-                note_type,
-                own_tags,
-                subdeck,
-                names.index(FINGERPRINTED),
-                written,
-            )
+            # A declared type's notes carry their own tags only, and no fingerprint (it
+            # has no field of deckgen's to carry one).
+            own_tags = () if note_type.declared else _own_tags(domain, kind)
+            marked = -1 if note_type.declared else names.index(FINGERPRINTED)
+            alike[domain, kind] = (note_type, own_tags, subdeck, marked, written)
         note_type, own, subdeck, marked, written = alike[domain, kind]
         tags = (*own, *note.tags) if note.tags else own
         ords = tuple(note_type.card_ords(note))
         values = note_type.values(note)
-        values[marked] += Fingerprint.mark([values[i] for i in written], note.tags)
+        if marked >= 0:
+            values[marked] += Fingerprint.mark([values[i] for i in written], note.tags)
         made.append(
             record(
                 note.id,
@@ -273,6 +271,9 @@ class Deck:
     tags: frozenset[str] | None = None  # the tags notes may use (deck.yaml's); None: any
     pictures: tuple[Picture, ...] = ()  # that its notes show, by name
     own_guids: int = 0  # notes that name their own GUID (added in Anki, brought by pull)
+    # Its note types: the four kinds and those deck.yaml declares (without the ids the
+    # lock keeps: declared.resolve), by key.
+    note_types: Mapping[str, NoteType] = field(default_factory=lambda: NOTE_TYPES)
 
     def pulled(self, note_ids: Iterable[str]) -> list[str]:
         """Which of these notes name their own GUID: notes Anki has already."""

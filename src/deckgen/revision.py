@@ -39,6 +39,9 @@ class Revision:
     retired: tuple[str, ...] = ()  # retired by this build
     schema_changes: tuple[str, ...] = ()
     kind_changes: tuple[NoteChange, ...] = ()
+    # Declared types that look renamed without their id: (old key, old name, its id, new
+    # name).
+    renamed_types: tuple[tuple[str, str, int, str], ...] = ()
     # Retired ids given to a note with other content: it would inherit the old reviews.
     reused_ids: tuple[NoteChange, ...] = ()
     had_lock: bool = True
@@ -105,14 +108,28 @@ def revise(
     changed: list[str] = []
     kind_changes: list[NoteChange] = []
     reused: list[NoteChange] = []
+    # A declared type renamed (its id given, so the same note type): its notes' old key.
+    ids = {t.model_id: kind for kind, t in note_types.items() if t.declared}
+    renamed = {
+        old_kind: ids[entry.schema.model_id]
+        for old_kind, entry in before.notetypes.items()
+        if entry.schema.model_id in ids and ids[entry.schema.model_id] != old_kind
+    }
+    names = {t.name for t in note_types.values()}
+    renamed_types: dict[tuple[str, str, int, str], None] = {}
     for stamped_id, kind, domain, digest in deck.stamps():
         note_id = sys.intern(stamped_id)  # one string, here and in the old lock
         if before.notes.unchanged(note_id, kind, domain, digest):
             entries.keep(note_id, before.notes)  # unchanged: its time stays
             continue
         entry = before.notes.get(note_id)
-        if entry is not None and entry.kind != kind:
+        if entry is not None and entry.kind != kind and renamed.get(entry.kind) != kind:
             kind_changes.append(NoteChange(note_id, entry.kind, kind))
+            gone = before.notetypes.get(entry.kind)
+            old_id = gone.schema.model_id if gone is not None else None
+            if gone is not None and old_id is not None and gone.schema.name not in names:
+                rename = (entry.kind, gone.schema.name, old_id, note_types[kind].name)
+                renamed_types.setdefault(rename, None)
         elif entry is not None and entry.retired and entry.live_digest not in ("", digest):
             reused.append(NoteChange(note_id, entry.kind, kind))
         (added if entry is None else changed).append(note_id)
@@ -124,7 +141,9 @@ def revise(
     retired: list[str] = []
     for note_id in sorted(note_id for note_id in before.notes if note_id not in entries):
         entry = before.notes[note_id]
-        if entry.kind not in note_types:
+        if entry.kind not in note_types or note_types[entry.kind].declared:
+            # A note type of the deck's own has no field to retire a note with: the note
+            # stays in collections as it is (import never deletes).
             continue
         stone = tombstone(deck.key, note_id, entry.kind, entry.domain, note_types)
         if entry.retired and entry.digest == stone.digest:
@@ -149,6 +168,7 @@ def revise(
         retired=tuple(retired),
         schema_changes=tuple(schema_changes),
         kind_changes=tuple(kind_changes),
+        renamed_types=tuple(renamed_types),
         reused_ids=tuple(reused),
         had_lock=previous is not None,
         key_change=key_change,

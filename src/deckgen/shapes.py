@@ -39,6 +39,8 @@ _YAML_TYPES = {
 _NULL = "tag:yaml.org,2002:null"
 # `![alt](path)` as written, to tell one whose path has a space (Markdown reads it as
 # text, not a picture). One class a part, so that no text makes it try more than once.
+# A picture's path in cleaned HTML (nh3 writes every attribute in double quotes).
+_IMG_SRC = re.compile(r'(<img\b[^>]*?\ssrc=")([^"]*)(")')
 _LOOKS_LIKE_A_PICTURE = re.compile(r"!\[([^\]\n]*)\]\(([^)<>\n]*)\)")
 
 
@@ -95,7 +97,7 @@ class Checker:
                 continue
             entries[key] = (key_node, value_node)
             if key not in allowed:
-                message = explain(key) or _unknown(f"key '{key}'", key, allowed, 0.6)
+                message = explain(key) or unknown(f"key '{key}'", key, allowed, 0.6)
                 self.report(key_node.position, "unknown-key", message)
         return entries
 
@@ -105,8 +107,11 @@ class Checker:
             return None
         return node.items
 
-    def text(self, entries: Entries, key: str, *, required: bool = True) -> str | None:
-        """The text under `key`; reports a non-text value, and empty text if required."""
+    def text(
+        self, entries: Entries, key: str, *, required: bool = True, markdown: bool = True
+    ) -> str | None:
+        """The text under `key`; reports a non-text value, and empty text if required.
+        Its Markdown pictures (unless it is not `markdown`) by their names in the package."""
         if key not in entries:
             return None
         key_node, node = entries[key]
@@ -123,7 +128,7 @@ class Checker:
                 message = f"'{key}' holds a control character, {code}, which {why}: remove it"
                 self.report(node.position, "control-character", message)
                 return None
-            if self.pictures is not None and "![" in node.value:
+            if self.pictures is not None and markdown and "![" in node.value:
                 return self._pictures(node, self.pictures)
             return node.value
         if type(node) is Scalar and node.tag == _NULL:
@@ -132,6 +137,40 @@ class Checker:
             return None
         self.report(node.position, "wrong-type", self.not_text(f"'{key}'", node))
         return None
+
+    def field(self, entries: Entries, key: str, *, holds_html: bool) -> str | None:
+        """A field's text (None if empty): Markdown, or HTML cleaned (sanitize.py), what
+        cleaning removed warned of, and its pictures given their names in the package."""
+        if not holds_html:
+            return self.text(entries, key, required=False)
+        node = entries[key][1]
+        text = self.text(entries, key, required=False, markdown=False)
+        if text is None:
+            return None
+        from deckgen.sanitize import clean  # (nh3 loaded only for a deck that needs it)
+
+        cleaned = clean(text)
+        if cleaned.removed:
+            message = f"'{key}' held HTML a card must not run or load; removed: " + ", ".join(
+                cleaned.removed
+            )
+            self.report(node.position, "html-cleaned", message, Level.WARNING)
+        return self._html_pictures(node, cleaned.html) if self.pictures else cleaned.html
+
+    def _html_pictures(self, node: Node, html: str) -> str:
+        """Each `<img src>` of the notes folder, by its name in the package."""
+        assert self.pictures is not None
+
+        def named(match: re.Match[str]) -> str:
+            src = match.group(2)
+            found = self.pictures.resolve(src) if self.pictures else None
+            if isinstance(found, Refusal):
+                self.report(node.position, found.code, found.message)
+                return match.group(0)
+            assert found is not None
+            return f"{match.group(1)}{found.name}{match.group(3)}"
+
+        return _IMG_SRC.sub(named, html)
 
     def _pictures(self, node: Scalar, pictures: Pictures) -> str:
         """A text's pictures checked, each at its path's place; the text with each path
@@ -283,7 +322,8 @@ def _tag_problem(tag: str, vocabulary: frozenset[str] | None) -> tuple[str, str]
     return None
 
 
-def _unknown(what: str, word: str, known: tuple[str, ...], cutoff: float) -> str:
+def unknown(what: str, word: str, known: tuple[str, ...], cutoff: float = 0.6) -> str:
+    """`unknown key 'x' (did you mean 'y'?)`, or the words known."""
     hint = _close(word, known, cutoff)
     advice = f"did you mean '{hint}'?" if hint else f"expected one of: {', '.join(known)}"
     return f"unknown {what} ({advice})"

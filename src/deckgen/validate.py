@@ -9,18 +9,23 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from collections.abc import Mapping as Lookup
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from deckgen.declared import check_note_types, cloze_fields, unknown
 from deckgen.diagnostics import START, Diagnostic, Position
 from deckgen.kinds import KINDS
+from deckgen.markup import parse_clozes
 from deckgen.media import Pictures
-from deckgen.notes import Domain, Note
+from deckgen.notes import Custom, Domain, Note
+from deckgen.notetypes import NOTE_TYPES, NoteType
 from deckgen.shapes import DECK_FILE, Checker, Entries
-from deckgen.source import Mapping, Node, Scalar, SourceFile, read
+from deckgen.source import STR, Mapping, Node, Scalar, SourceFile, read
 
 COMMON_KEYS = ("id", "tags", "extra", "guid")
-DECK_KEYS = ("name", "key", "description", "source", "domains", "tags")
+CUSTOM_KEYS = ("id", "type", "tags", "guid")  # a declared type's note: and its fields
+DECK_KEYS = ("name", "key", "description", "source", "domains", "tags", "note_types")
 DOMAIN_KEYS = ("key", "name", "weight")
 MAX_DOMAINS = 100
 MAX_DECK_TAGS = 1_000  # the tags a deck declares: each unknown tag is compared with them
@@ -37,6 +42,8 @@ class DeckHeader(NamedTuple):
     domains: tuple[Domain, ...]
     tags: frozenset[str] | None  # the tags notes may use; None: any
     places: tuple[Position, ...] = ()  # where each domain stands in deck.yaml
+    # The kinds and the note types it declares, by key (declared.py).
+    note_types: Lookup[str, NoteType] = NOTE_TYPES
 
 
 class Checked(NamedTuple):
@@ -66,6 +73,7 @@ def check_notes(
     domain: Domain,
     vocabulary: frozenset[str] | None,
     pictures: Pictures | None = None,
+    note_types: Lookup[str, NoteType] = NOTE_TYPES,
 ) -> Checked:
     """A notes file's typed notes, if it has no errors; its problems in any case. Their
     text shows `pictures` (of the notes folder), each by its name in the package."""
@@ -78,7 +86,10 @@ def check_notes(
         checker.report(START, "empty-file", message)
     else:
         for item in checker.sequence(parsed.root, "a notes file", "'- id: my-note'") or ():
-            note = _note(checker, item, domain, ids)
+            if _has_key(item, "type"):
+                note: Note | None = _custom(checker, item, domain, ids, note_types)
+            else:
+                note = _note(checker, item, domain, ids)
             if note is not None:
                 notes.append(note)
                 if note.guid is not None:
@@ -107,10 +118,16 @@ def _header(checker: Checker) -> DeckHeader | None:
         message = f"over {MAX_DECK_TAGS:,} tags: a deck declares {MAX_DECK_TAGS:,} at most"
         checker.report(entries["tags"][1].position, "too-many", message)
         return None
-    if name is None or key is None or domains is None or vocabulary is None:
+    declared = (
+        check_note_types(checker, entries["note_types"][1]) if "note_types" in entries else {}
+    )
+    if name is None or key is None or domains is None or vocabulary is None or declared is None:
         return None
     allowed = frozenset(vocabulary) if "tags" in entries else None
-    return DeckHeader(name, key, description, attribution, domains, allowed, tuple(places))
+    note_types = {**NOTE_TYPES, **declared} if declared else NOTE_TYPES
+    return DeckHeader(
+        name, key, description, attribution, domains, allowed, tuple(places), note_types
+    )
 
 
 def _domains(checker: Checker, node: Node, places: list[Position]) -> tuple[Domain, ...] | None:
@@ -193,6 +210,113 @@ def _note(
     if fields is None or note_id is None or tags is None or len(kinds) > 1 or guid is False:
         return None
     return rules.NOTE(id=note_id, domain=domain, tags=tags, extra=extra, guid=guid, **fields)
+
+
+def _has_key(node: Node, key: str) -> bool:
+    return type(node) is Mapping and any(
+        type(k) is Scalar and k.value == key for k, _ in node.entries
+    )
+
+
+def _custom(
+    checker: Checker,
+    node: Node,
+    domain: Domain,
+    ids: list[tuple[str, Position]],
+    note_types: Lookup[str, NoteType],
+) -> Custom | None:
+    """A note of a declared type: `type: <its name>`, and its fields by name."""
+    assert type(node) is Mapping
+    declared = {t.name: t for t in note_types.values() if t.declared}
+    type_node = next(v for k, v in node.entries if type(k) is Scalar and k.value == "type")
+    note_type = None
+    if type(type_node) is Scalar and type_node.tag == STR:
+        note_type = declared.get(type_node.value)
+        if note_type is None:
+            known = list(declared)
+            if type_node.value in KINDS:
+                message = (
+                    f"'{type_node.value}' is a kind: write it as the note's key"
+                    f" ('{type_node.value}: ...'), not as its type"
+                )
+            elif known:
+                message = unknown("note type", type_node.value, known)
+            else:
+                message = (
+                    f"an unknown note type '{type_node.value}': deck.yaml declares none"
+                    " (see 'note_types' in the README)"
+                )
+            checker.report(type_node.position, "unknown-type", message)
+    else:
+        checker.report(type_node.position, "wrong-type", checker.not_text("'type'", type_node))
+    if note_type is None:
+        entries = checker.mapping(
+            node, "a note", tuple(k.value for k, _ in node.entries if type(k) is Scalar)
+        )
+        if entries is not None:
+            note_id = _note_id(checker, entries, node)
+            if note_id is not None:
+                ids.append((note_id, entries["id"][1].position))
+        return None
+    names = note_type.field_names
+    allowed = CUSTOM_KEYS + names
+    entries = checker.mapping(node, f"a {note_type.name} note", allowed)
+    if entries is None:
+        return None
+    note_id = _note_id(checker, entries, node)
+    if note_id is not None:
+        ids.append((note_id, entries["id"][1].position))
+    tags = checker.tags(entries)
+    guid = _guid(checker, entries)
+    values: list[tuple[str, str]] = []
+    valid = True
+    for name in names:
+        if name not in entries:
+            continue
+        errors = checker.collected.errors
+        text = checker.field(entries, name, holds_html=note_type.holds_html)
+        valid = valid and checker.collected.errors == errors
+        if text is not None:
+            values.append((name, text))
+    filled = dict(values)
+    first = names[0]
+    if valid and not filled.get(first, "").strip():
+        where = entries[first][1].position if first in entries else node.position
+        message = (
+            f"'{first}', the first field of {note_type.name}, is empty: Anki needs it"
+            " filled (it shows the note in its browser)"
+        )
+        checker.report(where, "empty-first-field", message)
+        valid = False
+    if valid and note_type.is_cloze:
+        valid = _has_cloze(checker, entries, note_type, node)
+    if not valid or note_id is None or tags is None or guid is False:
+        return None
+    return Custom(
+        id=note_id, domain=domain, tags=tags, guid=guid, type=note_type.kind, values=tuple(values)
+    )
+
+
+def _has_cloze(checker: Checker, entries: Entries, note_type: NoteType, node: Node) -> bool:
+    """A note of a cloze type: its clozes well formed, and at least one."""
+    clozed = [name for name in cloze_fields(note_type) if name in entries]
+    found = False
+    for name in clozed:
+        value = entries[name][1]
+        assert type(value) is Scalar
+        clozes = parse_clozes(value.value)
+        if clozes.problems:
+            offsets = [problem.offset for problem in clozes.problems]
+            places = checker.source.positions_in(value, offsets)
+            for problem, position in zip(clozes.problems, places, strict=True):
+                checker.report(position, problem.code, problem.message)
+            return False
+        found = found or bool(clozes.numbers)
+    if not found:
+        fields = "' or '".join(cloze_fields(note_type))
+        message = f"a {note_type.name} note needs a cloze, e.g. {{{{c1::term}}}}, in '{fields}'"
+        checker.report(node.position, "cloze-missing", message)
+    return found
 
 
 def _note_id(checker: Checker, entries: Entries, node: Node) -> str | None:

@@ -1,0 +1,380 @@
+"""Note types a deck declares: checked, built, imported by real Anki, edited in place."""
+
+from __future__ import annotations
+
+import re
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from anki.collection import Collection
+from click.testing import CliRunner
+from conftest import build, import_package, visible
+
+from deckgen.cli import main
+
+T0 = 1_700_000_000.0
+# A note type is updated on import only if it is newer than the collection's copy, whose
+# time is when it was first imported: an edit is built after that, as it is in life.
+LATER = time.time() + 3600
+
+# Anki's stock note types, as Anki defines them (fields, templates), and the issue's two.
+NOTE_TYPES = """\
+note_types:
+  - name: Vocabulary
+    fields: [Word, Meaning, Example]
+    templates:
+      - name: Recognise
+        front: "{{Word}}"
+        back: "{{FrontSide}}<hr id=answer>{{Meaning}}<br>{{Example}}"
+      - name: Recall
+        front: "{{Meaning}}"
+        back: "{{FrontSide}}<hr id=answer>{{Word}}"
+    css: ".card { font-family: serif; }"
+  - name: Cloze with source
+    cloze: true
+    fields: [Text, Source]
+    templates:
+      - name: Cloze
+        front: "{{cloze:Text}}"
+        back: "{{cloze:Text}}<br>{{Source}}"
+  - name: Basic
+    fields: [Front, Back]
+    templates:
+      - name: Card 1
+        front: "{{Front}}"
+        back: "{{FrontSide}}\\n\\n<hr id=answer>\\n\\n{{Back}}"
+  - name: Basic (and reversed card)
+    fields: [Front, Back]
+    templates:
+      - name: Card 1
+        front: "{{Front}}"
+        back: "{{FrontSide}}\\n\\n<hr id=answer>\\n\\n{{Back}}"
+      - name: Card 2
+        front: "{{Back}}"
+        back: "{{FrontSide}}\\n\\n<hr id=answer>\\n\\n{{Front}}"
+  - name: Basic (type in the answer)
+    fields: [Front, Back]
+    templates:
+      - name: Card 1
+        front: "{{Front}}\\n\\n{{type:Back}}"
+        back: "{{Front}}\\n\\n<hr id=answer>\\n\\n{{type:Back}}"
+  - name: Rich
+    html: true
+    fields: [Front, Back]
+    templates:
+      - name: Card 1
+        front: "{{Front}}"
+        back: "{{FrontSide}}<hr id=answer>{{Back}}"
+"""
+
+DECK = f"""\
+name: Languages
+key: languages
+domains:
+  - {{key: words, name: Words}}
+{NOTE_TYPES}"""
+
+WORDS = """\
+- id: ubiquitous
+  type: Vocabulary
+  Word: ubiquitous
+  Meaning: present, appearing or found *everywhere*
+  tags: [topic::adjectives]
+- id: capital
+  type: Cloze with source
+  Text: "{{c1::Paris}} is the capital of {{c2::France}}"
+  Source: an atlas
+- id: hello
+  type: Basic
+  Front: hello
+  Back: bonjour
+- id: cat
+  type: Basic (and reversed card)
+  Front: cat
+  Back: chat
+- id: dog
+  type: Basic (type in the answer)
+  Front: dog
+  Back: chien
+- id: colour
+  type: Rich
+  Front: '<span style="color: red">rouge</span>'
+  Back: '<table><tr><td>red</td><td>rouge</td></tr></table>'
+- id: one-fact
+  fact: "{{c1::Bonjour}} means hello"
+"""
+
+
+def _deck(folder: Path, deck: str = DECK, words: str = WORDS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "deck.yaml").write_text(deck, encoding="utf-8")
+    (folder / "words.yaml").write_text(words, encoding="utf-8")
+    return folder
+
+
+def _cards(col: Collection) -> dict[tuple[str, int], tuple[str, str, str]]:
+    """Each card by (note type, template number): its deck, question and answer as seen."""
+    cards = {}
+    for card_id in col.find_cards(""):
+        card = col.get_card(card_id)
+        key = (card.note().note_type()["name"], card.ord)  # type: ignore[index]
+        cards[key] = (col.decks.name(card.did), visible(card.question()), visible(card.answer()))
+    return cards
+
+
+def test_declared_types_are_built_and_render_in_anki(
+    tmp_path: Path, collection: Collection
+) -> None:
+    notes = _deck(tmp_path / "notes")
+    build(notes, tmp_path / "deck.apkg", T0)
+    log = import_package(collection, tmp_path / "deck.apkg")
+    assert (len(log.new), len(log.updated), len(log.conflicting)) == (7, 0, 0)
+    cards = _cards(collection)
+    assert cards == {
+        ("Vocabulary", 0): (
+            "Languages::Words",
+            "ubiquitous",
+            "ubiquitous present, appearing or found everywhere",
+        ),
+        ("Vocabulary", 1): (
+            "Languages::Words",
+            "present, appearing or found everywhere",
+            "present, appearing or found everywhere ubiquitous",
+        ),
+        ("Cloze with source", 0): (
+            "Languages::Words",
+            "[...] is the capital of France",
+            "Paris is the capital of France an atlas",
+        ),
+        ("Cloze with source", 1): (
+            "Languages::Words",
+            "Paris is the capital of [...]",
+            "Paris is the capital of France an atlas",
+        ),
+        # Named like Anki's stock types, which a collection has with other ids: "Name+".
+        ("Basic+", 0): ("Languages::Words", "hello", "hello bonjour"),
+        ("Basic (and reversed card)+", 0): ("Languages::Words", "cat", "cat chat"),
+        ("Basic (and reversed card)+", 1): ("Languages::Words", "chat", "chat cat"),
+        ("Basic (type in the answer)+", 0): (
+            "Languages::Words",
+            "dog [[type:Back]]",  # the reviewer's box to type in
+            "dog [[type:Back]]",
+        ),
+        ("Rich", 0): ("Languages::Words", "rouge", "rouge red rouge"),
+        ("deckgen Fact", 0): cards[("deckgen Fact", 0)],
+    }
+    # What a declared type's note holds: its fields as written (Markdown made HTML), its
+    # own tags only, no fingerprint; the HTML type's as cleaned, formatting kept.
+    [nid] = collection.find_notes("Word:ubiquitous")
+    note = collection.get_note(nid)
+    assert note.fields == ["ubiquitous", "present, appearing or found <em>everywhere</em>", ""]
+    assert note.tags == ["topic::adjectives"]
+    [nid] = collection.find_notes('"note:Rich"')
+    assert collection.get_note(nid)["Front"] == '<span style="color:red">rouge</span>'
+    model = collection.models.by_name("Vocabulary")
+    assert model is not None and model["css"] == ".card { font-family: serif; }"
+
+
+def test_a_field_added_is_a_schema_change(tmp_path: Path) -> None:
+    notes = _deck(tmp_path / "notes")
+    build(notes, tmp_path / "v1.apkg", T0)
+    added = DECK.replace(
+        "fields: [Word, Meaning, Example]", "fields: [Word, Meaning, Example, Audio]"
+    )
+    _deck(notes, added)
+    out = tmp_path / "v2.apkg"
+    result = CliRunner().invoke(main, ["build", str(notes), "-o", str(out)])
+    assert result.exit_code == 1
+    assert "Vocabulary: field 'Audio' added" in result.output
+    assert "--allow-schema-change" in result.output
+    assert not out.exists()
+    allowed = ["build", str(notes), "-o", str(out), "--allow-schema-change"]
+    assert CliRunner().invoke(main, allowed).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("words", "deck", "expected"),
+    [
+        (
+            "- id: a\n  type: Vocabulary\n  Word: x\n  Meanin: y\n",
+            DECK,
+            "words.yaml:4:3: error: unknown key 'Meanin' (did you mean 'Meaning'?)",
+        ),
+        (
+            "- id: a\n  type: Vocabulry\n  Word: x\n",
+            DECK,
+            "words.yaml:2:9: error: unknown note type 'Vocabulry' (did you mean 'Vocabulary'?)",
+        ),
+        (
+            "- id: a\n  type: Vocabulary\n  Meaning: y\n",
+            DECK,
+            "words.yaml:1:3: error: 'Word', the first field of Vocabulary, is empty",
+        ),
+        (
+            "- id: a\n  type: Cloze with source\n  Text: no cloze here\n",
+            DECK,
+            "words.yaml:1:3: error: a Cloze with source note needs a cloze",
+        ),
+        (
+            "- id: a\n  type: Basic\n  Front: x\n",
+            DECK.replace('front: "{{Word}}"', 'front: "{{Wrd}}"'),
+            "deck.yaml:10:17: error: the front names unknown field 'Wrd' (did you mean 'Word'?)",
+        ),
+        (
+            "- id: a\n  type: Basic\n  Front: x\n",
+            DECK.replace('front: "{{Word}}"', 'front: "Which word?"'),
+            "deck.yaml:10:17: error: this front shows no field",
+        ),
+        (
+            "- id: a\n  type: Basic\n  Front: x\n",
+            DECK.replace('front: "{{Word}}"', 'front: "{{#Word}}{{Word}}"'),
+            "deck.yaml:10:17: error: '{{#Word}}' is never closed with '{{/Word}}'",
+        ),
+        (
+            "- id: a\n  type: Basic\n  Front: x\n",
+            DECK.replace("fields: [Word, Meaning, Example]", "fields: [Word, Meaning, Word]"),
+            "deck.yaml:7:29: error: a second field named 'Word'",
+        ),
+    ],
+)
+def test_mistakes_are_found_where_they_are(
+    tmp_path: Path, words: str, deck: str, expected: str
+) -> None:
+    notes = _deck(tmp_path / "notes", deck, words)
+    result = CliRunner().invoke(main, ["check", str(notes)])
+    assert result.exit_code == 1
+    assert f"{notes}/{expected}" in result.output, result.output
+
+
+# Vectors from the sanitizer's own tests (ammonia's, html5lib's, OWASP's filter evasion
+# cheat sheet): each must reach no card active.
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=http://x/xss.js></SCRIPT>",
+    '<img src="javascript:alert(1)">',
+    "<img src=x onerror=alert(1)>",
+    "<IMG SRC=JaVaScRiPt:alert('XSS')>",
+    '<img src="jav&#x09;ascript:alert(1);">',
+    "<svg/onload=alert(1)>",
+    "<body onload=alert(1)>",
+    '<iframe src="https://evil.example"></iframe>',
+    '<object data="x.swf"></object>',
+    '<embed src="x.swf">',
+    '<a href="javascript:alert(1)">click</a>',
+    '<a href="  JAVASCRIPT:alert(1)">click</a>',
+    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">click</a>',
+    '<div style="background:url(javascript:alert(1))">x</div>',
+    '<div style="background-image: url(https://evil.example/t.png)">x</div>',
+    '<span style="width: expression(alert(1))">x</span>',
+    "<style>@import 'https://evil.example/x.css';</style>",
+    '<link rel="stylesheet" href="https://evil.example/x.css">',
+    '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+    '<form action="https://evil.example"><input type=submit></form>',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style></mglyph></table>"
+    "</mtext></math>",
+    "<<script>script>alert(1)<</script>/script>",
+    '<img src="https://evil.example/track.png">',
+    '<video><source onerror="alert(1)"></video>',
+    '<audio src="https://evil.example/a.mp3" autoplay></audio>',
+    "<base href='https://evil.example/'>",
+    '<details open ontoggle="alert(1)">x</details>',
+    '<p title="</p><img src=x onerror=alert(1)>">x</p>',
+    "<!--<script>alert(1)</script>-->",
+]
+# What would run or load, as a browser parses a card: elements, handlers, URLs.
+_ACTIVE_TAGS = {
+    "script",
+    "iframe",
+    "frame",
+    "object",
+    "embed",
+    "form",
+    "input",
+    "link",
+    "meta",
+    "base",
+    "svg",
+    "math",
+    "video",
+    "audio",
+    "source",
+    "style",
+}
+_ACTIVE_URL = re.compile(r"^\s*(?:javascript|vbscript|data):|^\s*(?:https?:)?//", re.I)
+
+
+class _Active(HTMLParser):
+    """Every element and attribute of a card that could run or load."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _ACTIVE_TAGS:
+            self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(name)
+            elif name in ("src", "href", "action", "background") and value:
+                # A link to the web stays (following it is the learner's choice).
+                if _ACTIVE_URL.match(value) and not (tag == "a" and value.startswith("http")):
+                    self.found.append(f"{name}={value}")
+            elif name == "style" and value and re.search(r"url\s*\(|expression", value, re.I):
+                self.found.append(f"style={value}")
+
+
+def _active(html: str) -> list[str]:
+    parser = _Active()
+    parser.feed(html)
+    parser.close()
+    return parser.found
+
+
+def test_hostile_html_never_reaches_a_card_active(tmp_path: Path, collection: Collection) -> None:
+    words = "".join(
+        f"- id: hostile-{n}\n  type: Rich\n  Front: 'note {n}'\n  Back: {_quoted(vector)}\n"
+        for n, vector in enumerate(HOSTILE)
+    )
+    notes = _deck(tmp_path / "notes", words=words)
+    (notes / "x").write_bytes(b"\x89PNG\r\n\x1a\n" + b"a picture")  # `src=x`: the deck's own
+    result = CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp_path / "deck.apkg")])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("[html-cleaned]") == len(HOSTILE), result.output
+    import_package(collection, tmp_path / "deck.apkg")
+    for card_id in collection.find_cards('"note:Rich"'):
+        card = collection.get_card(card_id)
+        answer = card.answer().split("</style>", 1)[-1]  # the note type's own CSS aside
+        assert not _active(answer), answer
+
+
+def test_what_the_sanitizer_keeps_renders_as_written(
+    tmp_path: Path, collection: Collection
+) -> None:
+    kept = [
+        "<b>bold</b> <i>it</i> <u>under</u> <s>struck</s> <sub>2</sub><sup>3</sup>",
+        '<span style="color:#ff0000;background-color:yellow">colour</span>',
+        '<font color="blue">blue</font>',
+        "<table><tbody><tr><th>a</th><td>b</td></tr></tbody></table>",
+        "<ruby>漢<rp>(</rp><rt>kan</rt><rp>)</rp></ruby>",
+        "<ul><li>one</li><li>two</li></ul>",
+        "line one<br>line two",
+        '<a href="https://example.org/page">a link</a>',
+    ]
+    words = "".join(
+        f"- id: kept-{n}\n  type: Rich\n  Front: 'kept {n}'\n  Back: {_quoted(html)}\n"
+        for n, html in enumerate(kept)
+    )
+    notes = _deck(tmp_path / "notes", words=words)
+    result = CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp_path / "deck.apkg")])
+    assert result.exit_code == 0 and "[html-cleaned]" not in result.output, result.output
+    import_package(collection, tmp_path / "deck.apkg")
+    for n, html in enumerate(kept):
+        [nid] = collection.find_notes(f'"Front:kept {n}"')
+        assert collection.get_note(nid)["Back"] == html
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
