@@ -6,6 +6,7 @@ import re
 import time
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from anki.collection import Collection
@@ -175,6 +176,112 @@ def test_declared_types_are_built_and_render_in_anki(
     assert collection.get_note(nid)["Front"] == '<span style="color:red">rouge</span>'
     model = collection.models.by_name("Vocabulary")
     assert model is not None and model["css"] == ".card { font-family: serif; }"
+
+
+def _study(col: Collection, search: str) -> tuple[int, tuple[int, int, int, int], int]:
+    [card_id] = col.find_cards(search)
+    card = col.get_card(card_id)
+    card.start_timer()
+    col.sched.answerCard(card, 4)
+    card.load()
+    reviews = col.db.scalar("select count() from revlog where cid = ?", card.id)
+    return card.id, (card.ivl, card.due, card.type, card.queue), reviews
+
+
+def _kept(col: Collection, studied: tuple[int, tuple[int, int, int, int], int]) -> None:
+    card_id, schedule, reviews = studied
+    card = col.get_card(card_id)
+    assert (card.ivl, card.due, card.type, card.queue) == schedule
+    assert col.db.scalar("select count() from revlog where cid = ?", card_id) == reviews
+
+
+def _types(col: Collection) -> dict[int, str]:
+    return {m["id"]: m["name"] for m in _models(col)}
+
+
+def _models(col: Collection) -> list[dict[str, Any]]:
+    """The note types as the collection has them now (Anki's Python side keeps them
+    cached across an import, as its desktop clears them only after an operation)."""
+    col.models._clear_cache()
+    return col.models.all()
+
+
+def _model(col: Collection, name: str) -> dict[str, Any]:
+    [model] = [m for m in _models(col) if m["name"] == name]
+    return model
+
+
+def test_template_and_css_edits_update_in_place(tmp_path: Path, collection: Collection) -> None:
+    notes = _deck(tmp_path / "notes")
+    build(notes, tmp_path / "v1.apkg", T0)
+    import_package(collection, tmp_path / "v1.apkg")
+    types = _types(collection)
+    studied = _study(collection, "Word:ubiquitous card:Recognise")
+    count = collection.note_count()
+
+    edited = DECK.replace("font-family: serif", "font-family: sans-serif").replace(
+        '"{{FrontSide}}<hr id=answer>{{Word}}"', '"{{FrontSide}}<hr id=answer><b>{{Word}}</b>"'
+    )
+    _deck(notes, edited)
+    build(notes, tmp_path / "v2.apkg", LATER)
+    log = import_package(collection, tmp_path / "v2.apkg")
+    assert (len(log.new), len(log.conflicting)) == (0, 0)
+    assert _types(collection).keys() == types.keys()  # no "Name+" copy
+    assert collection.note_count() == count
+    model = _model(collection, "Vocabulary")
+    assert model["css"] == ".card { font-family: sans-serif; }"
+    assert model["tmpls"][1]["afmt"] == "{{FrontSide}}<hr id=answer><b>{{Word}}</b>"
+    _kept(collection, studied)
+
+
+def test_a_field_renamed_in_place_keeps_its_id(tmp_path: Path, collection: Collection) -> None:
+    notes = _deck(tmp_path / "notes")
+    build(notes, tmp_path / "v1.apkg", T0)
+    import_package(collection, tmp_path / "v1.apkg")
+    types = _types(collection)
+    studied = _study(collection, "Word:ubiquitous card:Recognise")
+    [nid] = collection.find_notes("Word:ubiquitous")
+
+    renamed = DECK.replace("fields: [Word, Meaning, Example]", "fields: [Term, Meaning, Example]")
+    renamed = renamed.replace("{{Word}}", "{{Term}}")
+    _deck(notes, renamed, WORDS.replace("  Word: ubiquitous", "  Term: ubiquitous"))
+    build(notes, tmp_path / "v2.apkg", LATER)
+    log = import_package(collection, tmp_path / "v2.apkg")
+    # The note's text is as it was: only its type changed, in place, and the note with it.
+    assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
+    assert _types(collection).keys() == types.keys()  # no "Name+" copy
+    assert _model(collection, "Vocabulary")["flds"][0]["name"] == "Term"
+    assert collection.get_note(nid)["Term"] == "ubiquitous"
+    _kept(collection, studied)
+
+
+def test_a_type_renamed_with_its_id_is_the_same_type(
+    tmp_path: Path, collection: Collection
+) -> None:
+    notes = _deck(tmp_path / "notes")
+    build(notes, tmp_path / "v1.apkg", T0)
+    import_package(collection, tmp_path / "v1.apkg")
+    model = collection.models.by_name("Vocabulary")
+    assert model is not None
+    types = _types(collection)
+    studied = _study(collection, "Word:ubiquitous card:Recognise")
+
+    # Renamed without its id: refused at the notes, with the id to give.
+    renamed = DECK.replace("- name: Vocabulary", "- name: Words")
+    _deck(notes, renamed, WORDS.replace("type: Vocabulary", "type: Words"))
+    result = CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp_path / "v2.apkg")])
+    assert result.exit_code == 1
+    assert f"id: {model['id']}" in result.output
+    assert not (tmp_path / "v2.apkg").exists()
+
+    given = renamed.replace("- name: Words", f"- name: Words\n    id: {model['id']}")
+    _deck(notes, given, WORDS.replace("type: Vocabulary", "type: Words"))
+    build(notes, tmp_path / "v2.apkg", LATER)
+    log = import_package(collection, tmp_path / "v2.apkg")
+    assert (len(log.new), len(log.conflicting)) == (0, 0)
+    assert _model(collection, "Words")["id"] == model["id"]
+    assert _types(collection).keys() == types.keys()  # no "Name+" copy
+    _kept(collection, studied)
 
 
 def test_a_field_added_is_a_schema_change(tmp_path: Path) -> None:
