@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from anki.collection import Collection
+from anki.collection import Collection, ExportAnkiPackageOptions
 from click.testing import CliRunner
 from conftest import build, import_package, visible
 
@@ -485,3 +485,87 @@ def test_what_the_sanitizer_keeps_renders_as_written(
 
 def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _export(col: Collection, out: Path) -> Path:
+    options = ExportAnkiPackageOptions(with_scheduling=True, with_media=True, legacy=False)
+    col.export_anki_package(out_path=str(out), options=options, limit=None)
+    return out
+
+
+def _pull(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["pull", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _edit_in_anki(col: Collection) -> None:
+    """A user's edits in Anki's editor: a Markdown field, an HTML one, a tag, a new note."""
+    [nid] = col.find_notes("Word:ubiquitous")
+    note = col.get_note(nid)
+    note["Meaning"] = "found <b>everywhere</b> at once"
+    note.tags.append("topic::adjectives-common")
+    col.update_note(note)
+    [nid] = col.find_notes('"note:Rich"')
+    rich = col.get_note(nid)
+    rich["Back"] = '<span style="color: blue">bleu</span><script>alert(1)</script>'
+    col.update_note(rich)
+    model = _model(col, "Vocabulary")
+    added = col.new_note(model)  # type: ignore[arg-type]
+    added["Word"], added["Meaning"] = "ephemeral", "lasting a *very* short time"
+    col.add_note(added, col.decks.id_for_name("Languages::Words"))  # type: ignore[arg-type]
+
+
+def test_edits_to_declared_notes_come_back(tmp_path: Path, collection: Collection) -> None:
+    notes = _deck(tmp_path / "notes")
+    build(notes, tmp_path / "v1.apkg", T0)
+    import_package(collection, tmp_path / "v1.apkg")
+    _edit_in_anki(collection)
+    package = _export(collection, tmp_path / "export.apkg")
+
+    code, out, err = _pull(str(package), str(notes))
+    assert code == 0, out + err
+    text = (notes / "words.yaml").read_text(encoding="utf-8")
+    assert "  Meaning: found **everywhere** at once\n" in text
+    assert "  tags: [topic::adjectives, topic::adjectives-common]\n" in text
+    assert """  Back: '<span style="color:blue">bleu</span>'\n""" in text
+    assert "html-cleaned" in err and "<script>" in err
+    assert "  type: Vocabulary\n  Word: ephemeral\n" in text
+    assert "  Meaning: lasting a \\*very\\* short time\n" in text
+
+    # Built and imported again: the edits in place, the added note the same note.
+    build(notes, tmp_path / "v2.apkg", LATER)
+    log = import_package(collection, tmp_path / "v2.apkg")
+    assert (len(log.new), len(log.conflicting)) == (0, 0)
+    code, out, _ = _pull(str(_export(collection, tmp_path / "again.apkg")), str(notes))
+    assert code == 0 and "8 unchanged" in out, out
+    assert (notes / "words.yaml").read_text(encoding="utf-8") == text
+
+
+def test_an_older_copy_of_a_declared_note_is_a_conflict(
+    tmp_path: Path, collection: Collection
+) -> None:
+    notes = _deck(tmp_path / "notes")
+    build(notes, tmp_path / "v1.apkg", T0)
+    import_package(collection, tmp_path / "v1.apkg")
+    [nid] = collection.find_notes("Word:ubiquitous")
+    note = collection.get_note(nid)
+    note["Meaning"] = "edited in Anki"
+    collection.update_note(note)
+    package = _export(collection, tmp_path / "export.apkg")
+    # The notes changed after that edit (built later than it was made).
+    edited = WORDS.replace("found *everywhere*", "found *everywhere*, always")
+    _deck(notes, words=edited)
+    build(notes, tmp_path / "v2.apkg", LATER)
+    before = (notes / "words.yaml").read_text(encoding="utf-8")
+
+    code, _, err = _pull(str(package), str(notes))
+    assert code == 1
+    assert "'ubiquitous' conflicts" in err and "cannot be told from an older copy" in err
+    assert (notes / "words.yaml").read_text(encoding="utf-8") == before
+    code, out, _ = _pull(str(package), str(notes), "--prefer", "notes")
+    assert code == 0 and (notes / "words.yaml").read_text(encoding="utf-8") == before
+    assert "  conflict, the notes kept ubiquitous (" in out
+    code, out, _ = _pull(str(package), str(notes), "--prefer", "anki")
+    assert code == 0 and "  conflict, Anki kept ubiquitous (" in out
+    assert "  Meaning: edited in Anki\n" in (notes / "words.yaml").read_text(encoding="utf-8")

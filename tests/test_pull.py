@@ -320,7 +320,7 @@ def test_notes_of_other_note_types_are_skipped_and_missing_notes_reported(
     package = _exported_copy(tmp_path, notes, "old", edit)
     code, out, _ = _pull(str(package), str(notes))
     assert code == 0
-    assert "skipped 1 note(s) of the note type 'Basic', not one of deckgen's" in out
+    assert "skipped 1 note(s) of the note type 'Basic', not one of the deck's" in out
     assert "1 note(s) of the notes are not in the package (kept): timing" in out
     assert set(NOTE_TYPES) == {"fact", "trap", "pair", "scenario"}
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from deckgen import exported, lock
+from deckgen.declared import resolve
 from deckgen.diagnostics import START, Diagnostic, Level, Position, capped, has_errors
 from deckgen.files import BOM
 from deckgen.load import load
@@ -148,15 +149,36 @@ def pull(package: Path, notes_dir: Path, prefer: str | None = None) -> Pulled:
     edits: list[_Edit] = []
     added: list[tuple[str, str, _Edit]] = []  # domain, kind, the note
     subdecks = {d.subdeck(deck.name).casefold(): d.key for d in deck.domains}
-    by_model = {t.model_id: t for t in NOTE_TYPES.values()}
+    note_types = resolve(deck.note_types, old_lock)
+    by_model = {t.model_id: t for t in note_types.values()}
     ours = 0
     for note in package_notes.notes.values():
         if note.guid in current:
             ours += 1
             record, path = current[note.guid]
-            edit = _compare(
-                note, record, path, package_notes, result, prefer, declared, pictures[path]
-            )
+            own_type = note_types[record.kind]
+            if own_type.declared:
+                built = (
+                    old_lock.notes.mod(record.note_id)
+                    if old_lock and record.note_id in old_lock.notes
+                    else None
+                )
+                edit = _compare_declared(
+                    note,
+                    record,
+                    own_type,
+                    built,
+                    path,
+                    package_notes,
+                    result,
+                    prefer,
+                    declared,
+                    pictures[path],
+                )
+            else:
+                edit = _compare(
+                    note, record, path, package_notes, result, prefer, declared, pictures[path]
+                )
             if edit is not None:
                 edits.append(edit)
             continue
@@ -166,10 +188,13 @@ def pull(package: Path, notes_dir: Path, prefer: str | None = None) -> Pulled:
             _skip(result, "retired from the notes", note)
         elif note_type is None:
             name = package_notes.notetypes.get(note.notetype, exported.Notetype("?", ())).name
-            _skip(result, f"of the note type '{name}', not one of deckgen's", note)
+            _skip(result, f"of the note type '{name}', not one of the deck's", note)
         elif not in_deck:
             _skip(result, f"not in a subdeck of '{deck.name}'", note)
-        elif Fingerprint.find(_named(note, package_notes).get(FINGERPRINTED, "")) is not None:
+        elif (
+            not note_type.declared
+            and Fingerprint.find(_named(note, package_notes).get(FINGERPRINTED, "")) is not None
+        ):
             _skip(result, "built by deckgen, but not from these notes", note)
         else:
             ours += 1
@@ -186,9 +211,9 @@ def pull(package: Path, notes_dir: Path, prefer: str | None = None) -> Pulled:
         return result
     result.missing = [r.note_id for g, (r, _) in current.items() if g not in package_notes.notes]
     sources: dict[str, SourceFile | None] = {}  # each file read once, for both
-    _place(deck, result, sources)
+    _place(deck, result, sources, note_types)
     if not result.conflicts or prefer is not None:
-        _write(deck, notes_dir, edits, added, last_file, result, sources)
+        _write(deck, notes_dir, edits, added, last_file, result, sources, note_types)
     _notices(deck, result)
     return result
 
@@ -204,8 +229,14 @@ def _notices(deck: Deck, result: Pulled) -> None:
     result.problems = capped(sorted(result.problems))
 
 
-def _place(deck: Deck, result: Pulled, sources: dict[str, SourceFile | None]) -> None:
+def _place(
+    deck: Deck,
+    result: Pulled,
+    sources: dict[str, SourceFile | None],
+    note_types: dict[str, NoteType],
+) -> None:
     """Each changed note's place in the notes, and its fields' text there."""
+    kinds = {record.note_id: record.kind for record in _records_of(deck, result)}
     places = deck.where(change.note_id for change in result.changes)
     notes: dict[str, dict[str, Mapping]] = {}
     for index, change in enumerate(result.changes):
@@ -214,16 +245,30 @@ def _place(deck: Deck, result: Pulled, sources: dict[str, SourceFile | None]) ->
             parsed = _source(path, result, sources)
             notes[path] = _notes_by_id(parsed.root if parsed else None)
         node = notes[path].get(change.note_id)
+        note_type = note_types.get(kinds.get(change.note_id, ""))
         fields = tuple(
-            field._replace(notes=field.notes or _text_in(node, field.name))
+            field._replace(notes=field.notes or _text_in(node, _keys(note_type, field.name)))
             for field in change.fields
         )
         result.changes[index] = change._replace(path=path, position=position, fields=fields)
 
 
-def _text_in(node: Mapping | None, name: str) -> str:
+def _records_of(deck: Deck, result: Pulled) -> list[Record]:
+    """The records of the notes a pull changes (found in one pass, only if any)."""
+    wanted = {change.note_id for change in result.changes}
+    return [r for r in deck.records() if r.note_id in wanted] if wanted else []
+
+
+def _keys(note_type: NoteType | None, name: str) -> tuple[str, ...] | None:
+    """Where a field a user writes is kept in a note: a kind's key for it (_KEYS), or, for
+    a declared type, the field's own name."""
+    if note_type is not None and note_type.declared:
+        return (name,) if name in note_type.field_names else None
+    return _KEYS.get(name)
+
+
+def _text_in(node: Mapping | None, keys: tuple[str, ...] | None) -> str:
     """A field's text as the notes hold it."""
-    keys = _KEYS.get(name)
     if node is None or keys is None:
         return ""
     found: Node | None = node
@@ -282,8 +327,9 @@ _SKIPPED_ADVICE = {
         " again and pull"
     ),
     "of the note type": (
-        "pull brings back notes of deckgen's note types; add them again as one of those"
-        " (Add, Type) to have them in the notes"
+        "pull brings back notes of the deck's note types (deckgen's kinds and those"
+        " deck.yaml declares); declare that note type in deck.yaml's note_types, or add"
+        " them again as one of the deck's (Add, Type), to have them in the notes"
     ),
     "of another note type": (
         "in Anki, change them back to their deckgen note type (Browse, Notes, Change Note Type)"
@@ -388,6 +434,89 @@ def _compare(
     return edit
 
 
+def _compare_declared(
+    note: exported.ExportedNote,
+    record: Record,
+    note_type: NoteType,
+    built_at: int | None,
+    path: str,
+    package: exported.Exported,
+    result: Pulled,
+    prefer: str | None,
+    declared: dict[str, str] | None,
+    pictures: dict[str, str],
+) -> _Edit | None:
+    """What of a note of a declared type comes back. Such a type has no field of deckgen's
+    to carry a fingerprint, so its copy in Anki is told by its time: changed in Anki after
+    the notes last changed it (`built_at`, the lock's time), it is an edit; from before,
+    it could be an older copy or an edit of one, and is a conflict, never pulled unasked."""
+    if note.notetype != note_type.model_id:
+        _skip(result, "of another note type in Anki than in the notes", note)
+        return None
+    anki = _named(note, package)
+    built = dict(zip(note_type.field_names, record.values, strict=True))
+    edit = _Edit(record, path)
+    changes: list[FieldChange] = []
+    for name in note_type.field_names:
+        value = anki.get(name, "")
+        if value == built[name]:
+            continue
+        converted, said = _convert_field(value, name, note_type, pictures)
+        if converted is not None and not converted.text and name == note_type.field_names[0]:
+            said.append(("empty-text", f"{name} is empty in Anki: the notes keep their text"))
+            converted = None
+        result.notices += [(record.note_id, code, f"'{record.note_id}': {m}") for code, m in said]
+        if converted is None or converted.html == built[name]:
+            continue  # the same, up to how Anki's editor writes it
+        changes.append(FieldChange(name, "", converted.text))
+        edit.fields[name] = converted.text
+        edit.html[name] = converted.html
+    anki_tags = _declared(note.tags, declared, record.note_id, result)
+    own_tags = user_tags(record.tags)
+    if {tag_key(t) for t in anki_tags} != {tag_key(t) for t in own_tags}:
+        keys = {tag_key(t) for t in anki_tags}
+        kept = [t for t in own_tags if tag_key(t) in keys]
+        known = {tag_key(t) for t in kept}
+        edit.tags = kept + [t for t in anki_tags if tag_key(t) not in known]
+        changes.append(FieldChange("tags", " ".join(own_tags), " ".join(edit.tags)))
+    if not changes:
+        result.unchanged += 1
+        return None
+    if built_at is not None and note.mod > built_at:
+        result.changes.append(NoteChange(record.note_id, "edited", path, START, tuple(changes)))
+        return edit
+    why = (
+        "its copy in Anki is no newer than the notes' last change to it, and its note type"
+        " has no field for deckgen's fingerprint, so an edit in Anki cannot be told from an"
+        " older copy"
+    )
+    result.changes.append(NoteChange(record.note_id, "conflict", path, START, tuple(changes), why))
+    return edit if prefer == "anki" else None
+
+
+def _convert_field(
+    value: str, name: str, note_type: NoteType, pictures: dict[str, str] | None = None
+) -> tuple[Converted | None, list[tuple[str, str]]]:
+    """A field from Anki as its note's text: Markdown (see _convert), or, for a type that
+    holds HTML, the HTML cleaned as a build cleans it (its pictures by their paths)."""
+    if not note_type.holds_html:
+        return _convert(value, name, pictures)
+    if len(value) > MAX_VALUE:
+        message = (
+            f"{name} from Anki is over {MAX_VALUE:,} characters, the most a note's text"
+            " holds: left as it is"
+        )
+        return None, [("too-long", message)]
+    from deckgen.sanitize import clean
+
+    cleaned = clean(value)
+    said = [("html-cleaned", f"{name} from Anki held {', '.join(cleaned.removed)}: removed")]
+    text = cleaned.html
+    for packaged, written in (pictures or {}).items():
+        text = text.replace(f'src="{packaged}"', f'src="{written}"')
+    return Converted(text, cleaned.html, ()), said if cleaned.removed else []
+
+
 def _new_note(
     note: exported.ExportedNote,
     note_type: NoteType,
@@ -397,7 +526,7 @@ def _new_note(
     declared: dict[str, str] | None,
 ) -> _Edit | None:
     anki = _named(note, package)
-    made = {name: _convert(anki.get(name, ""), name) for name in note_type.written}
+    made = {name: _convert_field(anki.get(name, ""), name, note_type) for name in note_type.written}
     first = made[note_type.written[0]][0]
     note_id = _slug(first.text if first else "", note_type.kind, taken)
     taken.add(note_id)
@@ -407,13 +536,28 @@ def _new_note(
     if len(converted) < len(made):
         _skip(result, "added in Anki, with a field too long for a note", note)
         return None
-    if any(_unfit(name, field.text) for name, field in converted.items()):
+    if _unfit_note(note_type, {name: field.text for name, field in converted.items()}):
         _skip(result, "added in Anki, with a field empty, or a fact without a cloze", note)
         return None
     record = Record(note_id, note_type.kind, "", note.guid, "", (), "", (), False, "")
     fields = {name: field.text for name, field in converted.items()}
     html = {name: field.html for name, field in converted.items()}
     return _Edit(record, "", fields, _declared(note.tags, declared, note_id, result), html)
+
+
+def _unfit_note(note_type: NoteType, fields: dict[str, str]) -> bool:
+    """Whether a note added in Anki cannot be a note: a kind's rules (_unfit), or, for a
+    declared type, its first field empty, or a cloze type's note with no cloze."""
+    if not note_type.declared:
+        return any(_unfit(name, text) for name, text in fields.items())
+    if not fields.get(note_type.field_names[0]):
+        return True
+    if note_type.is_cloze:
+        from deckgen.declared import cloze_fields
+
+        found = [parse_clozes(fields.get(name, "")) for name in cloze_fields(note_type)]
+        return not any(c.numbers for c in found) or any(c.problems for c in found)
+    return False
 
 
 def _unfit(name: str, text: str) -> tuple[str, str] | None:
@@ -473,6 +617,7 @@ def _write(
     last_file: dict[str, str],
     result: Pulled,
     sources: dict[str, SourceFile | None],
+    note_types: dict[str, NoteType],
 ) -> None:
     """Make the edits on the files' texts, and hold them to what Anki holds."""
     by_file: dict[str, list[_Edit]] = {}
@@ -501,14 +646,14 @@ def _write(
             if node is None:
                 continue
             try:
-                _apply(editor, node, edit, result, path)
+                _apply(editor, node, edit, result, path, note_types[edit.record.kind])
             except EditError as error:
                 message = f"'{edit.record.note_id}': {error}"
                 result.problems.append(Diagnostic(path, node.position, "cannot-edit", message))
         appended = []
         for kind, edit in new_in.get(path, ()):
             try:
-                editor.append_note(_entries(kind, edit))
+                editor.append_note(_entries(note_types[kind], edit))
                 appended.append(edit)
             except EditError as error:
                 result.problems.append(Diagnostic(path, START, "cannot-edit", str(error)))
@@ -523,7 +668,7 @@ def _write(
     if has_errors(result.problems):
         return
     written = {Path(p): t.encode("utf-8") for p, t in texts.items() if t != _text_of(sources[p])}
-    _verify(deck, notes_dir, written, edits, added, result)
+    _verify(deck, notes_dir, written, edits, added, result, note_types)
     if not has_errors(result.problems):
         result.files = written
 
@@ -589,11 +734,14 @@ def _notes_by_id(root: Node | None) -> dict[str, Mapping]:
     return found
 
 
-def _apply(editor: Edits, node: Mapping, edit: _Edit, result: Pulled, path: str) -> None:
+def _apply(
+    editor: Edits, node: Mapping, edit: _Edit, result: Pulled, path: str, note_type: NoteType
+) -> None:
     note_id = edit.record.note_id
     items: dict[int, dict[str, str]] = {}
     for name, text in edit.fields.items():
-        keys = _KEYS[name]
+        keys = _keys(note_type, name)
+        assert keys is not None
         if len(keys) == 3:
             items.setdefault(int(keys[1]), {})[keys[2]] = text
         elif text:
@@ -636,10 +784,14 @@ def _apply_items(
             )
 
 
-def _entries(kind: str, edit: _Edit) -> list[tuple[str, object]]:
+def _entries(note_type: NoteType, edit: _Edit) -> list[tuple[str, object]]:
     fields = edit.fields
     entries: list[tuple[str, object]] = [("id", edit.record.note_id), ("guid", edit.record.guid)]
-    if kind == "pair":
+    if note_type.declared:
+        entries.append(("type", note_type.name))
+        entries += [(name, fields[name]) for name in note_type.field_names if fields.get(name)]
+        return [*entries, ("tags", edit.tags)] if edit.tags else entries
+    if note_type.kind == "pair":
         items = []
         for n in (1, 2, 3):
             name, means = fields.get(f"Item {n} Name", ""), fields.get(f"Item {n} Meaning", "")
@@ -662,6 +814,7 @@ def _verify(
     edits: list[_Edit],
     added: list[tuple[str, str, _Edit]],
     result: Pulled,
+    note_types: dict[str, NoteType],
 ) -> None:
     """Load the notes as they would be written (the files to write read from memory,
     the others from the folder, by the one reader), and hold each note to what it must
@@ -685,14 +838,14 @@ def _verify(
         if edit is None:
             ok = guid_ in before and before[guid_].digest == record.digest
         else:
-            ok = _holds(record, edit)
+            ok = _holds(record, edit, note_types[record.kind])
         if not ok:
             message = f"'{record.note_id}' would not be what Anki holds after the pull"
             result.problems.append(Diagnostic(str(notes_dir), START, "pull-failed", message))
 
 
-def _holds(record: Record, edit: _Edit) -> bool:
-    values = dict(zip(NOTE_TYPES[record.kind].field_names, record.values, strict=True))
+def _holds(record: Record, edit: _Edit, note_type: NoteType) -> bool:
+    values = dict(zip(note_type.field_names, record.values, strict=True))
     for name, text in edit.fields.items():
         if text and values[name] != edit.html[name]:
             return False

@@ -1,4 +1,5 @@
-"""Counts of notes and cards by domain and kind, for `deckgen stats` and the build summary."""
+"""Counts of notes and cards by domain and kind (or declared note type), for `deckgen
+stats` and the build summary."""
 
 from __future__ import annotations
 
@@ -20,6 +21,18 @@ def cards_by(deck: Deck) -> Counter[tuple[str, str]]:
     return Counter({key: cards for key, (_, cards) in deck.counts.items()})
 
 
+def columns(deck: Deck) -> list[tuple[str, str]]:
+    """The kinds and types to count, as (key, label): the four kinds, for a deck of them
+    alone; else each kind and declared type that has notes."""
+    declared = [(kind, t.name) for kind, t in deck.note_types.items() if t.declared]
+    if not declared:
+        return [(kind, kind) for kind in KIND_NAMES]
+    used = {kind for (_, kind), (notes, _) in deck.counts.items() if notes}
+    return [
+        (kind, label) for kind, label in [*((k, k) for k in KIND_NAMES), *declared] if kind in used
+    ]
+
+
 def summary(deck: Deck) -> str:
     """`8 notes (2 fact, ...), 14 cards (3 fact, ...)`: one line for the end of a build."""
     notes: Counter[str] = Counter()
@@ -27,9 +40,10 @@ def summary(deck: Deck) -> str:
     for (_, kind), (note_count, card_count) in deck.counts.items():
         notes[kind] += note_count
         cards[kind] += card_count
+    shown = columns(deck)
 
     def by_kind(counts: Counter[str], noun: str) -> str:
-        parts = ", ".join(f"{counts[kind]} {kind}" for kind in KIND_NAMES)
+        parts = ", ".join(f"{counts[kind]} {label}" for kind, label in shown)
         return f"{sum(counts.values())} {noun} ({parts})"
 
     return f"{by_kind(notes, 'notes')}, {by_kind(cards, 'cards')}"
@@ -38,11 +52,14 @@ def summary(deck: Deck) -> str:
 def table(deck: Deck) -> str:
     """Notes by domain and kind, with each domain's cards; one row per domain and a total."""
     notes, cards = notes_by(deck), cards_by(deck)
-    header = ["Domain", *(f"{kind}s" for kind in KIND_NAMES), "notes", "cards"]
+    shown = columns(deck)
+    kinds = [kind for kind, _ in shown]
+    labels = [f"{label}s" if label in KIND_NAMES else label for _, label in shown]
+    header = ["Domain", *labels, "notes", "cards"]
     rows = []
     for domain in deck.domains:
-        counts = [notes[domain.key, kind] for kind in KIND_NAMES]
-        domain_cards = sum(cards[domain.key, kind] for kind in KIND_NAMES)
+        counts = [notes[domain.key, kind] for kind in kinds]
+        domain_cards = sum(cards[domain.key, kind] for kind in kinds)
         rows.append([domain.name, *map(str, counts), str(sum(counts)), str(domain_cards)])
     totals = [sum(int(row[i]) for row in rows) for i in range(1, len(header))]
     rows.append(["Total", *map(str, totals)])
