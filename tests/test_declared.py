@@ -569,3 +569,92 @@ def test_an_older_copy_of_a_declared_note_is_a_conflict(
     code, out, _ = _pull(str(package), str(notes), "--prefer", "anki")
     assert code == 0 and "  conflict, Anki kept ubiquitous (" in out
     assert "  Meaning: edited in Anki\n" in (notes / "words.yaml").read_text(encoding="utf-8")
+
+
+TREE = DECK.replace(
+    "  - {key: words, name: Words}\n",
+    "  - {key: words, name: Words}\n"
+    "  - {key: intro, name: Introduction, deck: ''}\n"
+    "  - {key: irregular, name: Irregular verbs, deck: 'Grammar::Verbs::Irregular'}\n",
+)
+
+
+def test_domains_nest_to_any_depth_and_notes_may_sit_in_the_top_deck(
+    tmp_path: Path, collection: Collection
+) -> None:
+    notes = _deck(tmp_path / "notes", TREE)
+    (notes / "intro.yaml").write_text(
+        "- id: welcome\n  type: Basic\n  Front: welcome\n  Back: bienvenue\n"
+        "- id: intro-fact\n  fact: '{{c1::Bonjour}} is hello'\n",
+        encoding="utf-8",
+    )
+    (notes / "irregular.yaml").write_text(
+        "- id: etre\n  type: Basic\n  Front: to be\n  Back: être\n", encoding="utf-8"
+    )
+    build(notes, tmp_path / "deck.apkg", T0)
+    log = import_package(collection, tmp_path / "deck.apkg")
+    assert len(log.new) == 10 and len(log.conflicting) == 0
+    decks = {
+        visible(collection.get_card(c).question()): collection.decks.name(
+            collection.get_card(c).did
+        )
+        for c in collection.find_cards('"note:Basic+"')
+    }
+    assert decks == {
+        "hello": "Languages::Words",
+        "welcome": "Languages",
+        "to be": "Languages::Grammar::Verbs::Irregular",
+    }
+    [fact] = collection.find_cards('"ID:intro-fact"')
+    assert collection.decks.name(collection.get_card(fact).did) == "Languages"
+    assert collection.get_note(collection.get_card(fact).nid).tags == [
+        "domain::intro",
+        "kind::fact",
+    ]
+    names = {d.name for d in collection.decks.all_names_and_ids()}
+    assert {"Languages::Grammar", "Languages::Grammar::Verbs"} <= names
+    result = CliRunner().invoke(main, ["stats", str(notes)])
+    assert result.exit_code == 0
+    rows = {line.split("  ")[0]: line.split() for line in result.output.splitlines()}
+    assert rows["Introduction"][-2:] == ["2", "2"] and rows["Irregular verbs"][-2:] == ["1", "1"]
+
+
+@pytest.mark.parametrize(
+    ("domains", "expected"),
+    [
+        (
+            "  - {key: a, name: A, deck: 'X::Y'}\n  - {key: b, name: B, deck: 'x::y'}\n",
+            "deck.yaml:6:5: error: a second domain in the deck 'x::y' (first at line 5, column 5)",
+        ),
+        (
+            "  - {key: a, name: A, deck: ''}\n  - {key: b, name: B, deck: ''}\n",
+            "deck.yaml:6:5: error: a second domain in the top deck",
+        ),
+        (
+            "  - {key: a, name: A, deck: 'Part 1::::Chapter'}\n",
+            "deck.yaml:5:29: error: 'deck' is the domain's deck below the top deck",
+        ),
+    ],
+)
+def test_domain_decks_are_checked(tmp_path: Path, domains: str, expected: str) -> None:
+    deck = DECK.replace(
+        "  - {key: words, name: Words}\n", "  - {key: words, name: Words}\n" + domains
+    )
+    notes = _deck(tmp_path / "notes", deck)
+    result = CliRunner().invoke(main, ["check", str(notes)])
+    assert result.exit_code == 1
+    assert f"{notes}/{expected}" in result.output, result.output
+
+
+def test_preview_shows_declared_notes_each_type_with_its_own_css(tmp_path: Path) -> None:
+    notes = _deck(tmp_path / "notes")
+    out = tmp_path / "preview"
+    result = CliRunner().invoke(main, ["preview", str(notes), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert page.count('<article class="pv-note"') == 7
+    for title in ("Vocabulary", "Cloze with source", "Basic (type in the answer)", "Rich"):
+        assert f"<h3>{title} <small>" in page
+    css = (out / "assets" / "cards.css").read_text(encoding="utf-8")
+    assert ".pv-type-vocabulary {\n.card { font-family: serif; }\n}" in css
+    assert 'class="pv-sides pv-type-vocabulary"' in page

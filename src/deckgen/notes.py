@@ -7,11 +7,14 @@ from typing import ClassVar, NamedTuple, TypeAlias
 
 
 class Domain(NamedTuple):
-    """An exam domain: a subdeck and a tag."""
+    """An exam domain (or any part of a deck): a subdeck and a tag."""
 
     key: str
     name: str
     weight: int | None = None
+    # Its Anki deck below the top deck, levels joined by `::` ("" for the top deck
+    # itself); None: its name.
+    deck: str | None = None
 
     @property
     def label(self) -> str:
@@ -19,8 +22,10 @@ class Domain(NamedTuple):
         return self.name if self.weight is None else f"{self.name} · {self.weight}% of exam"
 
     def subdeck(self, deck_name: str) -> str:
-        """The Anki deck its cards go to: `Databricks ML Professional::MLOps`."""
-        return f"{deck_name}::{self.name}"
+        """The Anki deck its cards go to: `Databricks ML Professional::MLOps`, or one as
+        deep as its `deck` says, or the top deck itself."""
+        below = self.name if self.deck is None else self.deck
+        return f"{deck_name}::{below}" if below else deck_name
 
 
 @dataclass(frozen=True, kw_only=True)

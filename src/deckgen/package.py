@@ -88,11 +88,21 @@ class Writer:
         self.collection = collection
         top_id = deck_id(deck.key)
         decks = {str(top_id): apkg.deck_json(top_id, deck.name, _description(deck))}
-        self.subdecks: dict[str, int] = {}
+        self.subdecks: dict[str, int] = {deck.name: top_id}
+        # Each domain's deck (the top deck itself for some), then each level on the way
+        # to one that no domain has (Anki needs a deck's parents).
         for domain in deck.domains:
             name = domain.subdeck(deck.name)
-            self.subdecks[name] = deck_id(deck.key, domain.key)
-            decks[str(self.subdecks[name])] = apkg.deck_json(self.subdecks[name], name)
+            if name != deck.name:
+                self.subdecks[name] = deck_id(deck.key, domain.key)
+        for name in list(self.subdecks):
+            levels = name.split("::")
+            for depth in range(2, len(levels)):
+                parent = "::".join(levels[:depth])
+                self.subdecks.setdefault(parent, deck_id(deck.key, "::", *levels[1:depth]))
+        for name, did in self.subdecks.items():
+            if did != top_id:
+                decks[str(did)] = apkg.deck_json(did, name)
         models = {
             str(t.model_id): model_json(t, notetype_mods[kind], top_id)
             for kind, t in note_types.items()

@@ -51,7 +51,9 @@ class NoteView:
 @dataclass(frozen=True)
 class Preview:
     notes: tuple[NoteView, ...]
-    css: tuple[str, ...]  # the note types' stylesheets, as Anki stores them
+    # The note types' stylesheets, as Anki stores them: deckgen's, for the page; each
+    # declared type's, for its own cards only (the key of its type).
+    css: tuple[tuple[str, str], ...]
 
 
 def render(build: Build, note_types: Mapping[str, NoteType] | None = None) -> Preview:
@@ -81,13 +83,14 @@ def render(build: Build, note_types: Mapping[str, NoteType] | None = None) -> Pr
                 guid: NoteId(nid) for guid, nid in col.db.all("select guid, id from notes")
             }
             notes = []
-            css: dict[str, None] = {}
+            css: dict[tuple[str, str], None] = {}
             for record in build.deck.records():
                 note = col.get_note(note_ids[record.guid])
                 note_type = note.note_type()
                 assert note_type is not None
-                css[note_type["css"]] = None
-                is_cloze = note_types[record.kind].is_cloze
+                own = note_types[record.kind]
+                css[record.kind if own.declared else "", note_type["css"]] = None
+                is_cloze = own.is_cloze
                 cards = tuple(
                     CardView(
                         f"Cloze {card.ord + 1}"
@@ -128,7 +131,7 @@ def write_site(build: Build, preview: Preview, out: Path) -> Path:
     for name in ASSETS:
         source = resources.files("deckgen") / "templates" / "preview" / name
         (assets / name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
-    (assets / "cards.css").write_text("\n".join(preview.css), encoding="utf-8")
+    (assets / "cards.css").write_text(_stylesheet(preview), encoding="utf-8")
     if build.deck.pictures:
         media = out / "media"
         media.mkdir(exist_ok=True)
@@ -142,6 +145,14 @@ def write_site(build: Build, preview: Preview, out: Path) -> Path:
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
+
+
+def _stylesheet(preview: Preview) -> str:
+    """The cards' CSS: deckgen's for the page, each declared type's nested in its own
+    cards' class, so that one type's `.card` rules do not style another's cards."""
+    return "\n".join(
+        f".pv-type-{scope} {{\n{css}\n}}" if scope else css for scope, css in preview.css
+    )
 
 
 def _asset(name: str) -> str:
@@ -165,13 +176,18 @@ _KIND_TITLES = {
 
 def _body_html(build: Build, preview: Preview) -> str:
     parts = []
+    titles = {
+        **_KIND_TITLES,
+        **{kind: t.name for kind, t in build.deck.note_types.items() if t.declared},
+    }
     for domain in build.deck.domains:
         in_domain = [n for n in preview.notes if n.domain == domain.key]
         if not in_domain:
             continue
         parts.append(f'<section class="pv-domain" data-domain="{_attr(domain.key)}">')
-        parts.append(f"<h2>{html.escape(domain.label)}</h2>")
-        for kind, title in _KIND_TITLES.items():
+        deck = domain.subdeck(build.deck.name)
+        parts.append(f"<h2>{html.escape(domain.label)} <small>{html.escape(deck)}</small></h2>")
+        for kind, title in titles.items():
             of_kind = [n for n in in_domain if n.kind == kind]
             if not of_kind:
                 continue
@@ -202,7 +218,8 @@ def _note_html(note: NoteView) -> str:
     ]
     for card in note.cards:
         lines.append(
-            f'<div class="pv-sides" data-template="{_attr(card.template)}">'
+            f'<div class="pv-sides pv-type-{_attr(note.kind)}"'
+            f' data-template="{_attr(card.template)}">'
             f'<p class="pv-template">{html.escape(card.template)}</p>'
             f'<figure class="pv-side"><figcaption>Front</figcaption>'
             f'<div class="card">{card.question}</div></figure>'

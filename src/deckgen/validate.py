@@ -26,7 +26,7 @@ from deckgen.source import STR, Mapping, Node, Scalar, SourceFile, read
 COMMON_KEYS = ("id", "tags", "extra", "guid")
 CUSTOM_KEYS = ("id", "type", "tags", "guid")  # a declared type's note: and its fields
 DECK_KEYS = ("name", "key", "description", "source", "domains", "tags", "note_types")
-DOMAIN_KEYS = ("key", "name", "weight")
+DOMAIN_KEYS = ("key", "name", "weight", "deck")
 MAX_DOMAINS = 100
 MAX_DECK_TAGS = 1_000  # the tags a deck declares: each unknown tag is compared with them
 _INT = "tag:yaml.org,2002:int"
@@ -144,6 +144,7 @@ def _domains(checker: Checker, node: Node, places: list[Position]) -> tuple[Doma
         return None
     domains: list[Domain] = []
     seen: dict[str, Position] = {}
+    decks: dict[str, Position] = {}  # each domain's deck below the top one, as Anki compares
     for item in items:
         entries = checker.mapping(item, "a domain", DOMAIN_KEYS)
         if entries is None:
@@ -152,15 +153,48 @@ def _domains(checker: Checker, node: Node, places: list[Position]) -> tuple[Doma
         key = checker.slug(entries, "key")
         name = checker.text(entries, "name")
         weight = _weight(checker, entries)
+        deck = _deck_path(checker, entries)
+        where = (deck if isinstance(deck, str) else name or "").casefold()
         if key is not None and key in seen:
             first = seen[key]
             message = f"duplicate domain '{key}' (first at line {first.line}, column {first.col})"
             checker.report(entries["key"][1].position, "duplicate-domain", message)
-        elif key is not None and name is not None:
+        elif name is not None and where in decks:
+            first = decks[where]
+            shown = f"the deck '{deck or name}'" if where else "the top deck"
+            message = (
+                f"a second domain in {shown} (first at line {first.line}, column"
+                f" {first.col}): each domain has a deck of its own"
+            )
+            checker.report(item.position, "duplicate-domain", message)
+        elif key is not None and name is not None and deck is not False:
             seen[key] = entries["key"][1].position
-            domains.append(Domain(key, name, weight))
+            decks[where] = item.position
+            domains.append(Domain(key, name, weight, deck))
             places.append(item.position)
     return tuple(domains) if len(domains) == len(items) else None
+
+
+def _deck_path(checker: Checker, entries: Entries) -> str | Literal[False] | None:
+    """A domain's deck below the top deck (`Part 1::Chapter 2`, or "" for the top deck
+    itself); None if not given (its name is), False if wrong."""
+    if "deck" not in entries:
+        return None
+    node = entries["deck"][1]
+    if type(node) is Scalar and node.tag == STR and not node.value.strip():
+        return ""
+    value = checker.text(entries, "deck")
+    if value is None:
+        return False
+    levels = value.split("::")
+    if any(not level.strip() or level != level.strip() for level in levels):
+        message = (
+            "'deck' is the domain's deck below the top deck, its levels joined by '::'"
+            " ('Part 1::Chapter 2'), each level a name; or '' for the top deck itself"
+        )
+        checker.report(node.position, "bad-deck", message)
+        return False
+    return value
 
 
 def _weight(checker: Checker, entries: Entries) -> int | None:
