@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pickle
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import genanki
@@ -225,3 +227,15 @@ def test_a_picture_drawn_again_is_seen_through_the_cache(big: Path, tmp_path: Pa
     [record] = [r for r in again.deck.records() if r.note_id == "with-a-picture"]
     assert again.deck.pictures[0].name in record.fields
     assert load(notes, cache=False) == again
+
+
+def test_a_second_run_reads_every_file_from_the_cache(big: Path, tmp_path: Path) -> None:
+    """Across processes: what the cache is keyed by holds nothing a process makes anew
+    (the addresses of its functions, say), or no run would ever find a result kept."""
+    notes = Path(shutil.copytree(big, tmp_path / "notes"))
+    check = [sys.executable, "-m", "deckgen", "check", str(notes)]
+    subprocess.run(check, check=True, capture_output=True)
+    index = cache_of(notes) / "results.pickle"
+    first = (index.read_bytes(), index.stat().st_mtime_ns)
+    subprocess.run(check, check=True, capture_output=True)
+    assert (index.read_bytes(), index.stat().st_mtime_ns) == first  # nothing new to keep

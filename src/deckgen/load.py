@@ -349,7 +349,14 @@ class _Cache:
         name = hashlib.sha256(str(where).encode()).hexdigest()[:16]
         self.folder = where.parent / CACHE_DIR / f"{where.name}-{name}"
         self.index = self.folder / "results.pickle"
-        context = repr((__version__, _code_stamp(), header._replace(places=())))
+        # What decides a file's result besides its bytes: deckgen itself, and deck.yaml
+        # (its note types by what they hold: their fill rules are code, in the stamp).
+        types = tuple(
+            (kind, t.digest, t.declared, t.holds_html, t.sort_field)
+            for kind, t in header.note_types.items()
+        )
+        stable = header._replace(places=(), note_types={})
+        context = repr((__version__, _code_stamp(), stable, types))
         self.context = hashlib.sha256(context.encode()).hexdigest()
         self.kept = self._read()
         self.used: dict[str, bytes] = {}
