@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from html.parser import HTMLParser
@@ -658,3 +659,70 @@ def test_preview_shows_declared_notes_each_type_with_its_own_css(tmp_path: Path)
     css = (out / "assets" / "cards.css").read_text(encoding="utf-8")
     assert ".pv-type-vocabulary {\n.card { font-family: serif; }\n}" in css
     assert 'class="pv-sides pv-type-vocabulary"' in page
+
+
+FILED = DECK.replace(
+    '''      - name: Recall
+        front: "{{Meaning}}"
+        back: "{{FrontSide}}<hr id=answer>{{Word}}"
+    css: ".card { font-family: serif; }"''',
+    """      - name: Recall
+        front: {file: note-types/vocabulary/recall-front.html}
+        back: "{{FrontSide}}<hr id=answer>{{Word}}"
+    css: {file: note-types/vocabulary/style.css}""",
+)
+
+
+def test_templates_and_css_may_live_in_files_beside_the_notes(
+    tmp_path: Path, collection: Collection
+) -> None:
+    notes = _deck(tmp_path / "notes", FILED)
+    folder = notes / "note-types" / "vocabulary"
+    folder.mkdir(parents=True)
+    (folder / "recall-front.html").write_text("<p>Which word?</p>\n{{Meaning}}\n")
+    (folder / "style.css").write_text(".card {\n  font-family: serif;\n}\n")
+    build(notes, tmp_path / "v1.apkg", T0)
+    import_package(collection, tmp_path / "v1.apkg")
+    model = _model(collection, "Vocabulary")
+    assert model["css"] == ".card {\n  font-family: serif;\n}\n"
+    assert model["tmpls"][1]["qfmt"] == "<p>Which word?</p>\n{{Meaning}}\n"
+    [card] = collection.find_cards("Word:ubiquitous card:Recall")
+    assert visible(collection.get_card(card).question()) == (
+        "Which word? present, appearing or found everywhere"
+    )
+    # The file edited: the template updated in place.
+    (folder / "recall-front.html").write_text("<p>Which word is it?</p>\n{{Meaning}}\n")
+    build(notes, tmp_path / "v2.apkg", LATER)
+    import_package(collection, tmp_path / "v2.apkg")
+    assert _model(collection, "Vocabulary")["tmpls"][1]["qfmt"].startswith("<p>Which word is")
+
+    # A mistake in the file is found where it is, in the file.
+    (folder / "recall-front.html").write_text("<p>Which word?</p>\n  {{Meanin}}\n")
+    result = CliRunner().invoke(main, ["check", str(notes)])
+    assert result.exit_code == 1
+    assert f"{folder}/recall-front.html:2:3: error: the front names unknown field 'Meanin'" in (
+        result.output
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("../outside.html", "'../outside.html': a file of the deck is named from the notes"),
+        ("/etc/passwd", "'/etc/passwd': a file of the deck is named from the notes folder"),
+        ("missing.html", "missing.html:1:1: error: cannot read file"),
+        ("fifo.html", "fifo.html:1:1: error: this is a FIFO (named pipe)"),
+    ],
+)
+def test_a_template_file_is_a_regular_file_inside_the_notes_folder(
+    tmp_path: Path, written: str, expected: str
+) -> None:
+    deck = FILED.replace("note-types/vocabulary/recall-front.html", written)
+    notes = _deck(tmp_path / "notes", deck)
+    (notes / "note-types" / "vocabulary").mkdir(parents=True)
+    (notes / "note-types" / "vocabulary" / "style.css").write_text(".card {}\n")
+    (tmp_path / "outside.html").write_text("{{Meaning}}")
+    os.mkfifo(notes / "fifo.html")
+    result = CliRunner().invoke(main, ["check", str(notes)])
+    assert result.exit_code == 1
+    assert expected in result.output, result.output

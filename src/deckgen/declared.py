@@ -24,15 +24,18 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, NamedTuple
 
 from deckgen import shapes
-from deckgen.diagnostics import Position
+from deckgen.diagnostics import Diagnostic, Position
+from deckgen.files import read_text
 from deckgen.markup import parse_clozes, to_html
 from deckgen.notes import Custom, Note
 from deckgen.notetypes import NOTE_TYPES, Field, NoteType, Template
 from deckgen.shapes import Checker, Entries, slug_of
 from deckgen.source import STR, Node, Scalar
+from deckgen.source import Mapping as MappingNode
 
 if TYPE_CHECKING:
     from deckgen.lock import Lock
@@ -43,6 +46,7 @@ FIELD_KEYS = ("name", "id")
 MAX_NOTE_TYPES = 100
 MAX_FIELDS = 100
 MAX_TEMPLATES = 100
+MAX_FACE = 1 << 20  # bytes of a template side or stylesheet kept in a file of its own
 # What a note's YAML uses for itself, so no field may be named so.
 NOTE_KEYS = ("id", "type", "tags", "guid")
 # Names a template may use besides the fields: Anki fills them itself.
@@ -67,9 +71,12 @@ _MAX_ID = 2**63 - 1
 _BAD_FIELD_NAME = re.compile(r'[:{}"]|^[#/^]')
 
 
-def check_note_types(checker: Checker, node: Node) -> dict[str, NoteType] | None:
-    """deck.yaml's `note_types`: each a NoteType (with ids made from its names: `resolve`
-    gives the lock's), by its key; None if any is wrong (each problem reported)."""
+def check_note_types(
+    checker: Checker, node: Node, folder: Path | None = None
+) -> dict[str, NoteType] | None:
+    """deck.yaml's `note_types`: each a NoteType (its ids as given, else 0: `resolve` gives
+    them), by its key; None if any is wrong (each problem reported). `folder`: the notes
+    folder, where a template or stylesheet may be kept in a file of its own."""
     items = checker.sequence(node, "'note_types'", "[{name: Vocabulary, fields: [Word], ...}]")
     if items is None:
         return None
@@ -81,7 +88,7 @@ def check_note_types(checker: Checker, node: Node) -> dict[str, NoteType] | None
     names: dict[str, Position] = {}
     valid = True
     for item in items:
-        note_type = _note_type(checker, item, names)
+        note_type = _note_type(checker, item, names, folder)
         if note_type is None:
             valid = False
             continue
@@ -98,7 +105,9 @@ def check_note_types(checker: Checker, node: Node) -> dict[str, NoteType] | None
     return declared if valid else None
 
 
-def _note_type(checker: Checker, node: Node, names: dict[str, Position]) -> NoteType | None:
+def _note_type(
+    checker: Checker, node: Node, names: dict[str, Position], folder: Path | None
+) -> NoteType | None:
     entries = checker.mapping(node, "a note type", NOTE_TYPE_KEYS)
     if entries is None:
         return None
@@ -116,9 +125,8 @@ def _note_type(checker: Checker, node: Node, names: dict[str, Position]) -> Note
     model_id = _id(checker, entries)
     is_cloze = _flag(checker, entries, "cloze")
     holds_html = _flag(checker, entries, "html")
-    style = checker.text(entries, "css", required=False) if "css" in entries else ANKI_CSS
-    if "css" in entries and style is None:
-        style = ""
+    css = _face(checker, entries, "css", folder) if "css" in entries else None
+    style = ANKI_CSS if "css" not in entries else css.text if css is not None else None
     fields = _fields(checker, entries["fields"][1]) if "fields" in entries else None
     if name is None or model_id is False or is_cloze is None or holds_html is None:
         return None
@@ -126,7 +134,7 @@ def _note_type(checker: Checker, node: Node, names: dict[str, Position]) -> Note
         return None
     kind = slug_of(name, 40) or "type-" + hashlib.sha256(name.encode()).hexdigest()[:8]
     named = [f.name for f in fields]
-    templates = _templates(checker, entries["templates"][1], named, is_cloze)
+    templates = _templates(checker, entries["templates"][1], named, is_cloze, folder)
     sort_field = _sort_field(checker, entries, named)
     if templates is None or sort_field is None:
         return None
@@ -230,7 +238,7 @@ def _named(
 
 
 def _templates(
-    checker: Checker, node: Node, fields: list[str], is_cloze: bool
+    checker: Checker, node: Node, fields: list[str], is_cloze: bool, folder: Path | None
 ) -> tuple[Template, ...] | None:
     items = checker.sequence(node, "'templates'", "[{name: Card 1, front: '{{Front}}', ...}]")
     if items is None:
@@ -252,8 +260,8 @@ def _templates(
         checker.required(entries, ("name", "front", "back"), item, "a card template")
         name = checker.text(entries, "name")
         given = _id(checker, entries)
-        front = checker.text(entries, "front")
-        back = checker.text(entries, "back")
+        front = _face(checker, entries, "front", folder) if "front" in entries else None
+        back = _face(checker, entries, "back", folder) if "back" in entries else None
         if name is not None and name in seen:
             message = f"a second card template named '{name}'"
             checker.report(entries["name"][1].position, "duplicate-template", message)
@@ -262,12 +270,12 @@ def _templates(
             valid = False
             continue
         seen.add(name)
-        front_ok = _check_face(checker, entries["front"][1], fields, front=True, cloze=is_cloze)
-        back_ok = _check_face(checker, entries["back"][1], fields, front=False, cloze=is_cloze)
+        front_ok = _check_face(checker, front, fields, front=True, cloze=is_cloze)
+        back_ok = _check_face(checker, back, fields, front=False, cloze=is_cloze)
         if not (front_ok and back_ok):
             valid = False
             continue
-        templates.append(Template(name, given or 0, front, back, inline=True))
+        templates.append(Template(name, given or 0, front.text, back.text, inline=True))
     return tuple(templates) if valid else None
 
 
@@ -310,12 +318,57 @@ def _tags(template: str) -> Iterator[_Tag]:
         yield _Tag(kind, name.strip(), tuple(f.strip() for f in filters), match.start())
 
 
+class Face(NamedTuple):
+    """A template side or a stylesheet: its text, and where it was written (in deck.yaml,
+    or in a file of its own beside the notes)."""
+
+    text: str
+    node: Scalar  # its value in deck.yaml, or the `file:` naming its file
+    path: str | None = None  # the file that holds it, if one does
+
+    def position(self, checker: Checker, offset: int) -> tuple[str, Position]:
+        if self.path is None:
+            [position] = checker.source.positions_in(self.node, [offset])
+            return checker.source.path, position
+        line = self.text.count("\n", 0, offset) + 1
+        return self.path, Position(line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1)
+
+
+def _face(checker: Checker, entries: Entries, key: str, folder: Path | None) -> Face | None:
+    """A template side or stylesheet: text, or `{file: path}`, a file beside the notes
+    (`note-types/vocabulary/front.html`) for one too long to keep in deck.yaml."""
+    node = entries[key][1]
+    if type(node) is not MappingNode:
+        text = checker.text(entries, key, required=key != "css")
+        if text is None:
+            return Face("", node) if type(node) is Scalar and key == "css" else None
+        assert type(node) is Scalar
+        return Face(text, node)
+    inner = checker.mapping(node, f"'{key}'", ("file",))
+    if inner is None:
+        return None
+    checker.required(inner, ("file",), node, f"'{key}'")
+    written = checker.text(inner, "file")
+    if written is None or folder is None:
+        return None
+    where = inner["file"][1]
+    assert type(where) is Scalar
+    path = folder / written
+    if PurePath(written).is_absolute() or ".." in PurePath(written).parts:
+        message = f"'{written}': a file of the deck is named from the notes folder, inside it"
+        checker.report(where.position, "bad-path", message)
+        return None
+    text, problems = read_text(path, str(path), MAX_FACE, "keep templates and CSS short")
+    for problem in problems:
+        checker.collected.add(problem)
+    return None if text is None else Face(text, where, str(path))
+
+
 def _check_face(
-    checker: Checker, node: Node, fields: list[str], *, front: bool, cloze: bool
+    checker: Checker, face_of: Face, fields: list[str], *, front: bool, cloze: bool
 ) -> bool:
     """A template's field names, sections and (for a front) that it can show something."""
-    assert type(node) is Scalar
-    template = node.value
+    template = face_of.text
     face = "front" if front else "back"
     valid = True
     opened: list[_Tag] = []
@@ -324,8 +377,8 @@ def _check_face(
 
     def report(offset: int, code: str, message: str) -> None:
         nonlocal valid
-        [position] = checker.source.positions_in(node, [offset])
-        checker.report(position, code, message)
+        path, position = face_of.position(checker, offset)
+        checker.collected.add(Diagnostic(path, position, code, message))
         valid = False
 
     for tag in _tags(template):

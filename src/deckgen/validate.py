@@ -65,7 +65,7 @@ def check_header(path: Path) -> tuple[DeckHeader | None, list[Diagnostic]]:
     if parsed is None:
         return None, problems
     checker = Checker(parsed)
-    return _header(checker), checker.problems
+    return _header(checker, path.parent), checker.problems
 
 
 def check_notes(
@@ -97,7 +97,7 @@ def check_notes(
     return Checked(notes, ids, checker.problems, guids)
 
 
-def _header(checker: Checker) -> DeckHeader | None:
+def _header(checker: Checker, folder: Path | None = None) -> DeckHeader | None:
     root = checker.source.root
     if root is None:
         message = "the file is empty: it must name the deck and its domains"
@@ -119,7 +119,9 @@ def _header(checker: Checker) -> DeckHeader | None:
         checker.report(entries["tags"][1].position, "too-many", message)
         return None
     declared = (
-        check_note_types(checker, entries["note_types"][1]) if "note_types" in entries else {}
+        check_note_types(checker, entries["note_types"][1], folder)
+        if "note_types" in entries
+        else {}
     )
     if name is None or key is None or domains is None or vocabulary is None or declared is None:
         return None
