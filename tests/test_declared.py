@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
@@ -726,3 +727,84 @@ def test_a_template_file_is_a_regular_file_inside_the_notes_folder(
     result = CliRunner().invoke(main, ["check", str(notes)])
     assert result.exit_code == 1
     assert expected in result.output, result.output
+
+
+WOFF2 = b"wOF2" + b"\x00" * 40 + b"a font"
+MP3 = b"ID3" + b"\x00" * 20 + b"a sound"
+PNG = b"\x89PNG\r\n\x1a\n" + b"a background"
+MEDIA = FILED.replace(
+    """        back: "{{FrontSide}}<hr id=answer>{{Meaning}}<br>{{Example}}\"""",
+    """        back: '{{FrontSide}}<hr id=answer>{{Meaning}}<img src="media/bg.png">'""",
+)
+
+
+def test_media_of_fields_templates_and_css_ship_under_names_made_from_their_bytes(
+    tmp_path: Path, collection: Collection
+) -> None:
+    notes = _deck(
+        tmp_path / "notes",
+        MEDIA,
+        WORDS.replace(
+            "  Word: ubiquitous\n", "  Word: ubiquitous\n  Example: '[sound:media/say.mp3]'\n"
+        ),
+    )
+    folder = notes / "note-types" / "vocabulary"
+    folder.mkdir(parents=True)
+    (folder / "recall-front.html").write_text("{{Meaning}}")
+    (folder / "style.css").write_text('@font-face { src: url("font.woff2"); }\n')
+    (folder / "font.woff2").write_bytes(WOFF2)
+    (notes / "media").mkdir()
+    (notes / "media" / "bg.png").write_bytes(PNG)
+    (notes / "media" / "say.mp3").write_bytes(MP3)
+    build(notes, tmp_path / "v1.apkg", T0)
+    import_package(collection, tmp_path / "v1.apkg")
+
+    font, bg, say = (
+        f"{stem}.{_sha(data)}.{ext}"
+        for stem, data, ext in (("_font", WOFF2, "woff2"), ("_bg", PNG, "png"), ("say", MP3, "mp3"))
+    )
+    media = Path(collection.media.dir())
+    assert {font, bg, say} <= {p.name for p in media.iterdir()}
+    assert (media / font).read_bytes() == WOFF2 and (media / say).read_bytes() == MP3
+    model = _model(collection, "Vocabulary")
+    assert model["css"] == f'@font-face {{ src: url("{font}"); }}\n'
+    assert f'<img src="{bg}">' in model["tmpls"][0]["afmt"]
+    [nid] = collection.find_notes("Word:ubiquitous")
+    assert collection.get_note(nid)["Example"] == f"[sound:{say}]"
+
+    # The font redrawn: a new name, the stylesheet updated in place, the new file brought.
+    (folder / "font.woff2").write_bytes(WOFF2 + b" v2")
+    build(notes, tmp_path / "v2.apkg", LATER)
+    import_package(collection, tmp_path / "v2.apkg")
+    font2 = f"_font.{_sha(WOFF2 + b' v2')}.woff2"
+    assert _model(collection, "Vocabulary")["css"] == f'@font-face {{ src: url("{font2}"); }}\n'
+    assert (media / font2).read_bytes() == WOFF2 + b" v2"
+
+    # What a template loads that is not there is found where it is written.
+    (folder / "font.woff2").unlink()
+    result = CliRunner().invoke(main, ["check", str(notes)])
+    assert result.exit_code == 1
+    assert f"{folder}/style.css:1:24: error: 'font.woff2': no such file" in result.output
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:8]
+
+
+def test_a_sound_edited_around_in_anki_comes_back_by_its_path(
+    tmp_path: Path, collection: Collection
+) -> None:
+    words = WORDS.replace(
+        "  Word: ubiquitous\n", "  Word: ubiquitous\n  Example: '[sound:say.mp3]'\n"
+    )
+    notes = _deck(tmp_path / "notes", words=words)
+    (notes / "say.mp3").write_bytes(MP3)
+    build(notes, tmp_path / "v1.apkg", T0)
+    import_package(collection, tmp_path / "v1.apkg")
+    [nid] = collection.find_notes("Word:ubiquitous")
+    note = collection.get_note(nid)
+    note["Example"] = note["Example"] + " said aloud"
+    collection.update_note(note)
+    code, out, err = _pull(str(_export(collection, tmp_path / "e.apkg")), str(notes))
+    assert code == 0, out + err
+    assert "  Example: '[sound:say.mp3] said aloud'\n" in (notes / "words.yaml").read_text()

@@ -31,6 +31,7 @@ from deckgen import shapes
 from deckgen.diagnostics import Diagnostic, Position
 from deckgen.files import read_text
 from deckgen.markup import parse_clozes, to_html
+from deckgen.media import FONT_FORMATS, PICTURE_FORMATS, SOUND_FORMATS, Picture, Pictures, Refusal
 from deckgen.notes import Custom, Note
 from deckgen.notetypes import NOTE_TYPES, Field, NoteType, Template
 from deckgen.shapes import Checker, Entries, slug_of
@@ -46,6 +47,8 @@ FIELD_KEYS = ("name", "id")
 MAX_NOTE_TYPES = 100
 MAX_FIELDS = 100
 MAX_TEMPLATES = 100
+# What a template or stylesheet may load: pictures, sounds and fonts.
+MEDIA_FORMATS = PICTURE_FORMATS | SOUND_FORMATS | FONT_FORMATS
 MAX_FACE = 1 << 20  # bytes of a template side or stylesheet kept in a file of its own
 # What a note's YAML uses for itself, so no field may be named so.
 NOTE_KEYS = ("id", "type", "tags", "guid")
@@ -126,7 +129,10 @@ def _note_type(
     is_cloze = _flag(checker, entries, "cloze")
     holds_html = _flag(checker, entries, "html")
     css = _face(checker, entries, "css", folder) if "css" in entries else None
-    style = ANKI_CSS if "css" not in entries else css.text if css is not None else None
+    shipped: dict[str, Picture] = {}  # the files its templates and CSS load, by name
+    style = ANKI_CSS if "css" not in entries else None
+    if css is not None:
+        style = _ship_media(checker, css, folder, shipped) if folder else css.text
     fields = _fields(checker, entries["fields"][1]) if "fields" in entries else None
     if name is None or model_id is False or is_cloze is None or holds_html is None:
         return None
@@ -134,7 +140,7 @@ def _note_type(
         return None
     kind = slug_of(name, 40) or "type-" + hashlib.sha256(name.encode()).hexdigest()[:8]
     named = [f.name for f in fields]
-    templates = _templates(checker, entries["templates"][1], named, is_cloze, folder)
+    templates = _templates(checker, entries["templates"][1], named, is_cloze, folder, shipped)
     sort_field = _sort_field(checker, entries, named)
     if templates is None or sort_field is None:
         return None
@@ -151,6 +157,7 @@ def _note_type(
         declared=True,
         sort_field=sort_field,
         holds_html=holds_html,
+        media=tuple(shipped[name] for name in sorted(shipped)),
     )
 
 
@@ -238,7 +245,12 @@ def _named(
 
 
 def _templates(
-    checker: Checker, node: Node, fields: list[str], is_cloze: bool, folder: Path | None
+    checker: Checker,
+    node: Node,
+    fields: list[str],
+    is_cloze: bool,
+    folder: Path | None,
+    shipped: dict[str, Picture],
 ) -> tuple[Template, ...] | None:
     items = checker.sequence(node, "'templates'", "[{name: Card 1, front: '{{Front}}', ...}]")
     if items is None:
@@ -272,10 +284,12 @@ def _templates(
         seen.add(name)
         front_ok = _check_face(checker, front, fields, front=True, cloze=is_cloze)
         back_ok = _check_face(checker, back, fields, front=False, cloze=is_cloze)
-        if not (front_ok and back_ok):
+        front_text = _ship_media(checker, front, folder, shipped) if folder else front.text
+        back_text = _ship_media(checker, back, folder, shipped) if folder else back.text
+        if not (front_ok and back_ok) or front_text is None or back_text is None:
             valid = False
             continue
-        templates.append(Template(name, given or 0, front.text, back.text, inline=True))
+        templates.append(Template(name, given or 0, front_text, back_text, inline=True))
     return tuple(templates) if valid else None
 
 
@@ -362,6 +376,44 @@ def _face(checker: Checker, entries: Entries, key: str, folder: Path | None) -> 
     for problem in problems:
         checker.collected.add(problem)
     return None if text is None else Face(text, where, str(path))
+
+
+# What a template or stylesheet loads: `url(...)` in CSS, `src=`/`href=` in HTML.
+_LOADS = re.compile(
+    r"""url\(\s*(?P<q1>['"]?)(?P<url>[^'")\s]+)(?P=q1)\s*\)"""
+    r"""|\b(?:src|href)\s*=\s*(?P<q2>['"])(?P<ref>[^'"]+)(?P=q2)""",
+    re.IGNORECASE,
+)
+_ELSEWHERE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//|#)|\{\{", re.IGNORECASE)
+
+
+def _ship_media(
+    checker: Checker, face: Face, folder: Path, shipped: dict[str, Picture]
+) -> str | None:
+    """A template's or stylesheet's text with each file of the deck it loads (a font, a
+    background, a sound) given its name in the package: `_` first, so that Anki keeps it
+    though no note shows it, and made from its bytes, so that changed bytes are a new
+    file (Anki never replaces a file whose name starts with `_`). None if one is wrong."""
+    pictures = Pictures(folder, Path(face.path) if face.path else folder / "deck.yaml")
+    text, edits, valid = face.text, [], True
+    for match in _LOADS.finditer(text):
+        group = "url" if match.group("url") else "ref"
+        src = match.group(group)
+        if _ELSEWHERE.search(src):
+            continue  # a link, a URL, or a field's value: not a file of the deck
+        found = pictures.resolve(src, MEDIA_FORMATS)
+        if isinstance(found, Refusal):
+            path, position = face.position(checker, match.start(group))
+            code = found.code.replace("picture", "media")
+            checker.collected.add(Diagnostic(path, position, code, found.message))
+            valid = False
+            continue
+        static = found._replace(name=f"_{found.name}")
+        shipped[static.name] = static
+        edits.append((match.start(group), match.end(group), static.name))
+    for start, end, name in reversed(edits):
+        text = text[:start] + name + text[end:]
+    return text if valid else None
 
 
 def _check_face(

@@ -97,6 +97,9 @@ def load(
         results.close()
     if not found.errors:
         found.extend(ids.made_guids(header.key))
+    for note_type in header.note_types.values():  # what templates and CSS load
+        for picture in note_type.media:
+            pictures.setdefault(picture.name, picture)
     if len(pictures) > MAX_PICTURES:
         message = f"{len(pictures):,} pictures: a deck ships {MAX_PICTURES:,} at most"
         found.add(Diagnostic(str(notes_dir), START, "too-many", message))

@@ -39,7 +39,26 @@ _MAGIC = (
     (b"\xff\xd8\xff", "jpg"),
     (b"GIF87a", "gif"),
     (b"GIF89a", "gif"),
+    (b"ID3", "mp3"),
+    (b"\xff\xfb", "mp3"),
+    (b"\xff\xf3", "mp3"),
+    (b"\xff\xf2", "mp3"),
+    (b"OggS", "ogg"),
+    (b"fLaC", "flac"),
+    (b"wOFF", "woff"),
+    (b"wOF2", "woff2"),
+    (b"\x00\x01\x00\x00", "ttf"),
+    (b"OTTO", "otf"),
 )
+# What a note's text or a note type's templates and CSS may ship, by what it is.
+PICTURE_FORMATS = frozenset({"png", "jpg", "gif", "webp", "svg"})
+SOUND_FORMATS = frozenset({"mp3", "ogg", "flac", "wav", "m4a"})
+FONT_FORMATS = frozenset({"woff", "woff2", "ttf", "otf"})
+_NOUNS = {PICTURE_FORMATS: "picture", SOUND_FORMATS: "sound"}
+_FORMAT_NAMES = {
+    PICTURE_FORMATS: "a PNG, JPEG, GIF, WebP or SVG picture",
+    SOUND_FORMATS: "an MP3, Ogg, FLAC, WAV or M4A sound",
+}
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:|//")
 _NOT_IN_NAME = re.compile(r"[^\w.-]+")
 # The names deckgen gives pictures: what the card renderer takes as a picture's src.
@@ -56,10 +75,20 @@ class Pictures:
         self.folder = Path(os.path.abspath(file)).parent
         self.found: dict[str, Picture | Refusal] = {}
 
-    def resolve(self, src: str) -> Picture | Refusal:
+    def resolve(self, src: str, formats: frozenset[str] = PICTURE_FORMATS) -> Picture | Refusal:
+        """The file `src` names, if it is one of `formats` (pictures unless told)."""
         if src not in self.found:
             self.found[src] = self._resolve(src)
-        return self.found[src]
+        found = self.found[src]
+        unknown = isinstance(found, Refusal) and found.code == "picture-format"
+        if (formats != PICTURE_FORMATS and unknown) or (
+            isinstance(found, Picture) and found.name.rsplit(".", 1)[-1] not in formats
+        ):
+            noun = _NOUNS.get(formats, "media")
+            what = _FORMAT_NAMES.get(formats, f"a file of one of {', '.join(sorted(formats))}")
+            message = f"'{src}' is not {what} (told by its bytes, not its name)"
+            return Refusal(f"{noun}-format", message)
+        return found
 
     def used(self) -> tuple[Picture, ...]:
         """Each picture the file shows, once."""
@@ -119,8 +148,12 @@ def _format(data: bytes) -> str | None:
     for magic, kind in _MAGIC:
         if data.startswith(magic):
             return kind
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
+    if data[:4] == b"RIFF" and data[8:12] in (b"WEBP", b"WAVE"):
+        return "webp" if data[8:12] == b"WEBP" else "wav"
+    if data[4:8] == b"ftyp" and data[8:11] in (b"M4A", b"mp4", b"iso"):
+        return "m4a"
+    if data[:4] == b"true":
+        return "ttf"
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith((b"<svg", b"<?xml", b"<!--", b"<!DOCTYPE svg")) and b"<svg" in head:
         return "svg"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from deckgen.markup import to_html
+from deckgen.media import Picture
 from deckgen.notes import Custom, Domain, Fact, Note, Pair, Scenario, Trap
 
 
@@ -116,6 +117,7 @@ class NoteType:
     declared: bool = False  # a deck's own: no fields or tags of deckgen's
     sort_field: int = 0  # the field Anki's browser sorts and shows by
     holds_html: bool = False  # its notes' text is HTML (cleaned), not Markdown
+    media: tuple[Picture, ...] = ()  # the files its templates and CSS load, shipped with it
 
     field_names: tuple[str, ...] = field(init=False, repr=False, compare=False)
     # The fields a user writes (what `deckgen pull` brings back), not those deckgen derives.

@@ -511,7 +511,7 @@ def _convert_field(
 
     cleaned = clean(value)
     said = [("html-cleaned", f"{name} from Anki held {', '.join(cleaned.removed)}: removed")]
-    text = cleaned.html
+    text = _sound_paths(cleaned.html, pictures or {})
     for packaged, written in (pictures or {}).items():
         text = text.replace(f'src="{packaged}"', f'src="{written}"')
     return Converted(text, cleaned.html, ()), said if cleaned.removed else []
@@ -584,6 +584,8 @@ def _convert(
     what to say of it (code, message): what was reduced; or None, for one longer than a
     note's text can be."""
     converted = to_markdown(value, pictures) if len(value) <= MAX_FIELD_HTML else None
+    if converted is not None and "[sound:" in converted.text:
+        converted = converted._replace(text=_sound_paths(converted.text, pictures or {}))
     if converted is None or len(converted.text) > MAX_VALUE:
         message = (
             f"{name} from Anki is over {MAX_VALUE:,} characters, the most a note's text"
@@ -591,6 +593,14 @@ def _convert(
         )
         return None, [("too-long", message)]
     return converted, [("reduced", f"{name} from Anki: {what}") for what in converted.reduced]
+
+
+def _sound_paths(text: str, pictures: dict[str, str]) -> str:
+    """Each `[sound:name]` of a sound the deck ships, by its path from the notes file."""
+    return _SOUND.sub(lambda m: f"[sound:{pictures.get(m.group(1), m.group(1))}]", text)
+
+
+_SOUND = re.compile(r"\[sound:([^\]\n]+)\]")
 
 
 def _slug(text: str, kind: str, taken: set[str]) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from deckgen.diagnostics import Collected, Diagnostic, Level, Position
 from deckgen.markup import pictures_in
-from deckgen.media import Pictures, Refusal
+from deckgen.media import SOUND_FORMATS, Pictures, Refusal
 from deckgen.source import MERGE, STR, Mapping, Node, Scalar, Sequence, SourceFile
 
 Entries = dict[str, tuple[Scalar, Node]]  # a mapping's key and value nodes, by key
@@ -39,6 +39,8 @@ _YAML_TYPES = {
 _NULL = "tag:yaml.org,2002:null"
 # `![alt](path)` as written, to tell one whose path has a space (Markdown reads it as
 # text, not a picture). One class a part, so that no text makes it try more than once.
+# Anki's sound reference, `[sound:path]`, as written.
+_SOUND = re.compile(r"\[sound:([^\]\n]+)\]")
 # A picture's path in cleaned HTML (nh3 writes every attribute in double quotes).
 _IMG_SRC = re.compile(r'(<img\b[^>]*?\ssrc=")([^"]*)(")')
 _LOOKS_LIKE_A_PICTURE = re.compile(r"!\[([^\]\n]*)\]\(([^)<>\n]*)\)")
@@ -128,9 +130,12 @@ class Checker:
                 message = f"'{key}' holds a control character, {code}, which {why}: remove it"
                 self.report(node.position, "control-character", message)
                 return None
-            if self.pictures is not None and markdown and "![" in node.value:
-                return self._pictures(node, self.pictures)
-            return node.value
+            text = node.value
+            if self.pictures is not None and markdown and "![" in text:
+                text = self._pictures(node, self.pictures)
+            if self.pictures is not None and "[sound:" in text:
+                text = self._sounds(node, text, self.pictures)
+            return text
         if type(node) is Scalar and node.tag == _NULL:
             if required:
                 self.report(key_node.position, "empty-text", f"'{key}' has no value")
@@ -171,6 +176,19 @@ class Checker:
             return f"{match.group(1)}{found.name}{match.group(3)}"
 
         return _IMG_SRC.sub(named, html)
+
+    def _sounds(self, node: Scalar, text: str, pictures: Pictures) -> str:
+        """Anki's `[sound:path]`, each checked at its path's place, and given the sound's
+        name in the package."""
+        for match in _SOUND.finditer(node.value):
+            src = match.group(1)
+            found = pictures.resolve(src, SOUND_FORMATS)
+            if isinstance(found, Refusal):
+                [position] = self.source.positions_in(node, [match.start(1)])
+                self.report(position, found.code.replace("picture", "sound"), found.message)
+            else:
+                text = text.replace(match.group(0), f"[sound:{found.name}]")
+        return text
 
     def _pictures(self, node: Scalar, pictures: Pictures) -> str:
         """A text's pictures checked, each at its path's place; the text with each path
