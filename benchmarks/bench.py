@@ -54,8 +54,8 @@ def measure(command: list[str]) -> tuple[float, int]:
 def baseline_input(notes: Path, out: Path) -> Path:
     """The notes as genanki needs them, made once by deckgen: the note types, and each
     note's kind, fields, tags and GUID."""
+    from deckgen.declared import resolve
     from deckgen.load import load
-    from deckgen.notetypes import NOTE_TYPES, css
 
     loaded = load(notes, cache=False)
     assert loaded.deck is not None, [str(p) for p in loaded.problems]
@@ -65,10 +65,10 @@ def baseline_input(notes: Path, out: Path) -> Path:
             t.name,
             list(t.field_names),
             [(name, front, back) for _, name, front, back in t.faces],
-            css(),
+            t.css,
             t.is_cloze,
         )
-        for kind, t in NOTE_TYPES.items()
+        for kind, t in resolve(loaded.deck.note_types, None).items()
     }
     rows = [(r.kind, r.values, list(r.tags), r.guid) for r in loaded.deck.records()]
     with open(out, "wb") as file:
@@ -77,12 +77,10 @@ def baseline_input(notes: Path, out: Path) -> Path:
 
 
 def touch_one_file(notes: Path, round_: int) -> None:
-    """A real edit to one of the 20 files: the extra text of its first note, new each round."""
+    """A real edit to one of the 20 files: a word of a note's text, another each round."""
     path = notes / "d07.yaml"
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    lines = [line for line in lines if not line.startswith("  extra: round ")]
-    lines.insert(1, f"  extra: round {round_}\n")
-    path.write_text("".join(lines), encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(" model ", f" model{round_} ", 1), encoding="utf-8")
 
 
 def row(name: str, times: list[float], peaks: list[int], base: float | None) -> str:

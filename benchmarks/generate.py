@@ -1,4 +1,5 @@
-"""A synthetic deck of N notes of mixed kinds across 20 files, the same for the same N.
+"""A synthetic deck of N notes across 20 files, the same for the same N: two thirds of the
+four kinds, a third of three note types the deck declares (one holding HTML).
 
 python benchmarks/generate.py 20000 /tmp/deck20k [--warnings] [--file-per-note]
 
@@ -70,10 +71,53 @@ def quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+NOTE_TYPES = """\
+note_types:
+  - name: Vocabulary
+    fields: [Word, Meaning, Example]
+    templates:
+      - {name: Recognise, front: "{{Word}}", back: "{{FrontSide}}<hr id=answer>{{Meaning}}"}
+      - {name: Recall, front: "{{Meaning}}", back: "{{FrontSide}}<hr id=answer>{{Word}}"}
+  - name: Cloze with source
+    cloze: true
+    fields: [Text, Source]
+    templates:
+      - {name: Cloze, front: "{{cloze:Text}}", back: "{{cloze:Text}}<br>{{Source}}"}
+  - name: Rich
+    html: true
+    fields: [Front, Back]
+    templates:
+      - {name: Card 1, front: "{{Front}}", back: "{{FrontSide}}<hr id=answer>{{Back}}"}
+"""
+KINDS = ("fact", "trap", "pair", "scenario", "vocabulary", "cloze", "rich")
+
+
 def note(rng: random.Random, index: int, warnings: bool = False) -> str:
     note_id = f"note-{index:06d}"
-    kind = rng.choices(("fact", "trap", "pair", "scenario"), weights=(4, 2, 2, 2))[0]
+    kind = rng.choices(KINDS, weights=(4, 2, 2, 2, 2, 2, 1))[0]
     tags = f"  tags: [topic::t{index % 13}, source::s{index % 3}]\n"
+    if kind == "vocabulary":
+        return (
+            f"- id: {note_id}\n  type: Vocabulary\n  Word: {quoted(sentence(rng, 2))}\n"
+            f"  Meaning: >-\n    {sentence(rng, 9)}, *{rng.choice(WORDS)}*.\n"
+            f"  Example: {quoted(sentence(rng, 8))}\n{tags}"
+        )
+    if kind == "cloze":
+        words = sentence(rng, 12).split()
+        words[5] = f"{{{{c1::{words[5]}}}}}"
+        return (
+            f"- id: {note_id}\n  type: Cloze with source\n  Text: >-\n    {' '.join(words)}\n"
+            f"  Source: {quoted(sentence(rng, 3))}\n{tags}"
+        )
+    if kind == "rich":
+        colour = rng.choice(("red", "blue", "green"))
+        back = (
+            f'<span style="color: {colour}">{sentence(rng, 6)}</span><br><b>{rng.choice(WORDS)}</b>'
+        )
+        return (
+            f"- id: {note_id}\n  type: Rich\n  Front: {quoted(sentence(rng, 5))}\n"
+            f"  Back: {quoted(back)}\n{tags}"
+        )
     if kind == "fact":
         words = sentence(rng, 12).split()
         words[3] = f"{{{{c1::`{words[3]}`}}}}"
@@ -107,7 +151,8 @@ def generate(count: int, folder: Path, warnings: bool = False, file_per_note: bo
         f"  - {{key: d{n:02d}, name: Domain {n:02d}, weight: 5}}\n" for n in range(FILES)
     )
     (folder / "deck.yaml").write_text(
-        f"name: Benchmark {count}\nkey: benchmark-{count}\ndomains:\n{domains}", encoding="utf-8"
+        f"name: Benchmark {count}\nkey: benchmark-{count}\ndomains:\n{domains}{NOTE_TYPES}",
+        encoding="utf-8",
     )
     for stale in folder.glob("*.lock"):
         stale.unlink()

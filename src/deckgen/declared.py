@@ -476,11 +476,16 @@ def _check_face(
     return valid
 
 
-def cloze_fields(note_type: NoteType) -> list[str]:
+def cloze_fields(note_type: NoteType) -> tuple[str, ...]:
     """The fields a cloze type's front clozes (`{{cloze:Text}}`)."""
     front = note_type.templates[0].front if note_type.templates else ""
-    found = [tag.name for tag in _tags(front) if "cloze" in tag.filters]
-    return [name for name in note_type.field_names if name in found]
+    return _clozed(front, note_type.field_names)
+
+
+@functools.lru_cache(maxsize=256)
+def _clozed(front: str, fields: tuple[str, ...]) -> tuple[str, ...]:
+    found = {tag.name for tag in _tags(front) if "cloze" in tag.filters}
+    return tuple(name for name in fields if name in found)
 
 
 def unknown(what: str, name: str, known: list[str] | tuple[str, ...]) -> str:

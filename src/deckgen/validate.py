@@ -85,9 +85,10 @@ def check_notes(
         message = "the file is empty: it must hold a list of notes"
         checker.report(START, "empty-file", message)
     else:
+        by_name = {t.name: t for t in note_types.values() if t.declared}
         for item in checker.sequence(parsed.root, "a notes file", "'- id: my-note'") or ():
             if _has_key(item, "type"):
-                note: Note | None = _custom(checker, item, domain, ids, note_types)
+                note: Note | None = _custom(checker, item, domain, ids, by_name)
             else:
                 note = _note(checker, item, domain, ids)
             if note is not None:
@@ -259,11 +260,11 @@ def _custom(
     node: Node,
     domain: Domain,
     ids: list[tuple[str, Position]],
-    note_types: Lookup[str, NoteType],
+    declared: Lookup[str, NoteType],
 ) -> Custom | None:
-    """A note of a declared type: `type: <its name>`, and its fields by name."""
+    """A note of a declared type: `type: <its name>`, and its fields by name (`declared`:
+    the deck's declared types, by name)."""
     assert type(node) is Mapping
-    declared = {t.name: t for t in note_types.values() if t.declared}
     type_node = next(v for k, v in node.entries if type(k) is Scalar and k.value == "type")
     note_type = None
     if type(type_node) is Scalar and type_node.tag == STR:
