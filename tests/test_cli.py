@@ -176,7 +176,7 @@ class _Terminal(io.StringIO):
 
 def _big_deck(folder: Path) -> Path:
     """Over a megabyte of notes: what makes a build slow enough for a progress bar."""
-    return generate(4_000, folder)
+    return generate(4_500, folder)
 
 
 def test_a_large_build_shows_progress_on_a_terminal(

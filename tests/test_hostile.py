@@ -284,7 +284,7 @@ def _running(pid: int) -> bool:
 def _start_large_build(tmp_path: Path) -> tuple[subprocess.Popen[str], set[int]]:
     """A build of over a megabyte of notes (read by a process per core), in a process
     group of its own, once it has started its children."""
-    notes = generate(4_000, tmp_path / "notes")
+    notes = generate(4_500, tmp_path / "notes")
     command = [sys.executable, "-m", "deckgen", "build", str(notes), "-o", str(tmp_path / "d")]
     process = subprocess.Popen(command, text=True, stderr=subprocess.PIPE, start_new_session=True)
     children: set[int] = set()

@@ -27,7 +27,7 @@ from deckgen.load import CACHE_DIR, Loaded, load
 @pytest.fixture(scope="module")
 def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthetic deck of over a megabyte of YAML, so the large-deck paths are taken."""
-    notes = generate(4_000, tmp_path_factory.mktemp("big") / "notes")
+    notes = generate(4_500, tmp_path_factory.mktemp("big") / "notes")
     assert sum(p.stat().st_size for p in notes.glob("*.yaml")) > load_module.LARGE
     return notes
 
@@ -85,7 +85,7 @@ def test_parallel_and_cached_reading_gives_what_one_by_one_gives(
     for other in (edited, again, uncached):
         assert other == general
     if general.deck is not None:
-        assert sum(1 for _ in general.deck.records()) == general.deck.size == 4_000
+        assert sum(1 for _ in general.deck.records()) == general.deck.size == 4_500
 
 
 def kept(notes: Path) -> set[str]:

@@ -111,7 +111,9 @@ class NoteType:
     name: str
     fields: tuple[Field, ...]
     templates: tuple[Template, ...]
-    fill: Callable[[Note], dict[str, str]]
+    # How a note fills its fields: code, told apart by the rest of the value (a declared
+    # type's is made anew, equal, each time deck.yaml is read).
+    fill: Callable[[Note], dict[str, str]] = field(compare=False)
     is_cloze: bool = False
     style: str | None = None  # its CSS; None: deckgen's (templates/style.css)
     declared: bool = False  # a deck's own: no fields or tags of deckgen's
