@@ -346,6 +346,19 @@ def test_a_field_added_is_a_schema_change(tmp_path: Path) -> None:
             DECK.replace("fields: [Word, Meaning, Example]", "fields: [Word, Meaning, Word]"),
             "deck.yaml:7:29: error: a second field named 'Word'",
         ),
+        (
+            "- id: a\n  type: Basic\n  Front: x\n",
+            DECK.replace(
+                "fields: [Word, Meaning, Example]",
+                "fields: [{name: Word, id: 7}, {name: Meaning, id: 7}, Example]",
+            ),
+            "deck.yaml:7:42: error: the id 7 is another field's",
+        ),
+        (
+            "- id: a\n  type: Basic\n  Front: x\n",
+            DECK.replace("  - name: Vocabulary\n", "  - name: Vocabulary\n    id: 1478620953\n"),
+            "deck.yaml:6:5: error: the id 1478620953 is another note type's",
+        ),
     ],
 )
 def test_mistakes_are_found_where_they_are(

@@ -95,6 +95,12 @@ def check_note_types(
         if note_type is None:
             valid = False
             continue
+        taken = {t.model_id for t in (*NOTE_TYPES.values(), *declared.values())}
+        if note_type.model_id and note_type.model_id in taken:
+            message = f"the id {note_type.model_id} is another note type's: each has its own"
+            checker.report(item.position, "duplicate-id", message)
+            valid = False
+            continue
         if note_type.kind in declared or note_type.kind in NOTE_TYPES:
             message = (
                 f"the note type '{note_type.name}' has the key '{note_type.kind}' of"
@@ -208,6 +214,8 @@ def _fields(checker: Checker, node: Node) -> list[Field] | None:
         problem = None
         if name in seen:
             problem = f"a second field named '{name}'"
+        elif given and given in {f.id for f in fields}:
+            problem = f"the id {given} is another field's: each field has its own"
         elif name in NOTE_KEYS:
             problem = f"a field may not be named '{name}': notes use that key for their own {name}"
         elif _BAD_FIELD_NAME.search(name) or name != name.strip():
@@ -277,6 +285,10 @@ def _templates(
         if name is not None and name in seen:
             message = f"a second card template named '{name}'"
             checker.report(entries["name"][1].position, "duplicate-template", message)
+            name = None
+        if given and given in {t.id for t in templates}:
+            message = f"the id {given} is another template's: each template has its own"
+            checker.report(entries["id"][1].position, "duplicate-id", message)
             name = None
         if name is None or given is False or front is None or back is None:
             valid = False
