@@ -725,7 +725,10 @@ def test_templates_and_css_may_live_in_files_beside_the_notes(
         ("../outside.html", "'../outside.html': a file of the deck is named from the notes"),
         ("/etc/passwd", "'/etc/passwd': a file of the deck is named from the notes folder"),
         ("missing.html", "missing.html:1:1: error: cannot read file"),
-        ("fifo.html", "fifo.html:1:1: error: this is a FIFO (named pipe)"),
+        (
+            "fifo.html",
+            "fifo.html:1:1: error: this is a FIFO (named pipe), not a template or CSS file",
+        ),
     ],
 )
 def test_a_template_file_is_a_regular_file_inside_the_notes_folder(

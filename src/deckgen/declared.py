@@ -384,7 +384,8 @@ def _face(checker: Checker, entries: Entries, key: str, folder: Path | None) -> 
         message = f"'{written}': a file of the deck is named from the notes folder, inside it"
         checker.report(where.position, "bad-path", message)
         return None
-    text, problems = read_text(path, str(path), MAX_FACE, "keep templates and CSS short")
+    advice = "keep templates and CSS short"
+    text, problems = read_text(path, str(path), MAX_FACE, advice, what="a template or CSS file")
     for problem in problems:
         checker.collected.add(problem)
     return None if text is None else Face(text, where, str(path))

@@ -30,18 +30,20 @@ def read_text(
     advice: str = "split it into files in a folder named after its domain",
     *,
     keep_bom: bool = False,
+    what: str = "a file of notes",
 ) -> tuple[str | None, list[Diagnostic]]:
     """A file's text: a regular file (not a FIFO, device or socket, which could make a
     read wait or never end) of at most `limit` bytes of UTF-8, no NUL, no line longer
-    than MAX_LINE characters; its byte-order mark left out, unless `keep_bom`."""
+    than MAX_LINE characters; its byte-order mark left out, unless `keep_bom`. `what`
+    the file should be, as a message names it."""
     try:
         kind, size, data = read_bytes(path, limit)
     except OSError as error:
         message = f"cannot read file: {error.strerror or error}"
         return None, [Diagnostic(shown_as, START, "unreadable", message)]
     if kind != stat.S_IFREG:
-        what = FILE_KINDS.get(kind, "not a regular file")
-        message = f"this is {what}, not a file of notes: deckgen reads regular files only"
+        found = FILE_KINDS.get(kind, "not a regular file")
+        message = f"this is {found}, not {what}: deckgen reads regular files only"
         return None, [Diagnostic(shown_as, START, "not-a-file", message)]
     return decode(data, shown_as, limit, advice, keep_bom=keep_bom, size=size)
 
