@@ -116,3 +116,19 @@ def test_what_git_ignores_beside_the_notes_is_what_builds_make_there(
         "?? notes/deck.yaml",
         "?? notes/first-domain.yaml",
     ]
+
+
+def test_the_note_type_example_in_a_new_deck_works_as_written(tmp_path: Path) -> None:
+    """deck.yaml's commented example of a declared note type, and of a note of it,
+    uncommented: the deck checks."""
+    notes = tmp_path / "notes"
+    assert CliRunner().invoke(main, ["init", str(notes)]).exit_code == 0
+    deck = (notes / "deck.yaml").read_text(encoding="utf-8")
+    start = deck.index("# note_types:")
+    example, note = deck[start:].split("# and a note of it: ")
+    uncommented = "\n".join(line[2:] for line in example.splitlines())
+    (notes / "deck.yaml").write_text(deck[:start] + uncommented + "\n", encoding="utf-8")
+    with open(notes / "first-domain.yaml", "a", encoding="utf-8") as file:
+        file.write("\n" + note.strip().strip("`") + "\n")
+    result = CliRunner().invoke(main, ["check", str(notes)])
+    assert result.exit_code == 0 and "5 notes, no errors" in result.output, result.output

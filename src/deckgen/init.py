@@ -31,6 +31,17 @@ domains:
 # line, e.g. `  - topic::networking`. A tag not listed here is an error, so a typo cannot
 # split a topic in two. (Remove `tags` altogether to allow any.)
 tags: []
+# Notes that are none of deckgen's four kinds (a term and its definition, say) may be of
+# note types the deck declares: any fields, card templates and CSS (see the README's
+# "Note types of your own"). For example:
+# note_types:
+#   - name: Vocabulary
+#     fields: [Word, Meaning]
+#     templates:
+#       - name: Recognise
+#         front: "{{{{Word}}}}"
+#         back: "{{{{FrontSide}}}}<hr id=answer>{{{{Meaning}}}}"
+# and a note of it: `- {{id: ubiquitous, type: Vocabulary, Word: ubiquitous, Meaning: all over}}`
 """
 
 _NOTES = """\
