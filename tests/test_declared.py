@@ -824,3 +824,20 @@ def test_a_sound_edited_around_in_anki_comes_back_by_its_path(
     code, out, err = _pull(str(_export(collection, tmp_path / "e.apkg")), str(notes))
     assert code == 0, out + err
     assert "  Example: '[sound:say.mp3] said aloud'\n" in (notes / "words.yaml").read_text()
+
+
+def test_diff_names_what_changed_in_declared_notes_and_types(tmp_path: Path) -> None:
+    notes = _deck(tmp_path / "notes")
+    build(notes, tmp_path / "dist" / "languages.apkg", T0)
+    edited = WORDS.replace("Back: bonjour", "Back: salut")
+    _deck(notes, DECK.replace("font-family: serif", "font-family: sans-serif"), edited)
+    result = CliRunner().invoke(
+        main, ["diff", str(tmp_path / "dist" / "languages.apkg"), "-n", str(notes)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "  changed     hello: Anki updates it in place\n      Back: [-bonjour-] {+salut+}\n" in (
+        result.output
+    )
+    assert (
+        "  note type   Vocabulary: Anki updates it in place\n      CSS changed\n" in result.output
+    )
