@@ -841,3 +841,55 @@ def test_diff_names_what_changed_in_declared_notes_and_types(tmp_path: Path) -> 
     assert (
         "  note type   Vocabulary: Anki updates it in place\n      CSS changed\n" in result.output
     )
+
+
+SETTINGS = DECK.replace(
+    "    fields: [Word, Meaning, Example]\n",
+    "    fields:\n"
+    "      - {name: Word, font: Georgia, size: 28, sticky: true, description: The word}\n"
+    "      - {name: Meaning, rtl: true, plain_text: true, collapsed: true}\n"
+    "      - {name: Example, exclude_from_search: true}\n"
+    "    latex_pre: '\\documentclass{article}\\begin{document}'\n"
+    "    latex_svg: true\n",
+).replace(
+    "      - name: Recall\n",
+    "      - name: Recall\n        browser_front: '{{Meaning}} (recall)'\n"
+    "        browser_back: '{{Word}}'\n        browser_font: Courier\n"
+    "        browser_font_size: 12\n",
+)
+
+
+def test_what_else_anki_keeps_of_a_type_is_declared_and_arrives(
+    tmp_path: Path, collection: Collection
+) -> None:
+    notes = _deck(tmp_path / "notes", SETTINGS)
+    build(notes, tmp_path / "v1.apkg", T0)
+    import_package(collection, tmp_path / "v1.apkg")
+    model = _model(collection, "Vocabulary")
+    word, meaning, example = model["flds"]
+    assert (word["font"], word["size"], word["sticky"], word["description"]) == (
+        "Georgia",
+        28,
+        True,
+        "The word",
+    )
+    assert (meaning["rtl"], meaning["plainText"], meaning["collapsed"]) == (True, True, True)
+    assert example["excludeFromSearch"] is True
+    recall = model["tmpls"][1]
+    assert (recall["bqfmt"], recall["bafmt"], recall["bfont"], recall["bsize"]) == (
+        "{{Meaning}} (recall)",
+        "{{Word}}",
+        "Courier",
+        12,
+    )
+    assert model["latexPre"] == "\\documentclass{article}\\begin{document}"
+    assert model["latexsvg"] is True
+    # A setting changed: the type updated in place.
+    _deck(notes, SETTINGS.replace("font: Georgia", "font: Garamond"))
+    build(notes, tmp_path / "v2.apkg", LATER)
+    import_package(collection, tmp_path / "v2.apkg")
+    assert _model(collection, "Vocabulary")["flds"][0]["font"] == "Garamond"
+    result = CliRunner().invoke(
+        main, ["check", str(_deck(notes, SETTINGS.replace("size: 28", "size: big")))]
+    )
+    assert result.exit_code == 1 and "'size' must be a whole number of points" in result.output

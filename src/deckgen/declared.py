@@ -33,7 +33,7 @@ from deckgen.files import read_text
 from deckgen.markup import parse_clozes, to_html
 from deckgen.media import FONT_FORMATS, PICTURE_FORMATS, SOUND_FORMATS, Picture, Pictures, Refusal
 from deckgen.notes import Custom, Note
-from deckgen.notetypes import NOTE_TYPES, Field, NoteType, Template
+from deckgen.notetypes import NOTE_TYPES, Field, NoteType, Settings, Template
 from deckgen.shapes import Checker, Entries, slug_of
 from deckgen.source import STR, Node, Scalar
 from deckgen.source import Mapping as MappingNode
@@ -41,9 +41,42 @@ from deckgen.source import Mapping as MappingNode
 if TYPE_CHECKING:
     from deckgen.lock import Lock
 
-NOTE_TYPE_KEYS = ("name", "id", "fields", "templates", "css", "cloze", "html", "sort_field")
-TEMPLATE_KEYS = ("name", "id", "front", "back")
-FIELD_KEYS = ("name", "id")
+# What else Anki keeps of a note type, a field or a template: each key as deck.yaml writes
+# it, as Anki's JSON names it, and what it holds.
+_TYPE_SETTINGS = {
+    "latex_pre": ("latexPre", "text"),
+    "latex_post": ("latexPost", "text"),
+    "latex_svg": ("latexsvg", "bool"),
+}
+_FIELD_SETTINGS = {
+    "font": ("font", "text"),
+    "size": ("size", "size"),
+    "rtl": ("rtl", "bool"),
+    "sticky": ("sticky", "bool"),
+    "description": ("description", "text"),
+    "plain_text": ("plainText", "bool"),
+    "collapsed": ("collapsed", "bool"),
+    "exclude_from_search": ("excludeFromSearch", "bool"),
+}
+_TEMPLATE_SETTINGS = {
+    "browser_front": ("bqfmt", "text"),
+    "browser_back": ("bafmt", "text"),
+    "browser_font": ("bfont", "text"),
+    "browser_font_size": ("bsize", "size"),
+}
+NOTE_TYPE_KEYS = (
+    "name",
+    "id",
+    "fields",
+    "templates",
+    "css",
+    "cloze",
+    "html",
+    "sort_field",
+    *_TYPE_SETTINGS,
+)
+TEMPLATE_KEYS = ("name", "id", "front", "back", *_TEMPLATE_SETTINGS)
+FIELD_KEYS = ("name", "id", *_FIELD_SETTINGS)
 MAX_NOTE_TYPES = 100
 MAX_FIELDS = 100
 MAX_TEMPLATES = 100
@@ -68,6 +101,7 @@ ANKI_CSS = """\
 }
 """
 _BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
 _INT = "tag:yaml.org,2002:int"
 _MAX_ID = 2**63 - 1
 # Characters Anki does not take in a field name (it reads them as template syntax).
@@ -132,6 +166,7 @@ def _note_type(
         else:
             names[name] = where
     model_id = _id(checker, entries)
+    settings = _settings(checker, entries, _TYPE_SETTINGS)
     is_cloze = _flag(checker, entries, "cloze")
     holds_html = _flag(checker, entries, "html")
     css = _face(checker, entries, "css", folder) if "css" in entries else None
@@ -148,7 +183,7 @@ def _note_type(
     named = [f.name for f in fields]
     templates = _templates(checker, entries["templates"][1], named, is_cloze, folder, shipped)
     sort_field = _sort_field(checker, entries, named)
-    if templates is None or sort_field is None:
+    if templates is None or sort_field is None or settings is None:
         return None
     fill = functools.partial(_fill, names=tuple(named), holds_html=holds_html)
     return NoteType(  # ids not given are 0 until `resolve` gives them
@@ -164,6 +199,7 @@ def _note_type(
         sort_field=sort_field,
         holds_html=holds_html,
         media=tuple(shipped[name] for name in sorted(shipped)),
+        settings=settings,
     )
 
 
@@ -210,7 +246,7 @@ def _fields(checker: Checker, node: Node) -> list[Field] | None:
         if found is None:
             valid = False
             continue
-        name, given, where = found
+        name, given, where, settings = found
         problem = None
         if name in seen:
             problem = f"a second field named '{name}'"
@@ -228,16 +264,17 @@ def _fields(checker: Checker, node: Node) -> list[Field] | None:
             valid = False
             continue
         seen.add(name)
-        fields.append(Field(name, given or 0))
+        fields.append(Field(name, given or 0, settings))
     return fields if valid else None
 
 
 def _named(
     checker: Checker, node: Node, what: str, keys: tuple[str, ...]
-) -> tuple[str, int | None, Position] | None:
-    """A name, written alone or as `{name: ..., id: ...}`, with its id if given."""
+) -> tuple[str, int | None, Position, Settings] | None:
+    """A name, written alone or as `{name: ..., id: ..., font: ...}`, with its id and
+    settings if given."""
     if type(node) is Scalar and node.tag == STR and node.value.strip():
-        return node.value, None, node.position
+        return node.value, None, node.position, ()
     if type(node) is Scalar:
         checker.report(node.position, "wrong-type", checker.not_text(what, node))
         return None
@@ -247,9 +284,44 @@ def _named(
     checker.required(entries, ("name",), node, what)
     name = checker.text(entries, "name")
     given = _id(checker, entries)
-    if name is None or given is False:
+    settings = _settings(checker, entries, _FIELD_SETTINGS)
+    if name is None or given is False or settings is None:
         return None
-    return name, given, entries["name"][1].position
+    return name, given, entries["name"][1].position, settings
+
+
+_MAX_SIZE = 1000  # a font size, in points
+
+
+def _settings(
+    checker: Checker, entries: Entries, known: Mapping[str, tuple[str, str]]
+) -> Settings | None:
+    """The settings written among `entries`, as Anki's JSON has them; None if one is
+    wrong (reported)."""
+    found: list[tuple[str, object]] = []
+    valid = True
+    for key, (json_key, kind) in known.items():
+        if key not in entries:
+            continue
+        node = entries[key][1]
+        value: object
+        if kind == "bool":
+            value = _flag(checker, entries, key)
+        elif kind == "size":
+            number = node.value if type(node) is Scalar and node.tag == _INT else ""
+            value = int(number) if number.isdigit() and 0 < int(number) <= _MAX_SIZE else None
+            if value is None:
+                message = f"'{key}' must be a whole number of points from 1 to {_MAX_SIZE}"
+                checker.report(node.position, "wrong-type", message)
+        else:
+            value = checker.text(entries, key, required=False)
+            if value is None and type(node) is Scalar and node.tag in (STR, _NULL):
+                value = ""
+        if value is None:
+            valid = False
+        else:
+            found.append((json_key, value))
+    return tuple(found) if valid else None
 
 
 def _templates(
@@ -280,6 +352,7 @@ def _templates(
         checker.required(entries, ("name", "front", "back"), item, "a card template")
         name = checker.text(entries, "name")
         given = _id(checker, entries)
+        settings = _settings(checker, entries, _TEMPLATE_SETTINGS)
         front = _face(checker, entries, "front", folder) if "front" in entries else None
         back = _face(checker, entries, "back", folder) if "back" in entries else None
         if name is not None and name in seen:
@@ -301,7 +374,11 @@ def _templates(
         if not (front_ok and back_ok) or front_text is None or back_text is None:
             valid = False
             continue
-        templates.append(Template(name, given or 0, front_text, back_text, inline=True))
+        if settings is None:
+            valid = False
+            continue
+        own = Template(name, given or 0, front_text, back_text, inline=True, settings=settings)
+        templates.append(own)
     return tuple(templates) if valid else None
 
 

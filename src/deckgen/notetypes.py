@@ -21,11 +21,16 @@ from deckgen.markup import to_html
 from deckgen.media import Picture
 from deckgen.notes import Custom, Domain, Fact, Note, Pair, Scenario, Trap
 
+# What else Anki keeps of a note type, a field or a template, as its JSON names it, kept
+# as written (a deck brought from Anki keeps its fonts, browser templates and LaTeX).
+Settings = tuple[tuple[str, object], ...]
+
 
 @dataclass(frozen=True)
 class Field:
     name: str
     id: int
+    settings: Settings = ()  # font, size, rtl, sticky, description, plainText, ...
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class Template:
     back: str
     item: int | None = None
     inline: bool = False
+    settings: Settings = ()  # bqfmt, bafmt (the browser's), bfont, bsize
 
     def html(self, face: str) -> str:
         if self.inline:
@@ -120,6 +126,7 @@ class NoteType:
     sort_field: int = 0  # the field Anki's browser sorts and shows by
     holds_html: bool = False  # its notes' text is HTML (cleaned), not Markdown
     media: tuple[Picture, ...] = ()  # the files its templates and CSS load, shipped with it
+    settings: Settings = ()  # latexPre, latexPost, latexsvg
 
     field_names: tuple[str, ...] = field(init=False, repr=False, compare=False)
     # The fields a user writes (what `deckgen pull` brings back), not those deckgen derives.
@@ -162,6 +169,10 @@ class NoteType:
         ]
         if self.sort_field:
             content.append(self.sort_field)
+        settings = [self.settings, *(f.settings for f in self.fields)]
+        settings += [t.settings for t in self.templates]
+        if any(settings):
+            content.append(settings)
         return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:16]
 
     def values(self, note: Note) -> list[str]:

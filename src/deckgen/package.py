@@ -308,6 +308,9 @@ def model_json(note_type: NoteType, mod: int, deck_id: int = 1) -> dict[str, Any
         mod=mod,
         deck_id=deck_id,
         sort_field=note_type.sort_field,
+        settings=note_type.settings,
+        field_settings=[f.settings for f in note_type.fields],
+        template_settings=[t.settings for t in note_type.templates],
     )
 
 
