@@ -348,6 +348,18 @@ def test_a_field_added_is_a_schema_change(tmp_path: Path) -> None:
         ),
         (
             "- id: a\n  type: Basic\n  Front: x\n",
+            DECK.replace('front: "{{Meaning}}"', 'front: "{{Word}}"'),
+            "deck.yaml:13:16: error: this front is the same as the template 'Recognise''s",
+        ),
+        (
+            "- id: a\n  type: Vocabulary\n  Word: x\n  Meaning: ''\n",
+            DECK.replace('front: "{{Word}}"', 'front: "{{Meaning}}{{Example}}"').replace(
+                'front: "{{Meaning}}"', 'front: "{{Example}}"'
+            ),
+            "words.yaml:1:3: error: this note makes no card",
+        ),
+        (
+            "- id: a\n  type: Basic\n  Front: x\n",
             DECK.replace(
                 "fields: [Word, Meaning, Example]",
                 "fields: [{name: Word, id: 7}, {name: Meaning, id: 7}, Example]",

@@ -359,6 +359,14 @@ def _templates(
             message = f"a second card template named '{name}'"
             checker.report(entries["name"][1].position, "duplicate-template", message)
             name = None
+        same = next((t for t in templates if front is not None and t.front == front.text), None)
+        if same is not None:
+            message = (
+                f"this front is the same as the template '{same.name}''s: Anki refuses a note"
+                " type two of whose cards would be the same card"
+            )
+            checker.report(entries["front"][1].position, "duplicate-template", message)
+            name = None
         if given and given in {t.id for t in templates}:
             message = f"the id {given} is another template's: each template has its own"
             checker.report(entries["id"][1].position, "duplicate-id", message)

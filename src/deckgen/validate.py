@@ -329,9 +329,17 @@ def _custom(
         valid = _has_cloze(checker, entries, note_type, node)
     if not valid or note_id is None or tags is None or guid is False:
         return None
-    return Custom(
+    note = Custom(
         id=note_id, domain=domain, tags=tags, guid=guid, type=note_type.kind, values=tuple(values)
     )
+    if not note_type.is_cloze and not note_type.card_ords(note):
+        message = (
+            f"this note makes no card: every template of {note_type.name} shows, on its"
+            " front, only fields this note leaves empty. Fill one, or it is never studied"
+        )
+        checker.report(node.position, "no-cards", message)
+        return None
+    return note
 
 
 def _has_cloze(checker: Checker, entries: Entries, note_type: NoteType, node: Node) -> bool:
