@@ -149,38 +149,7 @@ def notetype_json(
     """A note type as schema 11 stores it. Every field and template carries its permanent
     id, which Anki uses to tell a renamed field from a new one; `settings` and those of
     each field and template, what else a deck says of them (Anki's defaults otherwise)."""
-    model = _notetype_json(
-        model_id=model_id,
-        name=name,
-        is_cloze=is_cloze,
-        fields=fields,
-        templates=templates,
-        css=css,
-        mod=mod,
-        deck_id=deck_id,
-        sort_field=sort_field,
-    )
-    model.update(settings)
-    for field, own in zip(model["flds"], field_settings, strict=False):
-        field.update(own)
-    for template, own in zip(model["tmpls"], template_settings, strict=False):
-        template.update(own)
-    return model
-
-
-def _notetype_json(
-    *,
-    model_id: int,
-    name: str,
-    is_cloze: bool,
-    fields: Sequence[tuple[int, str]],
-    templates: Sequence[tuple[int, str, str, str]],
-    css: str,
-    mod: int,
-    deck_id: int,
-    sort_field: int,
-) -> dict[str, Any]:
-    return {
+    model: dict[str, Any] = {
         "css": css,
         "did": deck_id,
         "flds": [
@@ -225,6 +194,12 @@ def _notetype_json(
         "usn": -1,
         "vers": [],
     }
+    model.update(settings)
+    for field, own in zip(model["flds"], field_settings, strict=False):
+        field.update(own)
+    for template, own in zip(model["tmpls"], template_settings, strict=False):
+        template.update(own)
+    return model
 
 
 def collection_row(models: dict[str, Any], decks: dict[str, Any]) -> tuple[object, ...]:

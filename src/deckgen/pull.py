@@ -396,11 +396,7 @@ def _compare(
         if then is not None and tags_hash(tuple(anki_tags)) == then.tags:
             older = True
         else:
-            # The notes' order for the tags kept, then Anki's new ones.
-            keys = {tag_key(t) for t in anki_tags}
-            kept = [t for t in own_tags if tag_key(t) in keys]
-            known = {tag_key(t) for t in kept}
-            edit.tags = kept + [t for t in anki_tags if tag_key(t) not in known]
+            edit.tags = _merged_tags(own_tags, anki_tags)
             change = FieldChange("tags", " ".join(own_tags), " ".join(edit.tags))
             both = then is None or then.tags != now.tags
             (conflicts if both else changes).append(change)
@@ -432,6 +428,15 @@ def _compare(
     else:
         result.changes.append(NoteChange(record.note_id, "edited", path, START, tuple(changes)))
     return edit
+
+
+def _merged_tags(own: Iterable[str], anki: list[str]) -> list[str]:
+    """A note's tags as Anki has them: the notes' order for the tags kept, then Anki's new
+    ones."""
+    keys = {tag_key(t) for t in anki}
+    kept = [t for t in own if tag_key(t) in keys]
+    known = {tag_key(t) for t in kept}
+    return kept + [t for t in anki if tag_key(t) not in known]
 
 
 def _compare_declared(
@@ -474,10 +479,7 @@ def _compare_declared(
     anki_tags = _declared(note.tags, declared, record.note_id, result)
     own_tags = user_tags(record.tags)
     if {tag_key(t) for t in anki_tags} != {tag_key(t) for t in own_tags}:
-        keys = {tag_key(t) for t in anki_tags}
-        kept = [t for t in own_tags if tag_key(t) in keys]
-        known = {tag_key(t) for t in kept}
-        edit.tags = kept + [t for t in anki_tags if tag_key(t) not in known]
+        edit.tags = _merged_tags(own_tags, anki_tags)
         changes.append(FieldChange("tags", " ".join(own_tags), " ".join(edit.tags)))
     if not changes:
         result.unchanged += 1

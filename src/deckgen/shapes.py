@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from deckgen.diagnostics import Collected, Diagnostic, Level, Position
-from deckgen.markup import pictures_in
+from deckgen.markup import Clozes, parse_clozes, pictures_in
 from deckgen.media import SOUND_FORMATS, Pictures, Refusal
 from deckgen.source import MERGE, STR, Mapping, Node, Scalar, Sequence, SourceFile
 
@@ -234,6 +234,18 @@ class Checker:
                 f" goes in angle brackets, {fixed}"
             )
             self.report(position, "picture-space", message, Level.WARNING)
+
+    def clozes(self, node: Scalar) -> Clozes | None:
+        """A text's clozes, read as written (so their offsets are the file's); each
+        problem reported at its place, and None, if it has any."""
+        clozes = parse_clozes(node.value)
+        if not clozes.problems:
+            return clozes
+        offsets = [problem.offset for problem in clozes.problems]
+        places = self.source.positions_in(node, offsets)
+        for problem, position in zip(clozes.problems, places, strict=True):
+            self.report(position, problem.code, problem.message)
+        return None
 
     def required(self, entries: Entries, keys: tuple[str, ...], owner: Node, what: str) -> None:
         for key in keys:

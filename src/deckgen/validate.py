@@ -16,7 +16,6 @@ from typing import Literal, NamedTuple
 from deckgen.declared import check_note_types, cloze_fields, unknown
 from deckgen.diagnostics import START, Diagnostic, Position
 from deckgen.kinds import KINDS
-from deckgen.markup import parse_clozes
 from deckgen.media import Pictures
 from deckgen.notes import Custom, Domain, Note
 from deckgen.notetypes import NOTE_TYPES, NoteType
@@ -349,12 +348,8 @@ def _has_cloze(checker: Checker, entries: Entries, note_type: NoteType, node: No
     for name in clozed:
         value = entries[name][1]
         assert type(value) is Scalar
-        clozes = parse_clozes(value.value)
-        if clozes.problems:
-            offsets = [problem.offset for problem in clozes.problems]
-            places = checker.source.positions_in(value, offsets)
-            for problem, position in zip(clozes.problems, places, strict=True):
-                checker.report(position, problem.code, problem.message)
+        clozes = checker.clozes(value)
+        if clozes is None:
             return False
         found = found or bool(clozes.numbers)
     if not found:

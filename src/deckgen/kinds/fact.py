@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from deckgen.markup import parse_clozes
 from deckgen.notes import Fact
 from deckgen.shapes import Checker, Entries, Fields
 from deckgen.source import Scalar
@@ -19,12 +18,8 @@ def check(checker: Checker, entries: Entries) -> Fields | None:
         return None
     node = entries["fact"][1]
     assert type(node) is Scalar  # text() said so
-    clozes = parse_clozes(node.value)  # as written: its offsets are the file's
-    if clozes.problems:
-        offsets = [problem.offset for problem in clozes.problems]
-        places = checker.source.positions_in(node, offsets)
-        for problem, position in zip(clozes.problems, places, strict=True):
-            checker.report(position, problem.code, problem.message)
+    clozes = checker.clozes(node)
+    if clozes is None:
         return None
     if not clozes.numbers:
         term = max(re.findall(r"\w+", text), key=len, default="term")  # of its own words
