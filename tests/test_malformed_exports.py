@@ -156,8 +156,16 @@ def _at(document: Any, path: tuple[Any, ...]) -> Any:
 
 # What deckgen reads of a legacy note type, and of its fields and templates: a change to
 # any other value changes nothing.
-_READ = {"name", "flds", "tmpls", "css", "mod"}
-_READ_OF_EACH = {"name", "ord", "id", "qfmt", "afmt"}
+_READ = {"name", "flds", "tmpls", "css", "mod", "type", "sortf", *exported.TYPE_DEFAULTS}
+_READ_OF_EACH = {
+    "name",
+    "ord",
+    "id",
+    "qfmt",
+    "afmt",
+    *exported.FIELD_DEFAULTS,
+    *exported.TEMPLATE_DEFAULTS,
+}
 
 
 def _is_read(column: str, path: tuple[Any, ...]) -> bool:
@@ -193,7 +201,10 @@ def test_every_json_value_of_another_type_is_read_or_refused(
         db.close()
         message = _read(database)
         if message is None:  # (a field or template may have no id: older Ankis)
-            absent_id = path[-1:] == ("id",) and other is None
+            # (nor settings: a null one is Anki's default)
+            optional = {"id", *exported.TYPE_DEFAULTS, *exported.FIELD_DEFAULTS}
+            optional |= set(exported.TEMPLATE_DEFAULTS)
+            absent_id = path[-1] in optional and other is None
             assert not _is_read(column, path) or absent_id, (column, path, document[:200])
             read += 1
         else:
@@ -284,7 +295,11 @@ def _current_mutations(database: Path) -> Iterator[tuple[str, str, str, tuple[An
 
 
 # The fields of each table's protobuf settings deckgen reads (see exported._notetypes).
-_SETTINGS_READ = {"notetypes": {3}, "fields": {9}, "templates": {1, 2, 8}}
+_SETTINGS_READ = {
+    "notetypes": {1, 2, 3, 5, 6, 7},
+    "fields": {1, 2, 3, 4, 5, 6, 7, 8, 9},
+    "templates": {1, 2, 3, 4, 6, 7, 8},
+}
 
 
 def test_every_value_of_the_current_format_of_another_type_is_read_or_refused(

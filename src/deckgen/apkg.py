@@ -90,6 +90,14 @@ _DECK_CONFIG = {
     }
 }
 
+# Anki's LaTeX around a formula, for a new note type.
+LATEX_PRE = (
+    "\\documentclass[12pt]{article}\n\\special{papersize=3in,5in}\n"
+    "\\usepackage[utf8]{inputenc}\n\\usepackage{amssymb,amsmath}\n"
+    "\\pagestyle{empty}\n\\setlength{\\parindent}{0in}\n\\begin{document}\n"
+)
+LATEX_POST = "\\end{document}"
+
 _BASE91 = (
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
 )
@@ -166,12 +174,8 @@ def notetype_json(
             for ord_, (field_id, field_name) in enumerate(fields)
         ],
         "id": model_id,
-        "latexPost": "\\end{document}",
-        "latexPre": (
-            "\\documentclass[12pt]{article}\n\\special{papersize=3in,5in}\n"
-            "\\usepackage[utf8]{inputenc}\n\\usepackage{amssymb,amsmath}\n"
-            "\\pagestyle{empty}\n\\setlength{\\parindent}{0in}\n\\begin{document}\n"
-        ),
+        "latexPost": LATEX_POST,
+        "latexPre": LATEX_PRE,
         "latexsvg": False,
         "mod": mod,
         "name": name,

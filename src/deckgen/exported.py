@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 import zstandard
 
+from deckgen.apkg import LATEX_POST, LATEX_PRE
 from deckgen.files import FILE_KINDS
 
 # Bounds of a package: the collection inside, unpacked, and the notes it may hold (a
@@ -53,6 +54,27 @@ class ExportedNote(NamedTuple):
     decks: frozenset[str]  # the decks its cards are in, levels joined by "::"
 
 
+# What else Anki keeps of a note type, a field or a template, by its name in the legacy
+# JSON, with Anki's default: only what differs from that is given (Settings).
+Settings = tuple[tuple[str, object], ...]
+TYPE_DEFAULTS: dict[str, object] = {
+    "latexPre": LATEX_PRE,
+    "latexPost": LATEX_POST,
+    "latexsvg": False,
+}
+FIELD_DEFAULTS: dict[str, object] = {
+    "font": "Arial",
+    "size": 20,
+    "rtl": False,
+    "sticky": False,
+    "description": "",
+    "plainText": False,
+    "collapsed": False,
+    "excludeFromSearch": False,
+}
+TEMPLATE_DEFAULTS: dict[str, object] = {"bqfmt": "", "bafmt": "", "bfont": "", "bsize": 0}
+
+
 class Notetype(NamedTuple):
     name: str
     fields: tuple[str, ...]
@@ -60,6 +82,10 @@ class Notetype(NamedTuple):
     templates: tuple[Template, ...] = ()
     css: str = ""
     mod: int = 0
+    is_cloze: bool = False
+    sort_field: int = 0
+    settings: Settings = ()  # LaTeX, as it differs from Anki's defaults
+    field_settings: tuple[Settings, ...] = ()  # each field's font, size, ...
 
 
 class Template(NamedTuple):
@@ -67,11 +93,26 @@ class Template(NamedTuple):
     name: str
     front: str
     back: str
+    settings: Settings = ()  # the browser's appearance, as it differs from Anki's
+
+
+def _differing(values: dict[str, object], defaults: dict[str, object]) -> Settings:
+    """What of `values` differs from Anki's defaults, each of the type of its default."""
+    found = []
+    for key, default in defaults.items():
+        value = values.get(key, default)
+        if value is None:
+            continue
+        value = _typed(value, type(default), f"a setting '{key}'")
+        if value != default:
+            found.append((key, value))
+    return tuple(found)
 
 
 class Exported(NamedTuple):
     notes: dict[str, ExportedNote]  # by GUID, in the collection's note id order
     notetypes: dict[int, Notetype]
+    decks: tuple[str, ...] = ()  # every deck's name, levels joined by "::"
 
 
 def read(path: Path) -> Exported:
@@ -98,6 +139,73 @@ def read(path: Path) -> Exported:
         raise PackageError("not an Anki package: it is not a zip archive") from None
     except OSError as error:
         raise PackageError(f"cannot read it: {error.strerror or error}") from None
+
+
+MAX_MEDIA = 100_000  # files a package's media list may name
+
+
+def media(path: Path, wanted: set[str], folder: Path) -> dict[str, Path]:
+    """The package's files of `wanted` names, written into `folder` under their own
+    names (each a regular file within the picture bound, unpacked as the format keeps it);
+    each name's path. PackageError if its list of files is not one Anki writes."""
+    from deckgen.media import MAX_BYTES
+
+    found: dict[str, Path] = {}
+    try:
+        with _open(path) as file, zipfile.ZipFile(file) as archive:
+            names = set(archive.namelist())
+            current = "collection.anki21b" in names
+            listed = _media_list(archive, names, current)
+            for entry, name in listed.items():
+                if name not in wanted or entry not in names or not _safe_name(name):
+                    continue
+                info = archive.getinfo(entry)
+                if info.file_size > 2 * MAX_BYTES:
+                    continue
+                with archive.open(entry) as source:
+                    reader: Any = source
+                    if current:
+                        reader = zstandard.ZstdDecompressor().stream_reader(source)
+                    data = reader.read(MAX_BYTES + 1)
+                if len(data) > MAX_BYTES:
+                    continue  # past the bound: the note that shows it says so at build
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_bytes(data)
+                found[name] = folder / name
+    except zipfile.BadZipFile:
+        raise PackageError("not an Anki package: it is not a zip archive") from None
+    except zstandard.ZstdError as error:
+        raise PackageError(f"a file in it is damaged: {error}") from None
+    except (ValueError, RecursionError) as error:
+        raise PackageError(f"its list of files is not one Anki writes: {error}") from None
+    return found
+
+
+def _media_list(archive: zipfile.ZipFile, names: set[str], current: bool) -> dict[str, str]:
+    """Each entry of the zip that holds a file, with the file's name: the legacy `media`
+    JSON ({"0": "name"}), or the current format's zstd protobuf (`MediaEntries`: each
+    entry 1 a message whose name is 1, in the order of the numbered entries)."""
+    if "media" not in names or archive.getinfo("media").file_size > 64 * 2**20:
+        return {}
+    data = archive.read("media")
+    if current:
+        data = zstandard.ZstdDecompressor().stream_reader(data).read(256 * 2**20)
+        entries = _message(data).get(1, [])
+        listed = {}
+        for index, entry in enumerate(entries[:MAX_MEDIA]):
+            name = _text(_message(_typed(entry, bytes, "a file's entry")), 1)
+            listed[str(index)] = name
+        return listed
+    value = json.loads(data.decode("utf-8")) if data else {}
+    return {
+        str(k): _typed(v, str, "a file's name")
+        for k, v in list(_typed(value, dict, "the list of files").items())[:MAX_MEDIA]
+    }
+
+
+def _safe_name(name: str) -> bool:
+    """A file name as Anki keeps one: no folder, nothing that climbs out."""
+    return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\x00")
 
 
 def _open(path: Path) -> BinaryIO:
@@ -185,7 +293,14 @@ class _Malformed(ValueError):
     """A value of the collection is not of the type Anki writes there."""
 
 
-_TYPE_NAMES = {int: "a number", str: "text", bytes: "a blob", dict: "an object", list: "a list"}
+_TYPE_NAMES = {
+    int: "a number",
+    str: "text",
+    bytes: "a blob",
+    dict: "an object",
+    list: "a list",
+    bool: "true or false",
+}
 
 
 def _typed(value: Any, kind: type[T], what: str) -> T:
@@ -246,7 +361,7 @@ def _tables(db: sqlite3.Connection) -> Exported:
             tuple(_typed(tags, str, "a note's tags").split()),
             frozenset(in_decks.get(nid, ())),
         )
-    return Exported(notes, notetypes)
+    return Exported(notes, notetypes, tuple(sorted(decks.values())))
 
 
 def _json(value: Any, what: str) -> dict[str, Any]:
@@ -270,11 +385,16 @@ def _notetype_of(model: dict[str, Any]) -> Notetype:
                 _typed(t.get("name"), str, "a template's name"),
                 _typed(t.get("qfmt"), str, "a template's front"),
                 _typed(t.get("afmt"), str, "a template's back"),
+                _differing(t, TEMPLATE_DEFAULTS),
             )
             for t in templates
         ),
         _typed(model.get("css", ""), str, "a note type's CSS"),
         _typed(model.get("mod", 0), int, "a note type's modification time"),
+        _typed(model.get("type", 0), int, "a note type's kind") == 1,
+        _typed(model.get("sortf", 0), int, "a note type's sort field"),
+        _differing(model, TYPE_DEFAULTS),
+        tuple(_differing(f, FIELD_DEFAULTS) for f in fields),
     )
 
 
@@ -298,15 +418,18 @@ def _optional_id(value: Any, what: str) -> int | None:
 
 def _notetypes(db: sqlite3.Connection) -> dict[int, Notetype]:
     """Note types as schema 18 keeps them: tables, each row's settings a protobuf message
-    (Anki's `Notetype.Config`: css is field 3; `Field.Config`: id is 9;
-    `Template.Config`: front 1, back 2, id 8)."""
-    fields: dict[int, list[tuple[str, int | None]]] = {}
+    (Anki's `Notetype.Config`: kind 1, sort field 2, css 3, LaTeX 5, 6 and 7;
+    `Field.Config`: sticky 1, rtl 2, font 3, size 4, description 5, plain text 6,
+    collapsed 7, excluded from search 8, id 9; `Template.Config`: front 1, back 2, the
+    browser's front 3 and back 4, font 6 and size 7, id 8)."""
+    fields: dict[int, list[tuple[str, int | None, Settings]]] = {}
     for ntid, name, config in db.execute(
         "SELECT ntid, name, config FROM fields ORDER BY ntid, ord"
     ):
         message = _message(_typed(config, bytes, "a field's settings"))
+        settings = _from_message(message, _FIELD_MESSAGE, FIELD_DEFAULTS)
         fields.setdefault(ntid, []).append(
-            (_typed(name, str, "a field's name"), _varint(message, 9))
+            (_typed(name, str, "a field's name"), _varint(message, 9), settings)
         )
     templates: dict[int, list[Template]] = {}
     rows = db.execute("SELECT ntid, name, config FROM templates ORDER BY ntid, ord")
@@ -314,19 +437,57 @@ def _notetypes(db: sqlite3.Connection) -> dict[int, Notetype]:
         message = _message(_typed(config, bytes, "a template's settings"))
         front, back = _text(message, 1), _text(message, 2)
         name = _typed(name, str, "a template's name")
-        templates.setdefault(ntid, []).append(Template(_varint(message, 8), name, front, back))
+        settings = _from_message(message, _TEMPLATE_MESSAGE, TEMPLATE_DEFAULTS)
+        templates.setdefault(ntid, []).append(
+            Template(_varint(message, 8), name, front, back, settings)
+        )
     notetypes = {}
     for ntid, name, mod, config in db.execute("SELECT id, name, mtime_secs, config FROM notetypes"):
         own = fields.get(ntid, [])
+        message = _message(_typed(config, bytes, "a note type's settings"))
         notetypes[_typed(ntid, int, "a note type's id")] = Notetype(
             _typed(name, str, "a note type's name"),
-            tuple(n for n, _ in own),
-            tuple(i for _, i in own),
+            tuple(n for n, _, _ in own),
+            tuple(i for _, i, _ in own),
             tuple(templates.get(ntid, [])),
-            _text(_message(_typed(config, bytes, "a note type's settings")), 3),
+            _text(message, 3),
             _typed(mod, int, "a note type's modification time"),
+            _varint(message, 1) == 1,
+            _varint(message, 2) or 0,
+            _from_message(message, _TYPE_MESSAGE, TYPE_DEFAULTS),
+            tuple(settings for _, _, settings in own),
         )
     return notetypes
+
+
+# Where each setting is in Anki's protobuf messages: its number, by its legacy JSON name.
+_TYPE_MESSAGE = {"latexPre": 5, "latexPost": 6, "latexsvg": 7}
+_FIELD_MESSAGE = {
+    "sticky": 1,
+    "rtl": 2,
+    "font": 3,
+    "size": 4,
+    "description": 5,
+    "plainText": 6,
+    "collapsed": 7,
+    "excludeFromSearch": 8,
+}
+_TEMPLATE_MESSAGE = {"bqfmt": 3, "bafmt": 4, "bfont": 6, "bsize": 7}
+
+
+def _from_message(
+    message: dict[int, list[int | bytes]], numbers: dict[str, int], defaults: dict[str, object]
+) -> Settings:
+    """A message's settings, as the legacy JSON would name them (see `_differing`)."""
+    values: dict[str, object] = {}
+    for key, number in numbers.items():
+        default = defaults[key]
+        if isinstance(default, str):
+            values[key] = _text(message, number)
+        else:
+            found = _varint(message, number) or 0
+            values[key] = bool(found) if isinstance(default, bool) else found
+    return _differing(values, defaults)
 
 
 def _message(data: bytes) -> dict[int, list[int | bytes]]:
