@@ -281,7 +281,14 @@ def diff_command(old: Path | None, notes_dir: Path, as_json: bool) -> None:
     help="The deck's name in Anki (it may change later).",
 )
 @click.option("--key", help="The deck's permanent key  [default: made from the name]")
-def init(folder: Path, name: str, key: str | None) -> None:
+@click.option(
+    "--from",
+    "package",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Bring in a deck you have in Anki: a package exported from it (.apkg, .colpkg).",
+)
+@click.option("--deck", help="With --from: the top deck to bring, if the package holds several.")
+def init(folder: Path, name: str, key: str | None, package: Path | None, deck: str | None) -> None:
     """Start a deck of your own in FOLDER (default: notes).
 
     Writes FOLDER/deck.yaml (the deck's name, key, one domain and the tags notes may use)
@@ -300,6 +307,9 @@ def init(folder: Path, name: str, key: str | None) -> None:
       (edit the notes again)
       deckgen build                        (then import again: reviews stay)
     """
+    if package is not None:
+        _init_from(package, folder, deck)
+        return
     from deckgen.init import InitError
     from deckgen.init import init as init_
 
@@ -314,6 +324,24 @@ def init(folder: Path, name: str, key: str | None) -> None:
     if ignore is not None:
         click.echo(f"Created {os.path.relpath(ignore)}: git leaves out dist/ and the cache")
     click.echo(f"Next: edit them, then `deckgen build {folder}`, and import the package into Anki")
+
+
+def _init_from(package: Path, folder: Path, deck: str | None) -> None:
+    """init --from: the deck brought in, or why not (exit 1, nothing written)."""
+    from deckgen.bring import BringError, bring
+
+    try:
+        brought = bring(package, folder, deck)
+    except BringError as error:
+        click.echo(f"Error: {package}: {error}; nothing written", err=True)
+        raise click.exceptions.Exit(1) from error
+    for notice in brought.notices:
+        click.echo(f"{package}: warning: {notice}", err=True)
+    click.echo(f"Brought {brought.notes} notes into {folder}/ ({len(brought.files)} files)")
+    click.echo(
+        f"Next: `deckgen build {folder}`, and import the package into the collection it came"
+        " from: nothing new, nothing changed there; then edit, build and import as usual"
+    )
 
 
 @main.command()

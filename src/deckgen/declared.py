@@ -204,15 +204,17 @@ def _note_type(
 
 
 def _id(checker: Checker, entries: Entries, key: str = "id") -> int | bool | None:
-    """An `id:` as Anki has it (a positive 64-bit integer); None if none, False if wrong."""
+    """An `id:` as Anki has it (a 64-bit integer other than 0; Anki's field and template
+    ids may be below 0); None if none, False if wrong."""
     if key not in entries:
         return None
     node = entries[key][1]
-    if type(node) is Scalar and node.tag == _INT and node.value.isdigit():
+    digits = node.value.removeprefix("-") if type(node) is Scalar else ""
+    if type(node) is Scalar and node.tag == _INT and digits.isdigit() and len(digits) < 20:
         number = int(node.value)
-        if 0 < number <= _MAX_ID:
+        if number and -_MAX_ID - 1 <= number <= _MAX_ID:
             return number
-    message = f"'{key}' must be a whole number from 1 to {_MAX_ID}, as Anki gives ids"
+    message = f"'{key}' must be a whole number, not 0, of 64 bits, as Anki gives ids"
     checker.report(node.position, "wrong-type", message)
     return False
 

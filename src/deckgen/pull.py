@@ -513,10 +513,16 @@ def _convert_field(
 
     cleaned = clean(value)
     said = [("html-cleaned", f"{name} from Anki held {', '.join(cleaned.removed)}: removed")]
-    text = _sound_paths(cleaned.html, pictures or {})
+    # A picture or sound by its name in the package, or by its file's own name (a deck
+    # brought from Anki, whose notes there still name it so): as a build writes it, and
+    # as the notes write it, by its path.
+    html = text = cleaned.html
     for packaged, written in (pictures or {}).items():
-        text = text.replace(f'src="{packaged}"', f'src="{written}"')
-    return Converted(text, cleaned.html, ()), said if cleaned.removed else []
+        for named in dict.fromkeys((packaged, os.path.basename(written))):
+            for before, after in (('src="{}"', 'src="{}"'), ("[sound:{}]", "[sound:{}]")):
+                html = html.replace(before.format(named), after.format(packaged))
+                text = text.replace(before.format(named), after.format(written))
+    return Converted(text, html, ()), said if cleaned.removed else []
 
 
 def _new_note(
@@ -587,7 +593,8 @@ def _convert(
     note's text can be."""
     converted = to_markdown(value, pictures) if len(value) <= MAX_FIELD_HTML else None
     if converted is not None and "[sound:" in converted.text:
-        converted = converted._replace(text=_sound_paths(converted.text, pictures or {}))
+        text = _sound_paths(converted.text, pictures or {})
+        converted = converted._replace(text=text, html=_sound_names(converted.html, pictures or {}))
     if converted is None or len(converted.text) > MAX_VALUE:
         message = (
             f"{name} from Anki is over {MAX_VALUE:,} characters, the most a note's text"
@@ -598,8 +605,18 @@ def _convert(
 
 
 def _sound_paths(text: str, pictures: dict[str, str]) -> str:
-    """Each `[sound:name]` of a sound the deck ships, by its path from the notes file."""
-    return _SOUND.sub(lambda m: f"[sound:{pictures.get(m.group(1), m.group(1))}]", text)
+    """Each `[sound:name]` of a sound the deck ships, by its path from the notes file (a
+    sound named by its file's own name too, as a deck brought from Anki names it there)."""
+    paths = {os.path.basename(path): path for path in pictures.values()}
+    paths.update(pictures)
+    return _SOUND.sub(lambda m: f"[sound:{paths.get(m.group(1), m.group(1))}]", text)
+
+
+def _sound_names(html: str, pictures: dict[str, str]) -> str:
+    """Each `[sound:name]` of a sound the deck ships by its name in the package, as a build
+    writes it (one named by its file's own name too)."""
+    names = {os.path.basename(path): packaged for packaged, path in pictures.items()}
+    return _SOUND.sub(lambda m: f"[sound:{names.get(m.group(1), m.group(1))}]", html)
 
 
 _SOUND = re.compile(r"\[sound:([^\]\n]+)\]")

@@ -388,6 +388,11 @@ def _fresh(value: str, column: int) -> str:
     raise AssertionError("a double-quoted value holds any text")
 
 
+def note_text(entries: Seq[tuple[str, object]]) -> str:
+    """A new note, as a file's list holds it: `- key: value` lines (see _mapping_item)."""
+    return _mapping_item(entries, 0)
+
+
 def _mapping_item(entries: Seq[tuple[str, object]], dash_column: int) -> str:
     """`- key: value` lines of a new list item whose dash is at `dash_column`: a value is
     text, a list of tags, or a list of items (each a list of keys and text)."""

@@ -1,0 +1,367 @@
+"""`deckgen init --from`: a deck that lives in Anki, brought into a notes folder.
+
+From a package Anki exported: deck.yaml (the deck's name, a key, its tree of subdecks as
+domains, its tags, and the note types its notes use, declared with the ids, fields,
+templates, CSS and settings Anki has), a notes file per subdeck (each note with its Anki
+GUID, an id made from its text, its fields and tags), the media its notes show, and a lock
+that gives every note and note type the modification time Anki has for it: a build right
+after brings nothing new to the collection it came from, and updates nothing there.
+
+Field text is Markdown where converting it loses nothing (the one converter pull uses,
+checked by rendering it back), else, for the whole note type, HTML, cleaned as a build
+cleans it. Scheduling, reviews, flags and suspensions stay in the collection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deckgen import exported, lock
+from deckgen.apkg import LATEX_POST, LATEX_PRE
+from deckgen.declared import resolve
+from deckgen.diagnostics import has_errors
+from deckgen.files import write_all
+from deckgen.load import load
+from deckgen.lock import Lock, NoteEntries, NoteEntry, NotetypeEntry
+from deckgen.markup import visible_text
+from deckgen.notetypes import NOTE_TYPES
+from deckgen.records import tag_key
+from deckgen.revision import notetype_entries
+from deckgen.sanitize import clean
+from deckgen.shapes import slug_of, words_of
+from deckgen.source import resolves
+from deckgen.unmarkup import to_markdown
+from deckgen.yamledit import note_text, one_line
+
+MEDIA_FOLDER = "media"
+
+
+class BringError(Exception):
+    """What `init --from` refuses, in the user's words."""
+
+
+@dataclass
+class Brought:
+    """What was written, and what was changed on the way (each said at its note)."""
+
+    files: list[Path] = field(default_factory=list)
+    notes: int = 0
+    notices: list[str] = field(default_factory=list)
+
+
+def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
+    """Bring the deck `deck` (the package's one top deck, if it has one) into `folder`,
+    a new folder; BringError (nothing written) if it cannot be done."""
+    if folder.is_dir() and any(folder.iterdir()):
+        raise BringError(f"{folder} is not empty: init --from writes a new folder only")
+    try:
+        found = exported.read(package)
+    except exported.PackageError as error:
+        raise BringError(str(error)) from error
+    top, notes = _chosen(found, deck)
+    ours = {t.model_id for t in NOTE_TYPES.values()}
+    if any(note.notetype in ours for note in notes):
+        raise BringError(
+            f"'{top}' was built by deckgen: its notes folder is where it lives, and `deckgen"
+            " pull` brings back what was edited in Anki"
+        )
+    brought = Brought()
+    types = {ntid: found.notetypes[ntid] for ntid in dict.fromkeys(n.notetype for n in notes)}
+    missing = [ntid for ntid, t in types.items() if t is None]
+    if missing:
+        raise BringError(f"a note type of its notes is not in the package ({missing[0]})")
+    # Each subdeck that holds notes: a domain, in the order Anki lists decks.
+    decks = sorted({_deck_of(note, top) for note in notes}, key=_deck_order)
+    domains = _domains(decks)
+    media_names = _media_names(notes)
+    pictures = {name: f"{MEDIA_FOLDER}/{name}" for name in media_names}
+    html_types = {
+        ntid for ntid in types if not _all_markdown(n for n in notes if n.notetype == ntid)
+    }
+    type_names = {ntid: t.name for ntid, t in types.items()}
+    taken: set[str] = set()
+    files: dict[Path, str] = {}
+    by_domain: dict[str, list[str]] = {}
+    for note in notes:
+        note_type = types[note.notetype]
+        domain = domains[_deck_of(note, top)]
+        note_id = _slug(note, taken)
+        taken.add(note_id)
+        entries: list[tuple[str, object]] = [
+            ("id", note_id),
+            ("guid", note.guid),
+            ("type", note_type.name),
+        ]
+        for name, value in zip(note_type.fields, note.fields, strict=False):
+            text = _field_text(value, note.notetype in html_types, pictures, brought, note_id)
+            if text:
+                entries.append((_key(name), text))
+        if note.tags:
+            entries.append(("tags", list(note.tags)))
+        by_domain.setdefault(domain[0], []).append(note_text(entries))
+    for key, texts in by_domain.items():
+        files[folder / f"{key}.yaml"] = "\n".join(texts) + "\n"
+    tags = sorted({t for note in notes for t in note.tags}, key=tag_key)
+    files[folder / "deck.yaml"] = _deck_yaml(top, domains, types, html_types, tags)
+    written = {path: text.encode("utf-8") for path, text in files.items()}
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        write_all(written)
+        exported.media(package, set(media_names), folder / MEDIA_FOLDER)
+        _lock(folder, notes, types, type_names)
+    except BringError:
+        _undo(folder)
+        raise
+    except (OSError, exported.PackageError) as error:
+        _undo(folder)
+        raise BringError(str(error)) from error
+    brought.files = sorted(written)
+    brought.notes = len(notes)
+    return brought
+
+
+def _chosen(found: exported.Exported, deck: str | None) -> tuple[str, list[exported.ExportedNote]]:
+    """The top deck to bring, and its notes (those with a card in it or below it)."""
+    tops = Counter(d.split("::")[0] for note in found.notes.values() for d in note.decks)
+    if not tops:
+        raise BringError("it holds no notes: export a deck that has some")
+    if deck is None:
+        if len(tops) > 1:
+            listed = ", ".join(f"'{name}' ({n} notes)" for name, n in sorted(tops.items()))
+            raise BringError(f"it holds several decks: name one with --deck: {listed}")
+        deck = next(iter(tops))
+    if deck not in tops:
+        listed = ", ".join(f"'{name}'" for name in sorted(tops))
+        raise BringError(f"it holds no deck '{deck}': it holds {listed}")
+    notes = [
+        note
+        for note in found.notes.values()
+        if any(d == deck or d.startswith(deck + "::") for d in note.decks)
+    ]
+    return deck, notes
+
+
+def _deck_of(note: exported.ExportedNote, top: str) -> str:
+    """The deck a note's cards are in, below the top deck ("" for the top deck itself);
+    of a note whose cards are in several, the first in Anki's order."""
+    inside = [d for d in note.decks if d == top or d.startswith(top + "::")]
+    return min(inside, key=_deck_order)[len(top) + 2 :] if inside else ""
+
+
+def _deck_order(name: str) -> list[str]:
+    return [level.casefold() for level in name.split("::")]
+
+
+def _domains(decks: list[str]) -> dict[str, tuple[str, str]]:
+    """Each deck below the top one: a domain's key (unique) and name."""
+    domains: dict[str, tuple[str, str]] = {}
+    keys: set[str] = set()
+    for deck in decks:
+        base = slug_of(deck.replace("::", " "), 40) or ("top" if not deck else "part")
+        key, number = base, 2
+        while key in keys:
+            key, number = f"{base}-{number}", number + 1
+        keys.add(key)
+        domains[deck] = (key, deck.split("::")[-1] if deck else "Main")
+    return domains
+
+
+def _media_names(notes: Iterable[exported.ExportedNote]) -> list[str]:
+    """The files the notes show: pictures and sounds, by the names Anki gives them."""
+    names: dict[str, None] = {}
+    for note in notes:
+        for value in note.fields:
+            for match in _MEDIA.finditer(value):
+                names[match.group(1) or match.group(2)] = None
+    return list(names)
+
+
+_SOUND = re.compile(r"\[sound:([^\]\n]+)\]")
+_MEDIA = re.compile(r"""<img[^>]*?\ssrc=["']([^"']+)["']|\[sound:([^\]]+)\]""", re.IGNORECASE)
+
+
+def _all_markdown(notes: Iterable[exported.ExportedNote]) -> bool:
+    """Whether every field of these notes converts to Markdown and back unchanged."""
+    for note in notes:
+        for value in note.fields:
+            if value and to_markdown(value).html != value:
+                return False
+    return True
+
+
+def _field_text(
+    value: str, holds_html: bool, pictures: dict[str, str], brought: Brought, note_id: str
+) -> str:
+    """A field's text as its note gives it: Markdown (with the pictures' paths), or the
+    HTML, cleaned as a build cleans it (what was removed, said)."""
+    if not holds_html:
+        text = to_markdown(value, pictures).text if value else ""
+        return _SOUND.sub(lambda m: f"[sound:{pictures.get(m.group(1), m.group(1))}]", text)
+    cleaned = clean(value)
+    if cleaned.removed:
+        removed = ", ".join(cleaned.removed)
+        brought.notices.append(f"'{note_id}': removed from its HTML: {removed}")
+    text = cleaned.html
+    for name, path in pictures.items():
+        text = text.replace(f'src="{name}"', f'src="{path}"')
+        text = text.replace(f"[sound:{name}]", f"[sound:{path}]")
+    return text
+
+
+def _slug(note: exported.ExportedNote, taken: set[str]) -> str:
+    """An id from the note's first words, unique in the deck."""
+    text = next((visible_text(f[:2_000]) for f in note.fields if visible_text(f[:2_000])), "")
+    words = words_of(re.sub(r"\{\{c\d+::|::[^}]*\}\}|\}\}", " ", text))
+    base = "-".join(words[:6])[:48].strip("-") or "note"
+    slug, number = base, 2
+    while slug in taken:
+        slug, number = f"{base}-{number}", number + 1
+    return slug
+
+
+def _key(name: str) -> str:
+    """A field's name as a key of a note's YAML: quoted where YAML would read it as
+    something else."""
+    return name if re.fullmatch(r"[A-Za-z][\w ()-]*", name) and not resolves(name) else _q(name)
+
+
+def _q(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _deck_yaml(
+    top: str,
+    domains: dict[str, tuple[str, str]],
+    types: dict[int, exported.Notetype],
+    html_types: set[int],
+    tags: list[str],
+) -> str:
+    """deck.yaml: the deck, its domains (a deck each), its tags and its note types."""
+    lines = [
+        "# Brought from Anki by `deckgen init --from`. `key` is the namespace of every note's",
+        "# GUID: never change it (a note brought from Anki keeps its own GUID).",
+        f"name: {one_line(top)}",
+        f"key: {slug_of(top, 40) or 'deck'}",
+        "domains:",
+    ]
+    for deck, (key, name) in domains.items():
+        lines.append(f"  - {{key: {key}, name: {_q(name)}, deck: {_q(deck)}}}")
+    if tags:
+        lines.append("tags:")
+        lines += [f"  - {_q(tag)}" for tag in tags]
+    lines.append("note_types:")
+    for ntid, note_type in types.items():
+        lines += _note_type_yaml(ntid, note_type, ntid in html_types)
+    return "\n".join(lines) + "\n"
+
+
+def _note_type_yaml(ntid: int, note_type: exported.Notetype, holds_html: bool) -> list[str]:
+    lines = [f"  - name: {_q(note_type.name)}", f"    id: {ntid}"]
+    if note_type.is_cloze:
+        lines.append("    cloze: true")
+    if holds_html:
+        lines.append("    html: true")
+    if note_type.sort_field:
+        lines.append(f"    sort_field: {_q(note_type.fields[note_type.sort_field])}")
+    lines += _settings_yaml(note_type.settings, "    ")
+    lines.append("    fields:")
+    ids = note_type.field_ids or (None,) * len(note_type.fields)
+    settings = note_type.field_settings or ((),) * len(note_type.fields)
+    for name, field_id, own in zip(note_type.fields, ids, settings, strict=True):
+        lines.append(f"      - name: {_q(name)}")
+        if field_id:
+            lines.append(f"        id: {field_id}")
+        lines += _settings_yaml(own, "        ")
+    lines.append("    templates:")
+    for template in note_type.templates:
+        lines.append(f"      - name: {_q(template.name)}")
+        if template.id:
+            lines.append(f"        id: {template.id}")
+        lines.append(f"        front: {_q(template.front)}")
+        lines.append(f"        back: {_q(template.back)}")
+        lines += _settings_yaml(template.settings, "        ")
+    lines.append(f"    css: {_q(note_type.css)}")
+    return lines
+
+
+# deck.yaml's name of each setting, by the name Anki's JSON gives it.
+_SETTING_KEYS = {
+    "latexPre": "latex_pre",
+    "latexPost": "latex_post",
+    "latexsvg": "latex_svg",
+    "font": "font",
+    "size": "size",
+    "rtl": "rtl",
+    "sticky": "sticky",
+    "description": "description",
+    "plainText": "plain_text",
+    "collapsed": "collapsed",
+    "excludeFromSearch": "exclude_from_search",
+    "bqfmt": "browser_front",
+    "bafmt": "browser_back",
+    "bfont": "browser_font",
+    "bsize": "browser_font_size",
+}
+
+
+def _settings_yaml(settings: exported.Settings, indent: str) -> list[str]:
+    lines = []
+    for key, value in settings:
+        if key in ("latexPre", "latexPost") and value in (LATEX_PRE, LATEX_POST):
+            continue
+        if isinstance(value, bool):
+            written = "true" if value else "false"
+        elif isinstance(value, int):
+            written = str(value)
+        else:
+            written = _q(str(value))
+        lines.append(f"{indent}{_SETTING_KEYS[key]}: {written}")
+    return lines
+
+
+def _lock(
+    folder: Path,
+    notes: list[exported.ExportedNote],
+    types: dict[int, exported.Notetype],
+    type_names: dict[int, str],
+) -> None:
+    """The lock that gives every note and note type the time Anki has for it, made from
+    the notes folder as a build reads it (BringError if it does not read back whole)."""
+    loaded = load(folder, cache=False)
+    if loaded.deck is None or has_errors(loaded.problems):
+        shown = "; ".join(str(p) for p in loaded.problems if p.level.name == "ERROR")[:2000]
+        raise BringError(f"the notes it makes do not check: {shown}")
+    deck = loaded.deck
+    mods = {note.guid: note.mod for note in notes}
+    entries = NoteEntries()
+    for record in deck.records():
+        entries.put(
+            NoteEntry(record.note_id, record.kind, record.domain, mods[record.guid], record.digest)
+        )
+    note_types = resolve(deck.note_types, None)
+    anki_mods = {type_names[ntid]: t.mod for ntid, t in types.items()}
+    kinds = {k: t for k, t in note_types.items() if not t.declared}
+    kept, _ = notetype_entries(Lock(), int(time.time()), kinds)
+    for kind, note_type in note_types.items():
+        if note_type.declared:
+            mod = anki_mods[note_type.name]
+            kept[kind] = NotetypeEntry(kind, mod, note_type.digest, note_type.schema)
+    lock.write(folder / lock.LOCK_FILE, Lock(deck.key, entries, kept))
+
+
+def _undo(folder: Path) -> None:
+    """The folder as it was before: removed, with what was written in it."""
+    for root, dirs, names in os.walk(folder, topdown=False):
+        for name in names:
+            os.unlink(os.path.join(root, name))
+        for name in dirs:
+            os.rmdir(os.path.join(root, name))
+    if folder.is_dir():
+        folder.rmdir()

@@ -1,0 +1,201 @@
+"""`deckgen init --from`: a deck made in Anki, brought into notes, built, and imported
+into the collection it came from (nothing new, nothing updated) and into a fresh one
+(the same cards)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from anki.collection import Collection, ExportAnkiPackageOptions
+from click.testing import CliRunner
+from conftest import import_package, visible
+
+from deckgen.cli import main
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"a picture"
+MP3 = b"ID3" + b"\x00" * 20 + b"a sound"
+
+
+def _collection(path: Path) -> Collection:
+    """A collection as a user makes one: stock types and a custom one, nested decks,
+    formatting, a picture, tags; some cards studied, one suspended."""
+    col = Collection(str(path))
+    top = col.decks.id("Spanish")
+    verbs = col.decks.id("Spanish::Grammar::Verbs")
+    basic = col.models.by_name("Basic")
+    reversed_ = col.models.by_name("Basic (and reversed card)")
+    cloze = col.models.by_name("Cloze")
+    custom = col.models.new("Vocab")
+    for name in ("Word", "Meaning", "Note"):
+        col.models.add_field(custom, col.models.new_field(name))
+    template = col.models.new_template("Card 1")
+    template["qfmt"] = "{{Word}}{{#Note}}<br><i>{{Note}}</i>{{/Note}}"
+    template["afmt"] = "{{FrontSide}}<hr id=answer>{{Meaning}}"
+    col.models.add_template(custom, template)
+    custom["css"] = ".card { color: navy; }"
+    col.models.add(custom)
+    Path(col.media.dir(), "sun.png").write_bytes(PNG)
+    Path(col.media.dir(), "soy.mp3").write_bytes(MP3)
+    notes = [
+        (basic, top, {"Front": "hola", "Back": "hello"}, ["greeting"]),
+        (
+            basic,
+            top,
+            {"Front": "<b>adiós</b>", "Back": 'bye <span style="color: red">now</span>'},
+            [],
+        ),
+        (reversed_, verbs, {"Front": "ser", "Back": "to be<br>(permanent)"}, ["verbs::irregular"]),
+        (
+            cloze,
+            verbs,
+            {"Text": "{{c1::Soy}} de Madrid, {{c2::estoy}} aquí", "Back Extra": "[sound:soy.mp3]"},
+            [],
+        ),
+        (
+            custom,
+            col.decks.id("Spanish::Words"),
+            {"Word": "sol", "Meaning": '<img src="sun.png">', "Note": "masc."},
+            [],
+        ),
+        (
+            custom,
+            col.decks.id("Spanish::Words"),
+            {"Word": "luna", "Meaning": "moon", "Note": ""},
+            [],
+        ),
+    ]
+    for model, deck, fields, tags in notes:
+        note = col.new_note(model)  # type: ignore[arg-type]
+        for name, value in fields.items():
+            note[name] = value
+        note.tags = tags
+        col.add_note(note, deck)
+    for card_id in col.find_cards("")[:3]:
+        card = col.get_card(card_id)
+        card.start_timer()
+        col.sched.answerCard(card, 3)
+    col.sched.suspend_cards([col.find_cards("")[4]])
+    return col
+
+
+def _state(col: Collection) -> dict[int, tuple[object, ...]]:
+    """Every card: its note, deck, template, scheduling and reviews."""
+    return {
+        cid: (
+            card.nid,
+            card.did,
+            card.ord,
+            card.type,
+            card.queue,
+            card.due,
+            card.ivl,
+            col.db.scalar("select count() from revlog where cid = ?", cid),
+        )
+        for cid in col.find_cards("")
+        for card in [col.get_card(cid)]
+    }
+
+
+def _rendered(col: Collection) -> dict[tuple[str, int], tuple[str, str]]:
+    """Each card, by its note's first field and template: its question and answer as seen."""
+    shown = {}
+    for cid in col.find_cards(""):
+        card = col.get_card(cid)
+        key = (visible(card.note().fields[0]), card.ord)
+        shown[key] = (visible(card.question()), visible(card.answer()))
+    return shown
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_a_deck_brought_from_anki_builds_back_to_itself(tmp_path: Path, legacy: bool) -> None:
+    col = _collection(tmp_path / "original.anki2")
+    try:
+        package = tmp_path / "export.apkg"
+        options = ExportAnkiPackageOptions(with_scheduling=True, with_media=True, legacy=legacy)
+        col.export_anki_package(out_path=str(package), options=options, limit=None)
+        notes = tmp_path / "notes"
+        result = CliRunner().invoke(main, ["init", str(notes), "--from", str(package)])
+        assert result.exit_code == 0, result.output
+        build = CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp_path / "deck.apkg")])
+        assert build.exit_code == 0, build.output
+        before, shown = _state(col), _rendered(col)
+        types = {m["id"] for m in col.models.all()}
+
+        log = import_package(col, tmp_path / "deck.apkg")
+        assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
+        col.models._clear_cache()
+        assert {m["id"] for m in col.models.all()} == types  # no "Name+" copy
+        assert _state(col) == before
+
+        fresh = Collection(str(tmp_path / "fresh.anki2"))
+        try:
+            import_package(fresh, tmp_path / "deck.apkg")
+            assert _rendered(fresh) == shown
+            names = sorted(n.name for n in fresh.decks.all_names_and_ids() if n.name != "Default")
+            assert names == sorted(
+                n.name for n in col.decks.all_names_and_ids() if n.name != "Default"
+            )
+        finally:
+            fresh.close()
+
+        # One note edited in its YAML: exactly that note is updated, its reviews kept.
+        words = next(notes.glob("*words*.yaml"))
+        words.write_text(words.read_text().replace("Meaning: moon", "Meaning: the moon"))
+        later = CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp_path / "v2.apkg")])
+        assert later.exit_code == 0, later.output
+        log = import_package(col, tmp_path / "v2.apkg")
+        assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 1, 0)
+        assert [n for n in before if before[n] != _state(col).get(n)] == []
+
+        # And pull works on the new folder: an edit made in Anki (later) comes back.
+        time.sleep(1.1)  # Anki keeps times in seconds
+        [nid] = col.find_notes("Word:sol")
+        note = col.get_note(nid)
+        note["Note"] = "masculine"
+        col.update_note(note)
+        exported = tmp_path / "edited.apkg"
+        col.export_anki_package(out_path=str(exported), options=options, limit=None)
+        pulled = CliRunner().invoke(main, ["pull", str(exported), str(notes)])
+        assert pulled.exit_code == 0, pulled.output
+        assert "  Note: masculine\n" in words.read_text()
+    finally:
+        col.close()
+
+
+def test_bad_input_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    col = _collection(tmp_path / "original.anki2")
+    col.decks.id("French")
+    note = col.new_note(col.models.by_name("Basic"))  # type: ignore[arg-type]
+    note["Front"] = "bonjour"
+    col.add_note(note, col.decks.id("French"))
+    package = tmp_path / "export.apkg"
+    options = ExportAnkiPackageOptions(with_scheduling=False, with_media=True, legacy=False)
+    col.export_anki_package(out_path=str(package), options=options, limit=None)
+    col.close()
+    notes = tmp_path / "notes"
+    result = CliRunner().invoke(main, ["init", str(notes), "--from", str(package)])
+    assert result.exit_code == 1
+    assert "it holds several decks: name one with --deck: 'French' (1 notes), 'Spanish'" in (
+        result.output
+    )
+    assert not notes.exists()
+    result = CliRunner().invoke(
+        main, ["init", str(notes), "--from", str(package), "--deck", "Latin"]
+    )
+    assert result.exit_code == 1 and "it holds no deck 'Latin'" in result.output
+    assert not notes.exists()
+    (tmp_path / "not.apkg").write_bytes(b"not a zip")
+    result = CliRunner().invoke(main, ["init", str(notes), "--from", str(tmp_path / "not.apkg")])
+    assert result.exit_code == 1 and "not a zip archive" in result.output
+    assert not notes.exists()
+    result = CliRunner().invoke(
+        main, ["init", str(notes), "--from", str(package), "--deck", "French"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (notes / "deck.lock").exists()
+    again = CliRunner().invoke(
+        main, ["init", str(notes), "--from", str(package), "--deck", "French"]
+    )
+    assert again.exit_code == 1 and "is not empty" in again.output
