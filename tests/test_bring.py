@@ -16,6 +16,7 @@ from deckgen.cli import main
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"a picture"
 MP3 = b"ID3" + b"\x00" * 20 + b"a sound"
+WOFF2 = b"wOF2" + b"\x00" * 40 + b"a font"
 
 
 def _collection(path: Path) -> Collection:
@@ -34,7 +35,8 @@ def _collection(path: Path) -> Collection:
     template["qfmt"] = "{{Word}}{{#Note}}<br><i>{{Note}}</i>{{/Note}}"
     template["afmt"] = "{{FrontSide}}<hr id=answer>{{Meaning}}"
     col.models.add_template(custom, template)
-    custom["css"] = ".card { color: navy; }"
+    custom["css"] = '@font-face { font-family: f; src: url("_f.woff2"); } .card { color: navy; }'
+    Path(col.media.dir(), "_f.woff2").write_bytes(WOFF2)
     col.models.add(custom)
     Path(col.media.dir(), "sun.png").write_bytes(PNG)
     Path(col.media.dir(), "soy.mp3").write_bytes(MP3)
@@ -133,6 +135,8 @@ def test_a_deck_brought_from_anki_builds_back_to_itself(tmp_path: Path, legacy: 
         try:
             import_package(fresh, tmp_path / "deck.apkg")
             assert _rendered(fresh) == shown
+            media = {p.name: p.read_bytes() for p in Path(fresh.media.dir()).iterdir()}
+            assert sorted(media.values()) == sorted([PNG, MP3, WOFF2])  # the font too
             names = sorted(n.name for n in fresh.decks.all_names_and_ids() if n.name != "Default")
             assert names == sorted(
                 n.name for n in col.decks.all_names_and_ids() if n.name != "Default"

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from deckgen import exported, lock
 from deckgen.apkg import LATEX_POST, LATEX_PRE
-from deckgen.declared import resolve
+from deckgen.declared import loads, resolve
 from deckgen.diagnostics import has_errors
 from deckgen.files import write_all
 from deckgen.load import load
@@ -111,10 +111,16 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     tags = sorted({t for note in notes for t in note.tags}, key=tag_key)
     files[folder / "deck.yaml"] = _deck_yaml(top, domains, types, html_types, tags)
     written = {path: text.encode("utf-8") for path, text in files.items()}
+    # What templates and CSS load (a font, a background): beside deck.yaml, under the names
+    # they use, so that they load them as they are.
+    faces = [t.css for t in types.values()]
+    faces += [side for t in types.values() for tm in t.templates for side in (tm.front, tm.back)]
+    static = {src for face in faces for src in loads(face) if "/" not in src}
     folder.mkdir(parents=True, exist_ok=True)
     try:
         write_all(written)
         exported.media(package, set(media_names), folder / MEDIA_FOLDER)
+        exported.media(package, static, folder)
         _lock(folder, notes, types, type_names)
     except BringError:
         _undo(folder)

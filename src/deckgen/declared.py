@@ -487,6 +487,12 @@ _LOADS = re.compile(
 _ELSEWHERE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//|#)|\{\{", re.IGNORECASE)
 
 
+def loads(text: str) -> list[str]:
+    """The files of the deck a template or stylesheet loads, as it names them."""
+    found = [m.group("url") or m.group("ref") for m in _LOADS.finditer(text)]
+    return [src for src in found if not _ELSEWHERE.search(src)]
+
+
 def _ship_media(
     checker: Checker, face: Face, folder: Path, shipped: dict[str, Picture]
 ) -> str | None:
