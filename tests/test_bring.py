@@ -28,6 +28,9 @@ def _collection(path: Path) -> Collection:
     basic = col.models.by_name("Basic")
     reversed_ = col.models.by_name("Basic (and reversed card)")
     cloze = col.models.by_name("Cloze")
+    optional = col.models.by_name("Basic (optional reversed card)")
+    typed = col.models.by_name("Basic (type in the answer)")
+    occlusion = col.models.by_name("Image Occlusion")
     custom = col.models.new("Vocab")
     for name in ("Word", "Meaning", "Note"):
         col.models.add_field(custom, col.models.new_field(name))
@@ -65,6 +68,19 @@ def _collection(path: Path) -> Collection:
             custom,
             col.decks.id("Spanish::Words"),
             {"Word": "luna", "Meaning": "moon", "Note": ""},
+            [],
+        ),
+        (optional, top, {"Front": "gato", "Back": "cat", "Add Reverse": "y"}, []),
+        (optional, top, {"Front": "perro", "Back": "dog", "Add Reverse": ""}, []),
+        (typed, top, {"Front": "water", "Back": "agua"}, []),
+        (
+            occlusion,
+            col.decks.id("Spanish::Pictures"),
+            {
+                "Occlusion": "{{c1::image-occlusion:rect:left=.1:top=.1:width=.3:height=.2:oi=1}}",
+                "Image": '<img src="sun.png">',
+                "Header": "The sun",
+            },
             [],
         ),
     ]
@@ -110,15 +126,22 @@ def _rendered(col: Collection) -> dict[tuple[str, int], tuple[str, str]]:
     return shown
 
 
-@pytest.mark.parametrize("legacy", [False, True])
-def test_a_deck_brought_from_anki_builds_back_to_itself(tmp_path: Path, legacy: bool) -> None:
+@pytest.mark.parametrize("form", ["current", "legacy", "collection"])
+def test_a_deck_brought_from_anki_builds_back_to_itself(tmp_path: Path, form: str) -> None:
     col = _collection(tmp_path / "original.anki2")
     try:
         package = tmp_path / "export.apkg"
+        legacy = form == "legacy"
         options = ExportAnkiPackageOptions(with_scheduling=True, with_media=True, legacy=legacy)
-        col.export_anki_package(out_path=str(package), options=options, limit=None)
+        if form == "collection":  # a whole-collection package, .colpkg
+            package = tmp_path / "collection.colpkg"
+            col.export_collection_package(str(package), include_media=True, legacy=False)
+            col.reopen()
+        else:
+            col.export_anki_package(out_path=str(package), options=options, limit=None)
         notes = tmp_path / "notes"
-        result = CliRunner().invoke(main, ["init", str(notes), "--from", str(package)])
+        command = ["init", str(notes), "--from", str(package), "--deck", "Spanish"]
+        result = CliRunner().invoke(main, command)
         assert result.exit_code == 0, result.output
         build = CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp_path / "deck.apkg")])
         assert build.exit_code == 0, build.output
