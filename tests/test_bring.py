@@ -226,3 +226,49 @@ def test_bad_input_is_refused_and_nothing_written(tmp_path: Path) -> None:
         main, ["init", str(notes), "--from", str(package), "--deck", "French"]
     )
     assert again.exit_code == 1 and "is not empty" in again.output
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_a_deck_deckgen_built_comes_back_as_its_kinds(
+    notes_dir: Path, tmp_path: Path, legacy: bool
+) -> None:
+    """The sample deck, built, imported, studied and exported: brought back, its notes are
+    facts, traps, pairs and scenarios again, with their ids, domains and weights, and they
+    build that deck's cards."""
+    col = Collection(str(tmp_path / "original.anki2"))
+    try:
+        assert (
+            CliRunner()
+            .invoke(main, ["build", str(notes_dir), "-o", str(tmp_path / "v1.apkg")])
+            .exit_code
+            == 0
+        )
+        import_package(col, tmp_path / "v1.apkg")
+        for card_id in col.find_cards("")[:5]:
+            card = col.get_card(card_id)
+            card.start_timer()
+            col.sched.answerCard(card, 3)
+        package = tmp_path / "export.apkg"
+        options = ExportAnkiPackageOptions(with_scheduling=True, with_media=True, legacy=legacy)
+        col.export_anki_package(out_path=str(package), options=options, limit=None)
+        notes = tmp_path / "brought"
+        result = CliRunner().invoke(main, ["init", str(notes), "--from", str(package)])
+        assert result.exit_code == 0, result.output
+        deck = (notes / "deck.yaml").read_text(encoding="utf-8")
+        assert "note_types:" not in deck and "weight: 44" in deck
+        original = {p.stem for p in notes_dir.glob("*.yaml")} - {"deck"}
+        assert {p.stem for p in notes.glob("*.yaml")} - {"deck"} == original
+        build = CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp_path / "v2.apkg")])
+        assert build.exit_code == 0, build.output
+        before, shown = _state(col), _rendered(col)
+        log = import_package(col, tmp_path / "v2.apkg")
+        assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
+        assert _state(col) == before
+        fresh = Collection(str(tmp_path / "fresh.anki2"))
+        try:
+            import_package(fresh, tmp_path / "v2.apkg")
+            assert _rendered(fresh) == shown
+        finally:
+            fresh.close()
+    finally:
+        col.close()

@@ -14,12 +14,13 @@ cleans it. Scheduling, reviews, flags and suspensions stay in the collection.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,12 +32,12 @@ from deckgen.files import write_all
 from deckgen.load import load
 from deckgen.lock import Lock, NoteEntries, NoteEntry, NotetypeEntry
 from deckgen.markup import visible_text
+from deckgen.media import NAME
 from deckgen.notetypes import NOTE_TYPES
-from deckgen.records import tag_key
+from deckgen.records import guid, tag_key
 from deckgen.revision import notetype_entries
 from deckgen.sanitize import clean
 from deckgen.shapes import slug_of, words_of
-from deckgen.source import resolves
 from deckgen.unmarkup import to_markdown
 from deckgen.yamledit import note_text, one_line
 
@@ -66,62 +67,58 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     except exported.PackageError as error:
         raise BringError(str(error)) from error
     top, notes = _chosen(found, deck)
-    ours = {t.model_id for t in NOTE_TYPES.values()}
-    if any(note.notetype in ours for note in notes):
-        raise BringError(
-            f"'{top}' was built by deckgen: its notes folder is where it lives, and `deckgen"
-            " pull` brings back what was edited in Anki"
-        )
     brought = Brought()
-    types = {ntid: found.notetypes[ntid] for ntid in dict.fromkeys(n.notetype for n in notes)}
+    types = {ntid: found.notetypes.get(ntid) for ntid in dict.fromkeys(n.notetype for n in notes)}
     missing = [ntid for ntid, t in types.items() if t is None]
     if missing:
         raise BringError(f"a note type of its notes is not in the package ({missing[0]})")
-    # Each subdeck that holds notes: a domain, in the order Anki lists decks.
+    declared = {ntid: t for ntid, t in types.items() if t is not None and ntid not in _KINDS}
+    # deckgen's own note types come back as its kinds; the notes retired from them, not.
+    notes = [n for n in notes if n.notetype not in _KINDS or not _named(n, found)["Retired"]]
+    key = _key_of(top, notes, found)
     decks = sorted({_deck_of(note, top) for note in notes}, key=_deck_order)
-    domains = _domains(decks)
+    domains = _domains(decks, notes, top, found)
     media_names = _media_names(notes)
-    pictures = {name: f"{MEDIA_FOLDER}/{name}" for name in media_names}
+    pictures = {name: f"{MEDIA_FOLDER}/{_own_name(name)}" for name in media_names}
     html_types = {
-        ntid for ntid in types if not _all_markdown(n for n in notes if n.notetype == ntid)
+        ntid for ntid in declared if not _all_markdown(n for n in notes if n.notetype == ntid)
     }
-    type_names = {ntid: t.name for ntid, t in types.items()}
     taken: set[str] = set()
     files: dict[Path, str] = {}
     by_domain: dict[str, list[str]] = {}
+    kept_tags: set[str] = set()
     for note in notes:
-        note_type = types[note.notetype]
         domain = domains[_deck_of(note, top)]
-        note_id = _slug(note, taken)
-        taken.add(note_id)
-        entries: list[tuple[str, object]] = [
-            ("id", note_id),
-            ("guid", note.guid),
-            ("type", note_type.name),
-        ]
-        for name, value in zip(note_type.fields, note.fields, strict=False):
-            text = _field_text(value, note.notetype in html_types, pictures, brought, note_id)
-            if text:
-                entries.append((_key(name), text))
-        if note.tags:
-            entries.append(("tags", list(note.tags)))
+        tags = [t for t in note.tags if not _own_tag(t)] if note.notetype in _KINDS else []
+        tags = tags if note.notetype in _KINDS else list(note.tags)
+        kept_tags.update(tags)
+        if note.notetype in _KINDS:
+            entries = _kind_entries(note, found, key, pictures, taken, tags, brought)
+        else:
+            entries = _declared_entries(note, declared, html_types, pictures, taken, brought)
+            if tags:
+                entries.append(("tags", tags))
+        taken.add(str(entries[0][1]))
         by_domain.setdefault(domain[0], []).append(note_text(entries))
-    for key, texts in by_domain.items():
-        files[folder / f"{key}.yaml"] = "\n".join(texts) + "\n"
-    tags = sorted({t for note in notes for t in note.tags}, key=tag_key)
-    files[folder / "deck.yaml"] = _deck_yaml(top, domains, types, html_types, tags)
+    for domain_key, texts in by_domain.items():
+        files[folder / f"{domain_key}.yaml"] = "\n".join(texts) + "\n"
+    tags = sorted(kept_tags, key=tag_key)
+    files[folder / "deck.yaml"] = _deck_yaml(top, key, domains, declared, html_types, tags)
     written = {path: text.encode("utf-8") for path, text in files.items()}
     # What templates and CSS load (a font, a background): beside deck.yaml, under the names
     # they use, so that they load them as they are.
-    faces = [t.css for t in types.values()]
-    faces += [side for t in types.values() for tm in t.templates for side in (tm.front, tm.back)]
+    faces = [t.css for t in declared.values()]
+    faces += [side for t in declared.values() for tm in t.templates for side in (tm.front, tm.back)]
     static = {src for face in faces for src in loads(face) if "/" not in src}
     folder.mkdir(parents=True, exist_ok=True)
     try:
         write_all(written)
-        exported.media(package, set(media_names), folder / MEDIA_FOLDER)
+        got = exported.media(package, set(media_names), folder / MEDIA_FOLDER)
+        for name, path in got.items():
+            if _own_name(name) != name:
+                path.rename(path.with_name(_own_name(name)))
         exported.media(package, static, folder)
-        _lock(folder, notes, types, type_names)
+        _lock(folder, notes, types)
     except BringError:
         _undo(folder)
         raise
@@ -131,6 +128,87 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     brought.files = sorted(written)
     brought.notes = len(notes)
     return brought
+
+
+# deckgen's own note types, by their ids: their notes come back as its kinds.
+_KINDS = {t.model_id: t for t in NOTE_TYPES.values()}
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _named(note: exported.ExportedNote, found: exported.Exported) -> dict[str, str]:
+    """A note's fields by name (empty for those its type in the package lacks)."""
+    names = found.notetypes[note.notetype].fields
+    named = dict.fromkeys(_KINDS[note.notetype].field_names, "") if note.notetype in _KINDS else {}
+    named.update(zip(names, note.fields, strict=False))
+    return named
+
+
+def _own_tag(tag: str) -> bool:
+    """A tag a build gives a kind's notes itself."""
+    return tag.casefold().startswith(("domain::", "kind::", "deckgen::"))
+
+
+def _own_name(name: str) -> str:
+    """A file's own name: a picture deckgen named by its bytes (`sun.3f2a9c1e.png`) by the
+    name it had (`sun.png`), which a build names the same way again."""
+    found = re.fullmatch(r"(.+)\.[0-9a-f]{8}(\.[A-Za-z0-9]+)", name)
+    return found.group(1) + found.group(2) if found and NAME.match(name) else name
+
+
+def _key_of(top: str, notes: list[exported.ExportedNote], found: exported.Exported) -> str:
+    """The deck's key: the one deckgen made its kinds' GUIDs with, if it is the one made
+    from the deck's name (else that one, and each such note keeps its GUID)."""
+    return slug_of(top, 40) or "deck"
+
+
+def _kind_entries(
+    note: exported.ExportedNote,
+    found: exported.Exported,
+    key: str,
+    pictures: dict[str, str],
+    taken: set[str],
+    tags: list[str],
+    brought: Brought,
+) -> list[tuple[str, object]]:
+    """A note of one of deckgen's kinds, as its YAML holds it: its id (its ID field), and
+    its text as Markdown, as pull brings it back."""
+    from deckgen.pull import _convert, note_entries
+
+    note_type = _KINDS[note.notetype]
+    named = _named(note, found)
+    written = html.unescape(named.get("ID", ""))
+    note_id = written if SLUG.fullmatch(written) and written not in taken else _slug(note, taken)
+    fields = {}
+    for name in note_type.written:
+        converted, said = _convert(named.get(name, ""), name, pictures)
+        brought.notices += [f"'{note_id}': {message}" for _, message in said]
+        if converted is not None and converted.text:
+            fields[name] = converted.text
+    own = guid(key, note_id) == note.guid
+    return note_entries(note_type, note_id, None if own else note.guid, fields, tags)
+
+
+def _declared_entries(
+    note: exported.ExportedNote,
+    declared: dict[int, exported.Notetype],
+    html_types: set[int],
+    pictures: dict[str, str],
+    taken: set[str],
+    brought: Brought,
+) -> list[tuple[str, object]]:
+    """A note of a type the deck declares: its GUID, type and fields by name."""
+    note_type = declared[note.notetype]
+    note_id = _slug(note, taken)
+    entries: list[tuple[str, object]] = [
+        ("id", note_id),
+        ("guid", note.guid),
+        ("type", note_type.name),
+    ]
+    for name, value in zip(note_type.fields, note.fields, strict=False):
+        text = _field_text(value, note.notetype in html_types, pictures, brought, note_id)
+        if text:
+            entries.append((name, text))
+    return entries
 
 
 def _chosen(found: exported.Exported, deck: str | None) -> tuple[str, list[exported.ExportedNote]]:
@@ -165,17 +243,30 @@ def _deck_order(name: str) -> list[str]:
     return [level.casefold() for level in name.split("::")]
 
 
-def _domains(decks: list[str]) -> dict[str, tuple[str, str]]:
-    """Each deck below the top one: a domain's key (unique) and name."""
-    domains: dict[str, tuple[str, str]] = {}
+def _domains(
+    decks: list[str], notes: list[exported.ExportedNote], top: str, found: exported.Exported
+) -> dict[str, tuple[str, str, int | None]]:
+    """Each deck below the top one: a domain's key (unique; the one deckgen gave its kinds'
+    notes, `domain::<key>`, where they have one), name and weight (as their cards show it,
+    `MLOps · 44% of exam`)."""
+    known: dict[str, tuple[str, int | None]] = {}
+    for note in notes:
+        if note.notetype in _KINDS:
+            tag = next((t for t in note.tags if t.casefold().startswith("domain::")), "")
+            label = html.unescape(_named(note, found).get("Domain", "")).split("<!--")[0]
+            shown = re.search(r" · (\d{1,3})% of exam$", label)
+            if tag[8:] and SLUG.fullmatch(tag[8:]):
+                known.setdefault(_deck_of(note, top), (tag[8:], int(shown[1]) if shown else None))
+    domains: dict[str, tuple[str, str, int | None]] = {}
     keys: set[str] = set()
     for deck in decks:
-        base = slug_of(deck.replace("::", " "), 40) or ("top" if not deck else "part")
+        base, weight = known.get(deck, ("", None))
+        base = base or slug_of(deck.replace("::", " "), 40) or ("top" if not deck else "part")
         key, number = base, 2
         while key in keys:
             key, number = f"{base}-{number}", number + 1
         keys.add(key)
-        domains[deck] = (key, deck.split("::")[-1] if deck else "Main")
+        domains[deck] = (key, deck.split("::")[-1] if deck else "Main", weight)
     return domains
 
 
@@ -232,19 +323,14 @@ def _slug(note: exported.ExportedNote, taken: set[str]) -> str:
     return slug
 
 
-def _key(name: str) -> str:
-    """A field's name as a key of a note's YAML: quoted where YAML would read it as
-    something else."""
-    return name if re.fullmatch(r"[A-Za-z][\w ()-]*", name) and not resolves(name) else _q(name)
-
-
 def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
 def _deck_yaml(
     top: str,
-    domains: dict[str, tuple[str, str]],
+    key: str,
+    domains: dict[str, tuple[str, str, int | None]],
     types: dict[int, exported.Notetype],
     html_types: set[int],
     tags: list[str],
@@ -254,15 +340,17 @@ def _deck_yaml(
         "# Brought from Anki by `deckgen init --from`. `key` is the namespace of every note's",
         "# GUID: never change it (a note brought from Anki keeps its own GUID).",
         f"name: {one_line(top)}",
-        f"key: {slug_of(top, 40) or 'deck'}",
+        f"key: {key}",
         "domains:",
     ]
-    for deck, (key, name) in domains.items():
-        lines.append(f"  - {{key: {key}, name: {_q(name)}, deck: {_q(deck)}}}")
+    for deck, (domain_key, name, weight) in domains.items():
+        weighed = f", weight: {weight}" if weight is not None else ""
+        lines.append(f"  - {{key: {domain_key}, name: {_q(name)}, deck: {_q(deck)}{weighed}}}")
     if tags:
         lines.append("tags:")
         lines += [f"  - {_q(tag)}" for tag in tags]
-    lines.append("note_types:")
+    if types:
+        lines.append("note_types:")
     for ntid, note_type in types.items():
         lines += _note_type_yaml(ntid, note_type, ntid in html_types)
     return "\n".join(lines) + "\n"
@@ -335,8 +423,7 @@ def _settings_yaml(settings: exported.Settings, indent: str) -> list[str]:
 def _lock(
     folder: Path,
     notes: list[exported.ExportedNote],
-    types: dict[int, exported.Notetype],
-    type_names: dict[int, str],
+    types: Mapping[int, exported.Notetype | None],
 ) -> None:
     """The lock that gives every note and note type the time Anki has for it, made from
     the notes folder as a build reads it (BringError if it does not read back whole)."""
@@ -352,12 +439,12 @@ def _lock(
             NoteEntry(record.note_id, record.kind, record.domain, mods[record.guid], record.digest)
         )
     note_types = resolve(deck.note_types, None)
-    anki_mods = {type_names[ntid]: t.mod for ntid, t in types.items()}
+    anki_mods = {ntid: t.mod for ntid, t in types.items() if t is not None}
     kinds = {k: t for k, t in note_types.items() if not t.declared}
     kept, _ = notetype_entries(Lock(), int(time.time()), kinds)
     for kind, note_type in note_types.items():
-        if note_type.declared:
-            mod = anki_mods[note_type.name]
+        mod = anki_mods.get(note_type.model_id)
+        if mod is not None:  # a note type Anki has: its time there
             kept[kind] = NotetypeEntry(kind, mod, note_type.digest, note_type.schema)
     lock.write(folder / lock.LOCK_FILE, Lock(deck.key, entries, kept))
 

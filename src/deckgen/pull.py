@@ -814,12 +814,27 @@ def _apply_items(
 
 
 def _entries(note_type: NoteType, edit: _Edit) -> list[tuple[str, object]]:
-    fields = edit.fields
-    entries: list[tuple[str, object]] = [("id", edit.record.note_id), ("guid", edit.record.guid)]
+    return note_entries(
+        note_type, edit.record.note_id, edit.record.guid, edit.fields, edit.tags or []
+    )
+
+
+def note_entries(
+    note_type: NoteType,
+    note_id: str,
+    guid: str | None,
+    fields: dict[str, str],
+    tags: list[str],
+) -> list[tuple[str, object]]:
+    """A note's keys and values as its YAML holds them, from its fields' text by field
+    name: a declared type's by name, a kind's under its own keys (a pair's items)."""
+    entries: list[tuple[str, object]] = [("id", note_id)]
+    if guid is not None:
+        entries.append(("guid", guid))
     if note_type.declared:
         entries.append(("type", note_type.name))
         entries += [(name, fields[name]) for name in note_type.field_names if fields.get(name)]
-        return [*entries, ("tags", edit.tags)] if edit.tags else entries
+        return [*entries, ("tags", tags)] if tags else entries
     if note_type.kind == "pair":
         items = []
         for n in (1, 2, 3):
@@ -827,12 +842,12 @@ def _entries(note_type: NoteType, edit: _Edit) -> list[tuple[str, object]]:
             if name or means:
                 items.append([("name", name), ("means", means)])
         entries.append(("pair", items))
-    for name, text in fields.items():
-        keys = _KEYS[name]
+    for name in note_type.written:
+        keys, text = _KEYS[name], fields.get(name, "")
         if len(keys) == 1 and text:
             entries.append((keys[0], text))
-    if edit.tags:
-        entries.append(("tags", edit.tags))
+    if tags:
+        entries.append(("tags", tags))
     return entries
 
 

@@ -388,6 +388,12 @@ def _fresh(value: str, column: int) -> str:
     raise AssertionError("a double-quoted value holds any text")
 
 
+def _resolves(text: str) -> bool:
+    from deckgen.source import resolves
+
+    return resolves(text)
+
+
 def note_text(entries: Seq[tuple[str, object]]) -> str:
     """A new note, as a file's list holds it: `- key: value` lines (see _mapping_item)."""
     return _mapping_item(entries, 0)
@@ -398,8 +404,10 @@ def _mapping_item(entries: Seq[tuple[str, object]], dash_column: int) -> str:
     text, a list of tags, or a list of items (each a list of keys and text)."""
     column = dash_column + 2
     lines = []
-    for index, (key, value) in enumerate(entries):
+    for index, (name, value) in enumerate(entries):
         lead = " " * dash_column + "- " if index == 0 else " " * column
+        # (A key YAML would read as something else, a field named `yes`, say: quoted.)
+        key = name if _plain(name) and not _resolves(name) else _double(name, ascii=False)
         if isinstance(value, list) and value and isinstance(value[0], list):
             lines.append(lead + key + ":")
             lines += [_mapping_item(item, column + 2) for item in value]
