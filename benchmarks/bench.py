@@ -99,6 +99,8 @@ def bench(size: int, runs: int, work: Path) -> list[str]:
     out = work / f"out{size}.apkg"
     pickled = baseline_input(notes, work / f"base{size}.pickle")
     subprocess.run([*DECKGEN, "build", str(notes), "-o", str(out)], check=True, capture_output=True)
+    source, brought = work / f"source{size}.apkg", work / f"brought{size}"
+    shutil.copyfile(out, source)
     results: dict[str, tuple[list[float], list[int]]] = {}
 
     def record(name: str, command: list[str], before: object = None) -> None:
@@ -145,6 +147,14 @@ def bench(size: int, runs: int, work: Path) -> list[str]:
             )
         record("deckgen check, cold (no cache)", [*DECKGEN, "check", str(notes)], no_cache)
         record("deckgen check, warm", [*DECKGEN, "check", str(notes)])
+        if size <= 20_000:
+            # The deck brought back from its own package (a package Anki reads and
+            # writes alike): init --from, timed against the cold build above.
+            record(
+                "deckgen init --from its package",
+                [*DECKGEN, "init", str(brought), "--from", str(source)],
+                lambda: shutil.rmtree(brought, ignore_errors=True),
+            )
     base = statistics.median(results["genanki alone"][0])
     megabytes = sum(p.stat().st_size for p in notes.glob("*.yaml")) / 1e6
     lines = [f"{size:,} notes ({megabytes:.1f} MB of YAML):"]
@@ -156,6 +166,9 @@ def bench(size: int, runs: int, work: Path) -> list[str]:
     warned_cold = statistics.median(results["deckgen build, cold, with warnings"][0])
     lines.append(f"  with warnings / without: {warned_cold / cold:.2f}x")
     lines.append(f"  cold build per 1,000 notes: {cold / size * 1000:.3f} s")
+    if "deckgen init --from its package" in results:
+        brought = statistics.median(results["deckgen init --from its package"][0])
+        lines.append(f"  init --from / cold build: {brought / cold:.2f}x (the goal: 2x at most)")
     if "deckgen build, cold, a file per note" in results:
         spread_cold = statistics.median(results["deckgen build, cold, a file per note"][0])
         lines.append(f"  a file per note, cold, per 1,000 notes: {spread_cold / size * 1000:.3f} s")

@@ -14,6 +14,7 @@ cleans it. Scheduling, reviews, flags and suspensions stay in the collection.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -80,8 +81,13 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     domains = _domains(decks, notes, top, found)
     media_names = _media_names(notes)
     pictures = {name: f"{MEDIA_FOLDER}/{_own_name(name)}" for name in media_names}
+    # Each declared type's fields as Markdown, if every one converts without loss; else
+    # the type holds HTML.
+    markdown: dict[str, str] = {}
     html_types = {
-        ntid for ntid in declared if not _all_markdown(n for n in notes if n.notetype == ntid)
+        ntid
+        for ntid in declared
+        if not _all_markdown((n for n in notes if n.notetype == ntid), markdown)
     }
     taken: set[str] = set()
     files: dict[Path, str] = {}
@@ -95,7 +101,9 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
         if note.notetype in _KINDS:
             entries = _kind_entries(note, found, key, pictures, taken, tags, brought)
         else:
-            entries = _declared_entries(note, declared, html_types, pictures, taken, brought)
+            entries = _declared_entries(
+                note, declared, html_types, pictures, taken, brought, markdown
+            )
             if tags:
                 entries.append(("tags", tags))
         taken.add(str(entries[0][1]))
@@ -195,6 +203,7 @@ def _declared_entries(
     pictures: dict[str, str],
     taken: set[str],
     brought: Brought,
+    markdown: dict[str, str],
 ) -> list[tuple[str, object]]:
     """A note of a type the deck declares: its GUID, type and fields by name."""
     note_type = declared[note.notetype]
@@ -205,7 +214,8 @@ def _declared_entries(
         ("type", note_type.name),
     ]
     for name, value in zip(note_type.fields, note.fields, strict=False):
-        text = _field_text(value, note.notetype in html_types, pictures, brought, note_id)
+        html_type = note.notetype in html_types
+        text = _field_text(value, html_type, pictures, brought, note_id, markdown)
         if text:
             entries.append((name, text))
     return entries
@@ -235,7 +245,13 @@ def _chosen(found: exported.Exported, deck: str | None) -> tuple[str, list[expor
 def _deck_of(note: exported.ExportedNote, top: str) -> str:
     """The deck a note's cards are in, below the top deck ("" for the top deck itself);
     of a note whose cards are in several, the first in Anki's order."""
-    inside = [d for d in note.decks if d == top or d.startswith(top + "::")]
+    return _first_deck(note.decks, top)
+
+
+@functools.lru_cache(maxsize=4096)
+def _first_deck(decks: frozenset[str], top: str) -> str:
+    """(Remembered: a deck's notes share their set of decks.)"""
+    inside = [d for d in decks if d == top or d.startswith(top + "::")]
     return min(inside, key=_deck_order)[len(top) + 2 :] if inside else ""
 
 
@@ -284,22 +300,31 @@ _SOUND = re.compile(r"\[sound:([^\]\n]+)\]")
 _MEDIA = re.compile(r"""<img[^>]*?\ssrc=["']([^"']+)["']|\[sound:([^\]]+)\]""", re.IGNORECASE)
 
 
-def _all_markdown(notes: Iterable[exported.ExportedNote]) -> bool:
-    """Whether every field of these notes converts to Markdown and back unchanged."""
+def _all_markdown(notes: Iterable[exported.ExportedNote], markdown: dict[str, str]) -> bool:
+    """Whether every field of these notes converts to Markdown and back unchanged (each
+    one's Markdown kept in `markdown`, by its HTML)."""
     for note in notes:
         for value in note.fields:
-            if value and to_markdown(value).html != value:
-                return False
+            if value and value not in markdown:
+                converted = to_markdown(value)
+                if converted.html != value:
+                    return False
+                markdown[value] = converted.text
     return True
 
 
 def _field_text(
-    value: str, holds_html: bool, pictures: dict[str, str], brought: Brought, note_id: str
+    value: str,
+    holds_html: bool,
+    pictures: dict[str, str],
+    brought: Brought,
+    note_id: str,
+    markdown: dict[str, str],
 ) -> str:
     """A field's text as its note gives it: Markdown (with the pictures' paths), or the
     HTML, cleaned as a build cleans it (what was removed, said)."""
-    if not holds_html:
-        text = to_markdown(value, pictures).text if value else ""
+    if not holds_html:  # (converted once, by _all_markdown: no pictures, which are HTML)
+        text = markdown.get(value, "")
         return _SOUND.sub(lambda m: f"[sound:{pictures.get(m.group(1), m.group(1))}]", text)
     cleaned = clean(value)
     if cleaned.removed:
