@@ -30,6 +30,7 @@ from deckgen.apkg import LATEX_POST, LATEX_PRE
 from deckgen.declared import loads, resolve
 from deckgen.diagnostics import has_errors
 from deckgen.files import write_all
+from deckgen.fromanki import convert, note_entries, slug_for
 from deckgen.load import load
 from deckgen.lock import Lock, NoteEntries, NoteEntry, NotetypeEntry
 from deckgen.markup import visible_text
@@ -38,7 +39,7 @@ from deckgen.notetypes import NOTE_TYPES
 from deckgen.records import guid, tag_key
 from deckgen.revision import notetype_entries
 from deckgen.sanitize import clean
-from deckgen.shapes import slug_of, words_of
+from deckgen.shapes import slug_of
 from deckgen.unmarkup import to_markdown
 from deckgen.yamledit import note_text, one_line
 
@@ -180,15 +181,13 @@ def _kind_entries(
 ) -> list[tuple[str, object]]:
     """A note of one of deckgen's kinds, as its YAML holds it: its id (its ID field), and
     its text as Markdown, as pull brings it back."""
-    from deckgen.pull import _convert, note_entries
-
     note_type = _KINDS[note.notetype]
     named = _named(note, found)
     written = html.unescape(named.get("ID", ""))
     note_id = written if SLUG.fullmatch(written) and written not in taken else _slug(note, taken)
     fields = {}
     for name in note_type.written:
-        converted, said = _convert(named.get(name, ""), name, pictures)
+        converted, said = convert(named.get(name, ""), name, pictures)
         brought.notices += [f"'{note_id}': {message}" for _, message in said]
         if converted is not None and converted.text:
             fields[name] = converted.text
@@ -338,14 +337,10 @@ def _field_text(
 
 
 def _slug(note: exported.ExportedNote, taken: set[str]) -> str:
-    """An id from the note's first words, unique in the deck."""
-    text = next((visible_text(f[:2_000]) for f in note.fields if visible_text(f[:2_000])), "")
-    words = words_of(re.sub(r"\{\{c\d+::|::[^}]*\}\}|\}\}", " ", text))
-    base = "-".join(words[:6])[:48].strip("-") or "note"
-    slug, number = base, 2
-    while slug in taken:
-        slug, number = f"{base}-{number}", number + 1
-    return slug
+    """An id from the note's first words (of its first field with any), unique in the
+    deck, as pull makes one for a note added in Anki."""
+    text = next((t for t in (visible_text(f[:2_000]) for f in note.fields) if t), "")
+    return slug_for(text, "note", taken)
 
 
 def _q(text: str) -> str:

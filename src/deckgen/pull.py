@@ -29,6 +29,7 @@ from deckgen import exported, lock
 from deckgen.declared import resolve
 from deckgen.diagnostics import START, Diagnostic, Level, Position, capped, has_errors
 from deckgen.files import BOM
+from deckgen.fromanki import KEYS, convert, convert_field, note_entries, slug_for
 from deckgen.load import load
 from deckgen.markup import parse_clozes, visible_text
 from deckgen.notetypes import FINGERPRINTED, NOTE_TYPES, NoteType
@@ -44,25 +45,9 @@ from deckgen.records import (
     unpack,
     user_tags,
 )
-from deckgen.shapes import words_of
-from deckgen.source import MAX_VALUE, Mapping, Node, Scalar, Sequence, SourceFile, read
-from deckgen.unmarkup import Converted, to_markdown
+from deckgen.source import Mapping, Node, Scalar, Sequence, SourceFile, read
 from deckgen.yamledit import EditError, Edits
 
-# Where each field a user writes is kept in a note: its key, or a pair item's index and key.
-_KEYS: dict[str, tuple[str, ...]] = {
-    "Text": ("fact",),
-    "Trap": ("trap",),
-    "Reality": ("reality",),
-    "Difference": ("difference",),
-    "Scenario": ("scenario",),
-    "Answer": ("answer",),
-    "Distractor": ("distractor",),
-    "Why Not": ("why_not",),
-    "Extra": ("extra",),
-    **{f"Item {n} Name": ("pair", str(n - 1), "name") for n in (1, 2, 3)},
-    **{f"Item {n} Meaning": ("pair", str(n - 1), "means") for n in (1, 2, 3)},
-}
 _OPTIONAL = frozenset({"Extra", "Item 3 Name", "Item 3 Meaning"})
 MAX_LISTED = 20  # notes missing from the package, named before the rest are counted
 
@@ -260,11 +245,11 @@ def _records_of(deck: Deck, result: Pulled) -> list[Record]:
 
 
 def _keys(note_type: NoteType | None, name: str) -> tuple[str, ...] | None:
-    """Where a field a user writes is kept in a note: a kind's key for it (_KEYS), or, for
+    """Where a field a user writes is kept in a note: a kind's key for it (KEYS), or, for
     a declared type, the field's own name."""
     if note_type is not None and note_type.declared:
         return (name,) if name in note_type.field_names else None
-    return _KEYS.get(name)
+    return KEYS.get(name)
 
 
 def _text_in(node: Mapping | None, keys: tuple[str, ...] | None) -> str:
@@ -372,7 +357,7 @@ def _compare(
         value = anki.get(name, "")
         if value == built[name]:
             continue
-        converted, said = _convert(value, name, pictures)
+        converted, said = convert(value, name, pictures)
         unfit = _unfit(name, converted.text) if converted is not None else None
         if unfit is not None:
             said.append(unfit)
@@ -466,7 +451,7 @@ def _compare_declared(
         value = anki.get(name, "")
         if value == built[name]:
             continue
-        converted, said = _convert_field(value, name, note_type, pictures)
+        converted, said = convert_field(value, name, note_type, pictures)
         if converted is not None and not converted.text and name == note_type.field_names[0]:
             said.append(("empty-text", f"{name} is empty in Anki: the notes keep their text"))
             converted = None
@@ -496,35 +481,6 @@ def _compare_declared(
     return edit if prefer == "anki" else None
 
 
-def _convert_field(
-    value: str, name: str, note_type: NoteType, pictures: dict[str, str] | None = None
-) -> tuple[Converted | None, list[tuple[str, str]]]:
-    """A field from Anki as its note's text: Markdown (see _convert), or, for a type that
-    holds HTML, the HTML cleaned as a build cleans it (its pictures by their paths)."""
-    if not note_type.holds_html:
-        return _convert(value, name, pictures)
-    if len(value) > MAX_VALUE:
-        message = (
-            f"{name} from Anki is over {MAX_VALUE:,} characters, the most a note's text"
-            " holds: left as it is"
-        )
-        return None, [("too-long", message)]
-    from deckgen.sanitize import clean
-
-    cleaned = clean(value)
-    said = [("html-cleaned", f"{name} from Anki held {', '.join(cleaned.removed)}: removed")]
-    # A picture or sound by its name in the package, or by its file's own name (a deck
-    # brought from Anki, whose notes there still name it so): as a build writes it, and
-    # as the notes write it, by its path.
-    html = text = cleaned.html
-    for packaged, written in (pictures or {}).items():
-        for named in dict.fromkeys((packaged, os.path.basename(written))):
-            for before, after in (('src="{}"', 'src="{}"'), ("[sound:{}]", "[sound:{}]")):
-                html = html.replace(before.format(named), after.format(packaged))
-                text = text.replace(before.format(named), after.format(written))
-    return Converted(text, html, ()), said if cleaned.removed else []
-
-
 def _new_note(
     note: exported.ExportedNote,
     note_type: NoteType,
@@ -534,9 +490,9 @@ def _new_note(
     declared: dict[str, str] | None,
 ) -> _Edit | None:
     anki = _named(note, package)
-    made = {name: _convert_field(anki.get(name, ""), name, note_type) for name in note_type.written}
+    made = {name: convert_field(anki.get(name, ""), name, note_type) for name in note_type.written}
     first = made[note_type.written[0]][0]
-    note_id = _slug(first.text if first else "", note_type.kind, taken)
+    note_id = slug_for(first.text if first else "", note_type.kind, taken)
     taken.add(note_id)
     for _, said in made.values():
         result.notices += [(note_id, code, f"'{note_id}' (added in Anki): {m}") for code, m in said]
@@ -579,63 +535,6 @@ def _unfit(name: str, text: str) -> tuple[str, str] | None:
             why = clozes.problems[0].message if clozes.problems else "it has no cloze"
             return "cloze-syntax", f"Text from Anki: {why}; the notes keep their text"
     return None
-
-
-# The most HTML of a field converted: past it, its text could not fit in a note anyway.
-MAX_FIELD_HTML = 20 * MAX_VALUE
-
-
-def _convert(
-    value: str, name: str, pictures: dict[str, str] | None = None
-) -> tuple[Converted | None, list[tuple[str, str]]]:
-    """A field from Anki as note text (its pictures by their paths, see to_markdown), and
-    what to say of it (code, message): what was reduced; or None, for one longer than a
-    note's text can be."""
-    converted = to_markdown(value, pictures) if len(value) <= MAX_FIELD_HTML else None
-    if converted is not None and "[sound:" in converted.text:
-        text = _sound_paths(converted.text, pictures or {})
-        converted = converted._replace(text=text, html=_sound_names(converted.html, pictures or {}))
-    if converted is None or len(converted.text) > MAX_VALUE:
-        message = (
-            f"{name} from Anki is over {MAX_VALUE:,} characters, the most a note's text"
-            " holds: left as it is"
-        )
-        return None, [("too-long", message)]
-    return converted, [("reduced", f"{name} from Anki: {what}") for what in converted.reduced]
-
-
-def _sound_paths(text: str, pictures: dict[str, str]) -> str:
-    """Each `[sound:name]` of a sound the deck ships, by its path from the notes file (a
-    sound named by its file's own name too, as a deck brought from Anki names it there)."""
-    paths = {os.path.basename(path): path for path in pictures.values()}
-    paths.update(pictures)
-    return _SOUND.sub(lambda m: f"[sound:{paths.get(m.group(1), m.group(1))}]", text)
-
-
-def _sound_names(html: str, pictures: dict[str, str]) -> str:
-    """Each `[sound:name]` of a sound the deck ships by its name in the package, as a build
-    writes it (one named by its file's own name too)."""
-    names = {os.path.basename(path): packaged for packaged, path in pictures.items()}
-    return _SOUND.sub(lambda m: f"[sound:{names.get(m.group(1), m.group(1))}]", html)
-
-
-_SOUND = re.compile(r"\[sound:([^\]\n]+)\]")
-
-
-def _slug(text: str, kind: str, taken: set[str]) -> str:
-    """A note id from its text: its first words, lower case, unique in the deck."""
-    plain = re.sub(r"\{\{c\d+::|::[^}]*\}\}|\}\}", " ", text)
-    words = words_of(plain)
-    base = ""
-    for word in words:
-        if len(base) + len(word) + 1 > 48 or base.count("-") >= 5:
-            break
-        base = f"{base}-{word}" if base else word
-    base = base or f"{kind}-from-anki"
-    slug, number = base, 2
-    while slug in taken:
-        slug, number = f"{base}-{number}", number + 1
-    return slug
 
 
 def _write(
@@ -817,38 +716,6 @@ def _entries(note_type: NoteType, edit: _Edit) -> list[tuple[str, object]]:
     return note_entries(
         note_type, edit.record.note_id, edit.record.guid, edit.fields, edit.tags or []
     )
-
-
-def note_entries(
-    note_type: NoteType,
-    note_id: str,
-    guid: str | None,
-    fields: dict[str, str],
-    tags: list[str],
-) -> list[tuple[str, object]]:
-    """A note's keys and values as its YAML holds them, from its fields' text by field
-    name: a declared type's by name, a kind's under its own keys (a pair's items)."""
-    entries: list[tuple[str, object]] = [("id", note_id)]
-    if guid is not None:
-        entries.append(("guid", guid))
-    if note_type.declared:
-        entries.append(("type", note_type.name))
-        entries += [(name, fields[name]) for name in note_type.field_names if fields.get(name)]
-        return [*entries, ("tags", tags)] if tags else entries
-    if note_type.kind == "pair":
-        items = []
-        for n in (1, 2, 3):
-            name, means = fields.get(f"Item {n} Name", ""), fields.get(f"Item {n} Meaning", "")
-            if name or means:
-                items.append([("name", name), ("means", means)])
-        entries.append(("pair", items))
-    for name in note_type.written:
-        keys, text = _KEYS[name], fields.get(name, "")
-        if len(keys) == 1 and text:
-            entries.append((keys[0], text))
-    if tags:
-        entries.append(("tags", tags))
-    return entries
 
 
 def _verify(
