@@ -13,6 +13,7 @@ writes them.
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import re
 from collections.abc import Sequence as Seq
@@ -388,10 +389,11 @@ def _fresh(value: str, column: int) -> str:
     raise AssertionError("a double-quoted value holds any text")
 
 
-def _resolves(text: str) -> bool:
-    from deckgen.source import resolves
-
-    return resolves(text)
+@functools.lru_cache(maxsize=1024)
+def _key(name: str) -> str:
+    """A key as written: plain, or quoted where YAML would read it as something else (a
+    field named `yes`, say). (Remembered: a deck's notes share a few keys.)"""
+    return name if _plain(name) and not resolves(name) else _double(name, ascii=False)
 
 
 def note_text(entries: Seq[tuple[str, object]]) -> str:
@@ -406,8 +408,7 @@ def _mapping_item(entries: Seq[tuple[str, object]], dash_column: int) -> str:
     lines = []
     for index, (name, value) in enumerate(entries):
         lead = " " * dash_column + "- " if index == 0 else " " * column
-        # (A key YAML would read as something else, a field named `yes`, say: quoted.)
-        key = name if _plain(name) and not _resolves(name) else _double(name, ascii=False)
+        key = _key(name)
         if isinstance(value, list) and value and isinstance(value[0], list):
             lines.append(lead + key + ":")
             lines += [_mapping_item(item, column + 2) for item in value]
