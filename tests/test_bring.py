@@ -116,14 +116,38 @@ def _state(col: Collection) -> dict[int, tuple[object, ...]]:
     }
 
 
-def _rendered(col: Collection) -> dict[tuple[str, int], tuple[str, str]]:
-    """Each card, by its note's first field and template: its question and answer as seen."""
-    shown = {}
-    for cid in col.find_cards(""):
-        card = col.get_card(cid)
-        key = (visible(card.note().fields[0]), card.ord)
-        shown[key] = (visible(card.question()), visible(card.answer()))
-    return shown
+def _rendered(col: Collection) -> dict[str, tuple[str, str, str]]:
+    """Each card, by its note's GUID and template: its deck, question and answer as seen."""
+    return {
+        f"{col.get_note(card.nid).guid}/{card.ord}": (
+            col.decks.name(card.did),
+            visible(card.question()),
+            visible(card.answer()),
+        )
+        for cid in col.find_cards("")
+        for card in [col.get_card(cid)]
+    }
+
+
+def assert_the_law(col: Collection, notes: Path, work: Path) -> None:
+    """The notes brought from `col` built; imported into `col`: nothing new, updated or
+    conflicting, no note type copied, every card as it was; into a fresh collection:
+    every card in its deck, showing what it showed."""
+    built = CliRunner().invoke(main, ["build", str(notes), "-o", str(work / "deck.apkg")])
+    assert built.exit_code == 0, built.output
+    before, shown = _state(col), _rendered(col)
+    types = {m["id"] for m in col.models.all()}
+    log = import_package(col, work / "deck.apkg")
+    assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
+    col.models._clear_cache()
+    assert {m["id"] for m in col.models.all()} == types  # no "Name+" copy
+    assert _state(col) == before
+    fresh = Collection(str(work / "fresh.anki2"))
+    try:
+        import_package(fresh, work / "deck.apkg")
+        assert _rendered(fresh) == shown
+    finally:
+        fresh.close()
 
 
 @pytest.mark.parametrize("form", ["current", "legacy", "collection"])
@@ -143,21 +167,10 @@ def test_a_deck_brought_from_anki_builds_back_to_itself(tmp_path: Path, form: st
         command = ["init", str(notes), "--from", str(package), "--deck", "Spanish"]
         result = CliRunner().invoke(main, command)
         assert result.exit_code == 0, result.output
-        build = CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp_path / "deck.apkg")])
-        assert build.exit_code == 0, build.output
-        before, shown = _state(col), _rendered(col)
-        types = {m["id"] for m in col.models.all()}
-
-        log = import_package(col, tmp_path / "deck.apkg")
-        assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
-        col.models._clear_cache()
-        assert {m["id"] for m in col.models.all()} == types  # no "Name+" copy
-        assert _state(col) == before
-
+        assert_the_law(col, notes, tmp_path)
+        before = _state(col)
         fresh = Collection(str(tmp_path / "fresh.anki2"))
         try:
-            import_package(fresh, tmp_path / "deck.apkg")
-            assert _rendered(fresh) == shown
             media = {p.name: p.read_bytes() for p in Path(fresh.media.dir()).iterdir()}
             assert sorted(media.values()) == sorted([PNG, MP3, WOFF2])  # the font too
             names = sorted(n.name for n in fresh.decks.all_names_and_ids() if n.name != "Default")
@@ -258,17 +271,6 @@ def test_a_deck_deckgen_built_comes_back_as_its_kinds(
         assert "note_types:" not in deck and "weight: 44" in deck
         original = {p.stem for p in notes_dir.glob("*.yaml")} - {"deck"}
         assert {p.stem for p in notes.glob("*.yaml")} - {"deck"} == original
-        build = CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp_path / "v2.apkg")])
-        assert build.exit_code == 0, build.output
-        before, shown = _state(col), _rendered(col)
-        log = import_package(col, tmp_path / "v2.apkg")
-        assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
-        assert _state(col) == before
-        fresh = Collection(str(tmp_path / "fresh.anki2"))
-        try:
-            import_package(fresh, tmp_path / "v2.apkg")
-            assert _rendered(fresh) == shown
-        finally:
-            fresh.close()
+        assert_the_law(col, notes, tmp_path)
     finally:
         col.close()

@@ -9,10 +9,9 @@ from pathlib import Path
 
 from anki.collection import Collection, ExportAnkiPackageOptions
 from click.testing import CliRunner
-from conftest import import_package, visible
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_bring import _state
+from test_bring import assert_the_law
 
 from deckgen.cli import main
 
@@ -92,18 +91,6 @@ def _made(path: Path, spec: dict[str, object]) -> Collection:
     return col
 
 
-def _rendered(col: Collection) -> dict[str, tuple[str, str, str]]:
-    return {
-        col.get_note(card.nid).guid + f"/{card.ord}": (
-            col.decks.name(card.did),
-            visible(card.question()),
-            visible(card.answer()),
-        )
-        for cid in col.find_cards("")
-        for card in [col.get_card(cid)]
-    }
-
-
 @settings(
     max_examples=40,
     derandomize=True,
@@ -123,17 +110,6 @@ def test_the_law_holds_for_generated_decks(
         notes = work / "notes"
         result = CliRunner().invoke(main, ["init", str(notes), "--from", str(package)])
         assert result.exit_code == 0, result.output
-        built = CliRunner().invoke(main, ["build", str(notes), "-o", str(work / "deck.apkg")])
-        assert built.exit_code == 0, built.output
-        before, shown = _state(col), _rendered(col)
-        log = import_package(col, work / "deck.apkg")
-        assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
-        assert _state(col) == before
-        fresh = Collection(str(work / "fresh.anki2"))
-        try:
-            import_package(fresh, work / "deck.apkg")
-            assert _rendered(fresh) == shown
-        finally:
-            fresh.close()
+        assert_the_law(col, notes, work)
     finally:
         col.close()
