@@ -24,6 +24,10 @@ def _collection(path: Path) -> Collection:
     formatting, a picture, tags; some cards studied, one suspended."""
     col = Collection(str(path))
     top = col.decks.id("Spanish")
+    deck = col.decks.get(top)
+    assert deck is not None
+    deck["desc"] = "Words for the <b>trip</b>"
+    col.decks.save(deck)
     verbs = col.decks.id("Spanish::Grammar::Verbs")
     basic = col.models.by_name("Basic")
     reversed_ = col.models.by_name("Basic (and reversed card)")
@@ -167,6 +171,7 @@ def test_a_deck_brought_from_anki_builds_back_to_itself(tmp_path: Path, form: st
         command = ["init", str(notes), "--from", str(package), "--deck", "Spanish"]
         result = CliRunner().invoke(main, command)
         assert result.exit_code == 0, result.output
+        assert 'description: "Words for the **trip**"' in (notes / "deck.yaml").read_text()
         assert_the_law(col, notes, tmp_path)
         before = _state(col)
         fresh = Collection(str(tmp_path / "fresh.anki2"))
@@ -269,6 +274,7 @@ def test_a_deck_deckgen_built_comes_back_as_its_kinds(
         assert result.exit_code == 0, result.output
         deck = (notes / "deck.yaml").read_text(encoding="utf-8")
         assert "note_types:" not in deck and "weight: 44" in deck
+        assert 'description: "Last-minute traps, must-know facts' in deck
         original = {p.stem for p in notes_dir.glob("*.yaml")} - {"deck"}
         assert {p.stem for p in notes.glob("*.yaml")} - {"deck"} == original
         assert_the_law(col, notes, tmp_path)

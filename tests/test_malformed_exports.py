@@ -174,7 +174,7 @@ def _is_read(column: str, path: tuple[Any, ...]) -> bool:
         return True  # the document, or a note type or deck in it
     keys = [key for key in path[1:] if isinstance(key, str)]
     if column == "decks":
-        return keys == ["name"]
+        return keys in (["name"], ["desc"])
     if keys[:1] in (["flds"], ["tmpls"]):
         return len(path) <= 3 or (len(keys) == 2 and keys[1] in _READ_OF_EACH)
     return len(keys) == 1 and keys[0] in _READ
@@ -202,7 +202,7 @@ def test_every_json_value_of_another_type_is_read_or_refused(
         message = _read(database)
         if message is None:  # (a field or template may have no id: older Ankis)
             # (nor settings: a null one is Anki's default)
-            optional = {"id", *exported.TYPE_DEFAULTS, *exported.FIELD_DEFAULTS}
+            optional = {"id", "desc", *exported.TYPE_DEFAULTS, *exported.FIELD_DEFAULTS}
             optional |= set(exported.TEMPLATE_DEFAULTS)
             absent_id = path[-1] in optional and other is None
             assert not _is_read(column, path) or absent_id, (column, path, document[:200])

@@ -112,7 +112,10 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     for domain_key, texts in by_domain.items():
         files[folder / f"{domain_key}.yaml"] = "\n".join(texts) + "\n"
     tags = sorted(kept_tags, key=tag_key)
-    files[folder / "deck.yaml"] = _deck_yaml(top, key, domains, declared, html_types, tags)
+    description, said = convert(found.descriptions.get(top, ""), "the deck's description")
+    brought.notices += [message for _, message in said]
+    text = description.text if description is not None else ""
+    files[folder / "deck.yaml"] = _deck_yaml(top, key, text, domains, declared, html_types, tags)
     written = {path: text.encode("utf-8") for path, text in files.items()}
     # What templates and CSS load (a font, a background): beside deck.yaml, under the names
     # they use, so that they load them as they are.
@@ -350,6 +353,7 @@ def _q(text: str) -> str:
 def _deck_yaml(
     top: str,
     key: str,
+    description: str,
     domains: dict[str, tuple[str, str, int | None]],
     types: dict[int, exported.Notetype],
     html_types: set[int],
@@ -361,6 +365,7 @@ def _deck_yaml(
         "# GUID: never change it (a note brought from Anki keeps its own GUID).",
         f"name: {one_line(top)}",
         f"key: {key}",
+        *([f"description: {_q(description)}"] if description else []),
         "domains:",
     ]
     for deck, (domain_key, name, weight) in domains.items():

@@ -17,7 +17,9 @@ import sqlite3
 import stat
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 import zstandard
@@ -113,6 +115,7 @@ class Exported(NamedTuple):
     notes: dict[str, ExportedNote]  # by GUID, in the collection's note id order
     notetypes: dict[int, Notetype]
     decks: tuple[str, ...] = ()  # every deck's name, levels joined by "::"
+    descriptions: Mapping[str, str] = MappingProxyType({})  # each deck's (HTML), by name
 
 
 def read(path: Path) -> Exported:
@@ -319,14 +322,18 @@ def _unicase(first: str, second: str) -> int:
 def _tables(db: sqlite3.Connection) -> Exported:
     row = db.execute("SELECT ver FROM col").fetchone()
     version = _typed(row[0] if row else None, int, "the collection's version")
+    descriptions: dict[str, str] = {}
     if version >= 15:  # note types, fields and decks in tables of their own
         notetypes = _notetypes(db)
-        decks = {
-            _typed(did, int, "a deck's id"): _typed(name, str, "a deck's name").replace(
-                "\x1f", "::"
-            )
-            for did, name in db.execute("SELECT id, name FROM decks")
-        }
+        decks = {}
+        for did, name, kind in db.execute("SELECT id, name, kind FROM decks"):
+            named = _typed(name, str, "a deck's name").replace("\x1f", "::")
+            decks[_typed(did, int, "a deck's id")] = named
+            # Anki's `Deck.kind`: a normal deck is 1, whose description is 4.
+            normal = _message(_typed(kind, bytes, "a deck's kind")).get(1)
+            if normal:
+                inner = _message(_typed(normal[-1], bytes, "a normal deck's settings"))
+                descriptions[named] = _text(inner, 4)
     else:
         row = db.execute("SELECT models, decks FROM col").fetchone()
         models = _json(row[0], "the note types")
@@ -334,12 +341,11 @@ def _tables(db: sqlite3.Connection) -> Exported:
             _id(ntid, "a note type's id"): _notetype_of(_typed(model, dict, "a note type"))
             for ntid, model in models.items()
         }
-        decks = {
-            _id(did, "a deck's id"): _typed(
-                _typed(deck, dict, "a deck").get("name"), str, "a deck's name"
-            )
-            for did, deck in _json(row[1], "the decks").items()
-        }
+        decks = {}
+        for did, deck in _json(row[1], "the decks").items():
+            named = _typed(_typed(deck, dict, "a deck").get("name"), str, "a deck's name")
+            decks[_id(did, "a deck's id")] = named
+            descriptions[named] = _typed(deck.get("desc", ""), str, "a deck's description")
     in_decks: dict[int, set[str]] = {}
     for nid, did in db.execute("SELECT nid, did FROM cards"):
         in_decks.setdefault(nid, set()).add(decks.get(did, ""))
@@ -361,7 +367,7 @@ def _tables(db: sqlite3.Connection) -> Exported:
             tuple(_typed(tags, str, "a note's tags").split()),
             frozenset(in_decks.get(nid, ())),
         )
-    return Exported(notes, notetypes, tuple(sorted(decks.values())))
+    return Exported(notes, notetypes, tuple(sorted(decks.values())), descriptions)
 
 
 def _json(value: Any, what: str) -> dict[str, Any]:
