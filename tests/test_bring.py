@@ -4,7 +4,9 @@ into the collection it came from (nothing new, nothing updated) and into a fresh
 
 from __future__ import annotations
 
+import json
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -280,3 +282,35 @@ def test_a_deck_deckgen_built_comes_back_as_its_kinds(
         assert_the_law(col, notes, tmp_path)
     finally:
         col.close()
+
+
+def test_a_package_cannot_write_over_what_init_writes(tmp_path: Path) -> None:
+    """A note type whose CSS loads 'deck.yaml', and a file of that name in the package:
+    nothing of the package lands on deckgen's own files; the deck is refused, and the
+    folder, empty before, is left empty."""
+    col = Collection(str(tmp_path / "original.anki2"))
+    model = col.models.by_name("Basic")
+    assert model is not None
+    model["css"] = '@font-face { src: url("deck.yaml"); }'
+    col.models.update_dict(model)
+    note = col.new_note(model)
+    note["Front"] = "hola"
+    col.add_note(note, col.decks.id("Spanish"))
+    exported = tmp_path / "export.apkg"
+    options = ExportAnkiPackageOptions(with_scheduling=False, with_media=True, legacy=True)
+    col.export_anki_package(out_path=str(exported), options=options, limit=None)
+    col.close()
+    # The package made to carry a file named deck.yaml (Anki itself would not ship it).
+    package = tmp_path / "crafted.apkg"
+    with zipfile.ZipFile(exported) as source, zipfile.ZipFile(package, "w") as crafted:
+        for entry in source.namelist():
+            if entry != "media":
+                crafted.writestr(entry, source.read(entry))
+        crafted.writestr("media", json.dumps({"0": "deck.yaml"}))
+        crafted.writestr("0", b"name: hijacked\n")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    result = CliRunner().invoke(main, ["init", str(notes), "--from", str(package)])
+    assert result.exit_code == 1, result.output
+    assert "nothing written" in result.output
+    assert list(notes.iterdir()) == []

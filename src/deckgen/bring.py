@@ -121,21 +121,23 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     # they use, so that they load them as they are.
     faces = [t.css for t in declared.values()]
     faces += [side for t in declared.values() for tm in t.templates for side in (tm.front, tm.back)]
-    static = {src for face in faces for src in loads(face) if "/" not in src}
+    static = {src for face in faces for src in loads(face) if _beside(src, written, folder)}
+    existed = folder.is_dir()
     folder.mkdir(parents=True, exist_ok=True)
     try:
         write_all(written)
-        got = exported.media(package, set(media_names), folder / MEDIA_FOLDER)
+        shown = {name for name in media_names if not name.endswith(_NOT_MEDIA)}
+        got = exported.media(package, shown, folder / MEDIA_FOLDER)
         for name, path in got.items():
             if _own_name(name) != name:
                 path.rename(path.with_name(_own_name(name)))
         exported.media(package, static, folder)
         _lock(folder, notes, types)
     except BringError:
-        _undo(folder)
+        _undo(folder, existed)
         raise
     except (OSError, exported.PackageError) as error:
-        _undo(folder)
+        _undo(folder, existed)
         raise BringError(str(error)) from error
     brought.files = sorted(written)
     brought.notes = len(notes)
@@ -474,12 +476,23 @@ def _lock(
     lock.write(folder / lock.LOCK_FILE, Lock(deck.key, entries, kept))
 
 
-def _undo(folder: Path) -> None:
-    """The folder as it was before: removed, with what was written in it."""
+def _undo(folder: Path, existed: bool) -> None:
+    """The folder as it was before: what was written in it removed (it was empty, or
+    not there, and is so again)."""
     for root, dirs, names in os.walk(folder, topdown=False):
         for name in names:
             os.unlink(os.path.join(root, name))
         for name in dirs:
             os.rmdir(os.path.join(root, name))
-    if folder.is_dir():
+    if folder.is_dir() and not existed:
         folder.rmdir()
+
+
+# What a file from the package may not be named: what deckgen reads as notes or a lock.
+_NOT_MEDIA = (".yaml", ".yml", ".lock")
+
+
+def _beside(name: str, written: Mapping[Path, bytes], folder: Path) -> bool:
+    """Whether a file a template or stylesheet loads may be written beside deck.yaml under
+    its own name: a plain name, none deckgen reads itself or has just written."""
+    return "/" not in name and not name.endswith(_NOT_MEDIA) and folder / name not in written
