@@ -77,7 +77,7 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     declared = {ntid: t for ntid, t in types.items() if t is not None and ntid not in _KINDS}
     # deckgen's own note types come back as its kinds; the notes retired from them, not.
     notes = [n for n in notes if n.notetype not in _KINDS or not _named(n, found)["Retired"]]
-    key = _key_of(top, notes, found)
+    key = slug_of(top, 40) or "deck"  # (a kind's note whose GUID it did not make keeps it)
     decks = sorted({_deck_of(note, top) for note in notes}, key=_deck_order)
     domains = _domains(decks, notes, top, found)
     media_names = _media_names(notes)
@@ -96,8 +96,8 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     kept_tags: set[str] = set()
     for note in notes:
         domain = domains[_deck_of(note, top)]
-        tags = [t for t in note.tags if not _own_tag(t)] if note.notetype in _KINDS else []
-        tags = tags if note.notetype in _KINDS else list(note.tags)
+        # (a kind's notes without the tags a build gives them itself)
+        tags = [t for t in note.tags if not (note.notetype in _KINDS and _own_tag(t))]
         kept_tags.update(tags)
         if note.notetype in _KINDS:
             entries = _kind_entries(note, found, key, pictures, taken, tags, brought)
@@ -126,12 +126,12 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     folder.mkdir(parents=True, exist_ok=True)
     try:
         write_all(written)
-        shown = {name for name in media_names if not name.endswith(_NOT_MEDIA)}
-        got = exported.media(package, shown, folder / MEDIA_FOLDER)
-        for name, path in got.items():
-            if _own_name(name) != name:
-                path.rename(path.with_name(_own_name(name)))
-        exported.media(package, static, folder)
+        # The notes' pictures and sounds in media/ (by the names they had, for those a
+        # build named by their bytes), what templates and CSS load beside deck.yaml.
+        targets = {name: folder / path for name, path in pictures.items()}
+        targets = {n: p for n, p in targets.items() if not n.endswith(_NOT_MEDIA)}
+        targets.update({name: folder / name for name in static})
+        exported.media(package, targets)
         _lock(folder, notes, types)
     except BringError:
         _undo(folder, existed)
@@ -167,12 +167,6 @@ def _own_name(name: str) -> str:
     name it had (`sun.png`), which a build names the same way again."""
     found = re.fullmatch(r"(.+)\.[0-9a-f]{8}(\.[A-Za-z0-9]+)", name)
     return found.group(1) + found.group(2) if found and NAME.match(name) else name
-
-
-def _key_of(top: str, notes: list[exported.ExportedNote], found: exported.Exported) -> str:
-    """The deck's key: the one deckgen made its kinds' GUIDs with, if it is the one made
-    from the deck's name (else that one, and each such note keeps its GUID)."""
-    return slug_of(top, 40) or "deck"
 
 
 def _kind_entries(

@@ -147,10 +147,10 @@ def read(path: Path) -> Exported:
 MAX_MEDIA = 100_000  # files a package's media list may name
 
 
-def media(path: Path, wanted: set[str], folder: Path) -> dict[str, Path]:
-    """The package's files of `wanted` names, written into `folder` under their own
-    names (each a regular file within the picture bound, unpacked as the format keeps it);
-    each name's path. PackageError if its list of files is not one Anki writes."""
+def media(path: Path, wanted: Mapping[str, Path]) -> dict[str, Path]:
+    """The package's files of the names `wanted` maps, each written where it maps it
+    (within the picture bound, unpacked as the format keeps it); each found name's path.
+    PackageError if its list of files is not one Anki writes."""
     from deckgen.media import MAX_BYTES
 
     found: dict[str, Path] = {}
@@ -172,9 +172,10 @@ def media(path: Path, wanted: set[str], folder: Path) -> dict[str, Path]:
                     data = reader.read(MAX_BYTES + 1)
                 if len(data) > MAX_BYTES:
                     continue  # past the bound: the note that shows it says so at build
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / name).write_bytes(data)
-                found[name] = folder / name
+                target = wanted[name]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+                found[name] = target
     except zipfile.BadZipFile:
         raise PackageError("not an Anki package: it is not a zip archive") from None
     except zstandard.ZstdError as error:
