@@ -390,3 +390,41 @@ def test_through_the_command_each_ends_in_a_clear_message_and_nothing_written(
         assert (result.exit_code == 1) == (_is_read(column, path) or isinstance(other, _Raw))
         assert {p.name: p.read_bytes() for p in notes.iterdir()} == before
     assert refused >= 40
+
+
+def test_init_from_a_malformed_export_ends_in_a_clear_message_and_writes_nothing(
+    exports: dict[str, Path], tmp_path: Path
+) -> None:
+    """The same mutations through `deckgen init --from`: refused with the package's
+    message (no folder left), or brought in whole (a value deckgen does not read)."""
+    database = tmp_path / "collection.db"
+    mutations = list(_json_mutations(exports["legacy"]))
+    rng = random.Random(23)
+    chosen = [
+        *rng.sample([m for m in mutations if _is_read(m[0], m[1]) and m[2] is not None], 30),
+        *rng.sample([m for m in mutations if not _is_read(m[0], m[1])], 10),
+    ]
+    refused = 0
+    for number, (column, path, other, document) in enumerate(chosen):
+        shutil.copyfile(exports["legacy"], database)
+        with sqlite3.connect(database) as db:
+            db.execute(f"UPDATE col SET {column} = ?", (document,))
+        db.close()
+        package = _package(database, tmp_path / "mutated.apkg")
+        brought = tmp_path / f"brought-{number}"
+        result = CliRunner().invoke(main, ["init", str(brought), "--from", str(package)])
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            column,
+            path,
+            result.exception,
+        )
+        assert result.exit_code in (0, 1), result.output
+        if result.exit_code == 1:
+            refused += 1
+            assert f"Error: {package}: its collection is not one Anki writes" in result.output
+            assert result.output.endswith("; nothing written\n"), result.output
+            assert not brought.exists()
+        else:
+            assert (brought / "deck.lock").exists()
+        assert (result.exit_code == 1) == (_is_read(column, path) or isinstance(other, _Raw))
+    assert refused >= 25
