@@ -905,3 +905,52 @@ def test_what_else_anki_keeps_of_a_type_is_declared_and_arrives(
         main, ["check", str(_deck(notes, SETTINGS.replace("size: 28", "size: big")))]
     )
     assert result.exit_code == 1 and "'size' must be a whole number of points" in result.output
+
+
+_T = "templates: [{name: t, front: '{{B}}', back: x}]"
+_FACE = "note_types: [{name: A, fields: [B], templates: [{name: t, %s}]}]"
+HOSTILE_TYPES = [
+    "note_types: 5",
+    "note_types: {a: 1}",
+    "note_types: [5]",
+    "note_types: [{}]",
+    "note_types: [{name: A}]",
+    "note_types: [{name: A, fields: 3, templates: []}]",
+    "note_types: [{name: A, fields: [], templates: []}]",
+    "note_types: [{name: A, fields: [[1]], templates: [{}]}]",
+    f"note_types: [{{name: A, fields: [{{name: B, id: 0}}], {_T}}}]",
+    _FACE % "front: {file: 5}, back: x",
+    _FACE % "front: {file: deck.yaml}, back: x",
+    _FACE % "front: {file: .}, back: x",
+    _FACE % "front: '{{#B}}{{/C}}', back: x",
+    _FACE % "front: '{{/B}}{{B}}', back: '{{'",
+    _FACE % "front: '{{B}}', back: 'url(x.png)'",
+    f"note_types: [{{name: A, fields: [B], {_T}, css: 5}}]",
+    f"note_types: [{{name: A, fields: [B], {_T}, cloze: 2}}]",
+    f"note_types: [{{name: A, cloze: true, fields: [B], {_T}}}]",
+    f"note_types: [{{name: A, fields: [B], sort_field: Z, {_T}}}]",
+    f"note_types: [{{name: A, id: 99999999999999999999999, fields: [B], {_T}}}]",
+    f"note_types: [{{name: A, fields: [{{name: B, size: -3, rtl: maybe}}], {_T}}}]",
+]
+
+
+@pytest.mark.parametrize("declared", HOSTILE_TYPES)
+@pytest.mark.parametrize(
+    "note",
+    ["- id: n\n  type: A\n  B: x\n", "- id: n\n  type: [A]\n", "- id: n\n  type: A\n  B: [1]\n"],
+)
+def test_hostile_note_types_end_in_a_message_never_a_traceback(
+    tmp_path: Path, declared: str, note: str
+) -> None:
+    notes = _deck(
+        tmp_path / "notes", "name: X\nkey: x\ndomains:\n  - {key: a, name: A}\n" + declared + "\n"
+    )
+    (notes / "words.yaml").unlink()
+    (notes / "a.yaml").write_text(note, encoding="utf-8")
+    for command in (["check", str(notes)], ["build", str(notes), "-o", str(tmp_path / "o.apkg")]):
+        result = CliRunner().invoke(main, command)
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+        assert result.exit_code in (0, 1)
+        if result.exit_code == 1:
+            assert re.search(r":\d+:\d+: error: ", result.output), result.output
+            assert not (tmp_path / "o.apkg").exists()
