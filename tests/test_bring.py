@@ -174,6 +174,7 @@ def test_a_deck_brought_from_anki_builds_back_to_itself(tmp_path: Path, form: st
         result = CliRunner().invoke(main, command)
         assert result.exit_code == 0, result.output
         assert 'description: "Words for the **trip**"' in (notes / "deck.yaml").read_text()
+        assert "dist/" in (tmp_path / ".gitignore").read_text()  # as init writes one
         assert_the_law(col, notes, tmp_path)
         before = _state(col)
         fresh = Collection(str(tmp_path / "fresh.anki2"))
@@ -313,4 +314,4 @@ def test_a_package_cannot_write_over_what_init_writes(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["init", str(notes), "--from", str(package)])
     assert result.exit_code == 1, result.output
     assert "nothing written" in result.output
-    assert list(notes.iterdir()) == []
+    assert list(notes.iterdir()) == [] and not (tmp_path / ".gitignore").exists()

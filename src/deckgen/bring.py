@@ -31,6 +31,7 @@ from deckgen.declared import loads, resolve
 from deckgen.diagnostics import has_errors
 from deckgen.files import write_all
 from deckgen.fromanki import convert, note_entries, slug_for
+from deckgen.init import GITIGNORE
 from deckgen.load import load
 from deckgen.lock import Lock, NoteEntries, NoteEntry, NotetypeEntry
 from deckgen.markup import visible_text
@@ -116,6 +117,10 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     brought.notices += [message for _, message in said]
     text = description.text if description is not None else ""
     files[folder / "deck.yaml"] = _deck_yaml(top, key, text, domains, declared, html_types, tags)
+    # Beside the notes, as `deckgen init` writes one: git leaves out what builds make.
+    ignore = folder.absolute().parent / ".gitignore"
+    if not os.path.lexists(ignore):  # one the user has is theirs: left as it is
+        files[ignore] = GITIGNORE
     written = {path: text.encode("utf-8") for path, text in files.items()}
     # What templates and CSS load (a font, a background): beside deck.yaml, under the names
     # they use, so that they load them as they are.
@@ -134,12 +139,12 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
         exported.media(package, targets)
         _lock(folder, notes, types)
     except BringError:
-        _undo(folder, existed)
+        _undo(folder, existed, ignore if ignore in written else None)
         raise
     except (OSError, exported.PackageError) as error:
-        _undo(folder, existed)
+        _undo(folder, existed, ignore if ignore in written else None)
         raise BringError(str(error)) from error
-    brought.files = sorted(written)
+    brought.files = sorted(p for p in written if p.parent == folder)
     brought.notes = len(notes)
     return brought
 
@@ -470,9 +475,11 @@ def _lock(
     lock.write(folder / lock.LOCK_FILE, Lock(deck.key, entries, kept))
 
 
-def _undo(folder: Path, existed: bool) -> None:
+def _undo(folder: Path, existed: bool, ignore: Path | None) -> None:
     """The folder as it was before: what was written in it removed (it was empty, or
-    not there, and is so again)."""
+    not there, and is so again), and the .gitignore written beside it."""
+    if ignore is not None:
+        ignore.unlink(missing_ok=True)
     for root, dirs, names in os.walk(folder, topdown=False):
         for name in names:
             os.unlink(os.path.join(root, name))
