@@ -104,6 +104,13 @@ def _collection(path: Path) -> Collection:
     return col
 
 
+def _export(col: Collection, out: Path, legacy: bool = False, scheduling: bool = True) -> Path:
+    """The collection's decks as a user exports them: an Anki Deck Package, media in."""
+    options = ExportAnkiPackageOptions(with_scheduling=scheduling, with_media=True, legacy=legacy)
+    col.export_anki_package(out_path=str(out), options=options, limit=None)
+    return out
+
+
 def _state(col: Collection) -> dict[int, tuple[object, ...]]:
     """Every card: its note, deck, template, scheduling and reviews."""
     return {
@@ -160,15 +167,12 @@ def assert_the_law(col: Collection, notes: Path, work: Path) -> None:
 def test_a_deck_brought_from_anki_builds_back_to_itself(tmp_path: Path, form: str) -> None:
     col = _collection(tmp_path / "original.anki2")
     try:
-        package = tmp_path / "export.apkg"
-        legacy = form == "legacy"
-        options = ExportAnkiPackageOptions(with_scheduling=True, with_media=True, legacy=legacy)
         if form == "collection":  # a whole-collection package, .colpkg
             package = tmp_path / "collection.colpkg"
             col.export_collection_package(str(package), include_media=True, legacy=False)
             col.reopen()
         else:
-            col.export_anki_package(out_path=str(package), options=options, limit=None)
+            package = _export(col, tmp_path / "export.apkg", legacy=form == "legacy")
         notes = tmp_path / "notes"
         command = ["init", str(notes), "--from", str(package), "--deck", "Spanish"]
         result = CliRunner().invoke(main, command)
@@ -203,8 +207,7 @@ def test_a_deck_brought_from_anki_builds_back_to_itself(tmp_path: Path, form: st
         note = col.get_note(nid)
         note["Note"] = "masculine"
         col.update_note(note)
-        exported = tmp_path / "edited.apkg"
-        col.export_anki_package(out_path=str(exported), options=options, limit=None)
+        exported = _export(col, tmp_path / "edited.apkg", legacy=form == "legacy")
         pulled = CliRunner().invoke(main, ["pull", str(exported), str(notes)])
         assert pulled.exit_code == 0, pulled.output
         assert "  Note: masculine\n" in words.read_text()
@@ -218,9 +221,7 @@ def test_bad_input_is_refused_and_nothing_written(tmp_path: Path) -> None:
     note = col.new_note(col.models.by_name("Basic"))  # type: ignore[arg-type]
     note["Front"] = "bonjour"
     col.add_note(note, col.decks.id("French"))
-    package = tmp_path / "export.apkg"
-    options = ExportAnkiPackageOptions(with_scheduling=False, with_media=True, legacy=False)
-    col.export_anki_package(out_path=str(package), options=options, limit=None)
+    package = _export(col, tmp_path / "export.apkg", scheduling=False)
     col.close()
     notes = tmp_path / "notes"
     result = CliRunner().invoke(main, ["init", str(notes), "--from", str(package)])
@@ -269,9 +270,7 @@ def test_a_deck_deckgen_built_comes_back_as_its_kinds(
             card = col.get_card(card_id)
             card.start_timer()
             col.sched.answerCard(card, 3)
-        package = tmp_path / "export.apkg"
-        options = ExportAnkiPackageOptions(with_scheduling=True, with_media=True, legacy=legacy)
-        col.export_anki_package(out_path=str(package), options=options, limit=None)
+        package = _export(col, tmp_path / "export.apkg", legacy=legacy)
         notes = tmp_path / "brought"
         result = CliRunner().invoke(main, ["init", str(notes), "--from", str(package)])
         assert result.exit_code == 0, result.output
@@ -297,9 +296,7 @@ def test_a_package_cannot_write_over_what_init_writes(tmp_path: Path) -> None:
     note = col.new_note(model)
     note["Front"] = "hola"
     col.add_note(note, col.decks.id("Spanish"))
-    exported = tmp_path / "export.apkg"
-    options = ExportAnkiPackageOptions(with_scheduling=False, with_media=True, legacy=True)
-    col.export_anki_package(out_path=str(exported), options=options, limit=None)
+    exported = _export(col, tmp_path / "export.apkg", legacy=True, scheduling=False)
     col.close()
     # The package made to carry a file named deck.yaml (Anki itself would not ship it).
     package = tmp_path / "crafted.apkg"

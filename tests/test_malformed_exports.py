@@ -350,25 +350,33 @@ def _parses(data: bytes) -> bool:
     return True
 
 
-def test_through_the_command_each_ends_in_a_clear_message_and_nothing_written(
-    exports: dict[str, Path], tmp_path: Path
-) -> None:
-    notes = exports["notes"]
-    before = {p.name: p.read_bytes() for p in notes.iterdir()}
+def _mutated_packages(
+    exports: dict[str, Path], tmp_path: Path, seed: int, read: int, others: int
+) -> Iterator[tuple[str, tuple[Any, ...], Any, Path]]:
+    """A sample of the legacy export's mutations (`read` of values deckgen reads, `others`
+    of the rest), each as a package: column, path, the value put in, the package."""
     database = tmp_path / "collection.db"
     mutations = list(_json_mutations(exports["legacy"]))
-    rng = random.Random(21)
+    rng = random.Random(seed)
     chosen = [
-        *rng.sample([m for m in mutations if _is_read(m[0], m[1]) and m[2] is not None], 40),
-        *rng.sample([m for m in mutations if not _is_read(m[0], m[1])], 20),
+        *rng.sample([m for m in mutations if _is_read(m[0], m[1]) and m[2] is not None], read),
+        *rng.sample([m for m in mutations if not _is_read(m[0], m[1])], others),
     ]
-    refused = 0
     for column, path, other, document in chosen:
         shutil.copyfile(exports["legacy"], database)
         with sqlite3.connect(database) as db:
             db.execute(f"UPDATE col SET {column} = ?", (document,))
         db.close()
-        package = _package(database, tmp_path / "mutated.apkg")
+        yield column, path, other, _package(database, tmp_path / "mutated.apkg")
+
+
+def test_through_the_command_each_ends_in_a_clear_message_and_nothing_written(
+    exports: dict[str, Path], tmp_path: Path
+) -> None:
+    notes = exports["notes"]
+    before = {p.name: p.read_bytes() for p in notes.iterdir()}
+    refused = 0
+    for column, path, other, package in _mutated_packages(exports, tmp_path, 21, 40, 20):
         result = CliRunner().invoke(main, ["pull", str(package), str(notes)])
         assert result.exception is None or isinstance(result.exception, SystemExit), (
             column,
@@ -397,20 +405,9 @@ def test_init_from_a_malformed_export_ends_in_a_clear_message_and_writes_nothing
 ) -> None:
     """The same mutations through `deckgen init --from`: refused with the package's
     message (no folder left), or brought in whole (a value deckgen does not read)."""
-    database = tmp_path / "collection.db"
-    mutations = list(_json_mutations(exports["legacy"]))
-    rng = random.Random(23)
-    chosen = [
-        *rng.sample([m for m in mutations if _is_read(m[0], m[1]) and m[2] is not None], 30),
-        *rng.sample([m for m in mutations if not _is_read(m[0], m[1])], 10),
-    ]
     refused = 0
-    for number, (column, path, other, document) in enumerate(chosen):
-        shutil.copyfile(exports["legacy"], database)
-        with sqlite3.connect(database) as db:
-            db.execute(f"UPDATE col SET {column} = ?", (document,))
-        db.close()
-        package = _package(database, tmp_path / "mutated.apkg")
+    mutated = _mutated_packages(exports, tmp_path, 23, 30, 10)
+    for number, (column, path, other, package) in enumerate(mutated):
         brought = tmp_path / f"brought-{number}"
         result = CliRunner().invoke(main, ["init", str(brought), "--from", str(package)])
         assert result.exception is None or isinstance(result.exception, SystemExit), (
