@@ -35,7 +35,7 @@ from deckgen.media import FONT_FORMATS, PICTURE_FORMATS, SOUND_FORMATS, Picture,
 from deckgen.notes import Custom, Note
 from deckgen.notetypes import NOTE_TYPES, Field, NoteType, Settings, Template
 from deckgen.shapes import Checker, Entries, slug_of
-from deckgen.source import STR, Node, Scalar
+from deckgen.source import BOOL, INT, NULL, STR, Node, Scalar
 from deckgen.source import Mapping as MappingNode
 
 if TYPE_CHECKING:
@@ -100,9 +100,6 @@ ANKI_CSS = """\
     background-color: white;
 }
 """
-_BOOL = "tag:yaml.org,2002:bool"
-_NULL = "tag:yaml.org,2002:null"
-_INT = "tag:yaml.org,2002:int"
 _MAX_ID = 2**63 - 1
 # Characters Anki does not take in a field name (it reads them as template syntax).
 _BAD_FIELD_NAME = re.compile(r'[:{}"]|^[#/^]')
@@ -210,7 +207,7 @@ def _id(checker: Checker, entries: Entries, key: str = "id") -> int | bool | Non
         return None
     node = entries[key][1]
     digits = node.value.removeprefix("-") if type(node) is Scalar else ""
-    if type(node) is Scalar and node.tag == _INT and digits.isdigit() and len(digits) < 20:
+    if type(node) is Scalar and node.tag == INT and digits.isdigit() and len(digits) < 20:
         number = int(node.value)
         if number and -_MAX_ID - 1 <= number <= _MAX_ID:
             return number
@@ -223,7 +220,7 @@ def _flag(checker: Checker, entries: Entries, key: str) -> bool | None:
     if key not in entries:
         return False
     node = entries[key][1]
-    if type(node) is Scalar and node.tag == _BOOL:
+    if type(node) is Scalar and node.tag == BOOL:
         return node.value.lower() in ("true", "yes", "on", "y")
     checker.report(node.position, "wrong-type", f"'{key}' must be true or false")
     return None
@@ -310,14 +307,14 @@ def _settings(
         if kind == "bool":
             value = _flag(checker, entries, key)
         elif kind == "size":
-            number = node.value if type(node) is Scalar and node.tag == _INT else ""
+            number = node.value if type(node) is Scalar and node.tag == INT else ""
             value = int(number) if number.isdigit() and 0 < int(number) <= _MAX_SIZE else None
             if value is None:
                 message = f"'{key}' must be a whole number of points from 1 to {_MAX_SIZE}"
                 checker.report(node.position, "wrong-type", message)
         else:
             value = checker.text(entries, key, required=False)
-            if value is None and type(node) is Scalar and node.tag in (STR, _NULL):
+            if value is None and type(node) is Scalar and node.tag in (STR, NULL):
                 value = ""
         if value is None:
             valid = False

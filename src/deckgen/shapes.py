@@ -16,7 +16,7 @@ from typing import Any
 from deckgen.diagnostics import Collected, Diagnostic, Level, Position
 from deckgen.markup import Clozes, parse_clozes, pictures_in
 from deckgen.media import SOUND_FORMATS, Pictures, Refusal
-from deckgen.source import MERGE, STR, Mapping, Node, Scalar, Sequence, SourceFile
+from deckgen.source import MERGE, NULL, STR, Mapping, Node, Scalar, Sequence, SourceFile
 
 Entries = dict[str, tuple[Scalar, Node]]  # a mapping's key and value nodes, by key
 Fields = dict[str, Any]  # a kind's own fields, as keyword arguments of its note class
@@ -36,7 +36,6 @@ _YAML_TYPES = {
     "tag:yaml.org,2002:timestamp": "a date",
     "tag:yaml.org,2002:null": "null",
 }
-_NULL = "tag:yaml.org,2002:null"
 # `![alt](path)` as written, to tell one whose path has a space (Markdown reads it as
 # text, not a picture). One class a part, so that no text makes it try more than once.
 # Anki's sound reference, `[sound:path]`, as written.
@@ -136,7 +135,7 @@ class Checker:
             if self.pictures is not None and "[sound:" in text:
                 text = self._sounds(node, text, self.pictures)
             return text
-        if type(node) is Scalar and node.tag == _NULL:
+        if type(node) is Scalar and node.tag == NULL:
             if required:
                 self.report(key_node.position, "empty-text", f"'{key}' has no value")
             return None

@@ -32,6 +32,9 @@ ALIAS_ALLOWANCE = 10_000
 
 STR = "tag:yaml.org,2002:str"
 MERGE = "tag:yaml.org,2002:merge"
+INT = "tag:yaml.org,2002:int"
+BOOL = "tag:yaml.org,2002:bool"
+NULL = "tag:yaml.org,2002:null"
 
 
 class Scalar(NamedTuple):

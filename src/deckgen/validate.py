@@ -20,7 +20,7 @@ from deckgen.media import Pictures
 from deckgen.notes import Custom, Domain, Note
 from deckgen.notetypes import NOTE_TYPES, NoteType
 from deckgen.shapes import DECK_FILE, Checker, Entries
-from deckgen.source import STR, Mapping, Node, Scalar, SourceFile, read
+from deckgen.source import INT, STR, Mapping, Node, Scalar, SourceFile, read
 
 COMMON_KEYS = ("id", "tags", "extra", "guid")
 CUSTOM_KEYS = ("id", "type", "tags", "guid")  # a declared type's note: and its fields
@@ -28,7 +28,6 @@ DECK_KEYS = ("name", "key", "description", "source", "domains", "tags", "note_ty
 DOMAIN_KEYS = ("key", "name", "weight", "deck")
 MAX_DOMAINS = 100
 MAX_DECK_TAGS = 1_000  # the tags a deck declares: each unknown tag is compared with them
-_INT = "tag:yaml.org,2002:int"
 
 
 class DeckHeader(NamedTuple):
@@ -203,7 +202,7 @@ def _weight(checker: Checker, entries: Entries) -> int | None:
     if "weight" not in entries:
         return None
     node = entries["weight"][1]
-    value = node.value if type(node) is Scalar and node.tag == _INT else ""
+    value = node.value if type(node) is Scalar and node.tag == INT else ""
     if value.isascii() and value.isdigit() and len(value) <= 3 and int(value) <= 100:
         return int(value)
     message = "'weight' must be a whole percentage from 0 to 100"
