@@ -26,6 +26,8 @@ def test_a_new_deck_checks_builds_and_imports_into_anki(
     assert (code, err) == (0, "")
     assert out == (
         "Created notes/: deck.yaml, first-domain.yaml (one note of each kind, ready to edit)\n"
+        "Created notes/: deck.schema.json, notes.schema.json (for an editor to check and"
+        " complete the notes: see `deckgen schema --help`)\n"
         "Created .gitignore: git leaves out dist/ and the cache\n"
         "Next: edit them, then `deckgen build notes`, and import the package into Anki\n"
     )
@@ -113,8 +115,10 @@ def test_what_git_ignores_beside_the_notes_is_what_builds_make_there(
     assert sorted(status.splitlines()) == [
         "?? .gitignore",
         "?? notes/deck.lock",
+        "?? notes/deck.schema.json",
         "?? notes/deck.yaml",
         "?? notes/first-domain.yaml",
+        "?? notes/notes.schema.json",
     ]
 
 

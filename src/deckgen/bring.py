@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deckgen import exported, lock
+from deckgen import exported, lock, schema
 from deckgen.apkg import LATEX_POST, LATEX_PRE
 from deckgen.declared import loads, resolve
 from deckgen.diagnostics import has_errors
@@ -37,7 +37,7 @@ from deckgen.lock import Lock, NoteEntries, NoteEntry, NotetypeEntry
 from deckgen.markup import visible_text
 from deckgen.media import NAME
 from deckgen.notetypes import NOTE_TYPES
-from deckgen.records import guid, tag_key
+from deckgen.records import Deck, guid, tag_key
 from deckgen.revision import notetype_entries
 from deckgen.sanitize import clean
 from deckgen.shapes import slug_of
@@ -121,6 +121,11 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     ignore = folder.absolute().parent / ".gitignore"
     if not os.path.lexists(ignore):  # one the user has is theirs: left as it is
         files[ignore] = GITIGNORE
+    # Each file names its schema, written once the notes read back (below).
+    files = {
+        path: schema.modeline(folder, path) + text if path.parent == folder else text
+        for path, text in files.items()
+    }
     written = {path: text.encode("utf-8") for path, text in files.items()}
     # What templates and CSS load (a font, a background): beside deck.yaml, under the names
     # they use, so that they load them as they are.
@@ -129,6 +134,7 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     static = {src for face in faces for src in loads(face) if _beside(src, written, folder)}
     existed = folder.is_dir()
     folder.mkdir(parents=True, exist_ok=True)
+    schemas: list[Path] = []
     try:
         write_all(written)
         # The notes' pictures and sounds in media/ (by the names they had, for those a
@@ -137,14 +143,14 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
         targets = {n: p for n, p in targets.items() if not n.endswith(_NOT_MEDIA)}
         targets.update({name: folder / name for name in static})
         exported.media(package, targets)
-        _lock(folder, notes, types)
+        schemas = schema.write(folder, _lock(folder, notes, types))
     except BringError:
         _undo(folder, existed, ignore if ignore in written else None)
         raise
     except (OSError, exported.PackageError) as error:
         _undo(folder, existed, ignore if ignore in written else None)
         raise BringError(str(error)) from error
-    brought.files = sorted(p for p in written if p.parent == folder)
+    brought.files = sorted(p for p in [*written, *schemas] if p.parent == folder)
     brought.notes = len(notes)
     return brought
 
@@ -450,9 +456,10 @@ def _lock(
     folder: Path,
     notes: list[exported.ExportedNote],
     types: Mapping[int, exported.Notetype | None],
-) -> None:
+) -> Deck:
     """The lock that gives every note and note type the time Anki has for it, made from
-    the notes folder as a build reads it (BringError if it does not read back whole)."""
+    the notes folder as a build reads it (BringError if it does not read back whole);
+    the deck read."""
     loaded = load(folder, cache=False)
     if loaded.deck is None or has_errors(loaded.problems):
         shown = "; ".join(str(p) for p in loaded.problems if p.level.name == "ERROR")[:2000]
@@ -473,6 +480,7 @@ def _lock(
         if mod is not None:  # a note type Anki has: its time there
             kept[kind] = NotetypeEntry(kind, mod, note_type.digest, note_type.schema)
     lock.write(folder / lock.LOCK_FILE, Lock(deck.key, entries, kept))
+    return deck
 
 
 def _undo(folder: Path, existed: bool, ignore: Path | None) -> None:
@@ -496,4 +504,9 @@ _NOT_MEDIA = (".yaml", ".yml", ".lock")
 def _beside(name: str, written: Mapping[Path, bytes], folder: Path) -> bool:
     """Whether a file a template or stylesheet loads may be written beside deck.yaml under
     its own name: a plain name, none deckgen reads itself or has just written."""
-    return "/" not in name and not name.endswith(_NOT_MEDIA) and folder / name not in written
+    return (
+        "/" not in name
+        and not name.endswith(_NOT_MEDIA)
+        and name not in (schema.DECK_SCHEMA, schema.NOTES_SCHEMA)
+        and folder / name not in written
+    )

@@ -203,11 +203,27 @@ def build(
     reproducible = " (reproducible)" if check_reproducible else ""
     contents = stats.summary(made.deck)
     click.echo(f"Wrote {out}{reproducible}: {contents}; {changes}")
+    _refresh_schemas(notes_dir, made.deck)
     if not revision.had_lock:  # a new deck: what to do now, in one line
         click.echo(
             f"Next: import {out} into Anki (File > Import); then edit the notes, build again"
             " and import again: your reviews stay"
         )
+
+
+def _refresh_schemas(notes_dir: Path, deck: Deck) -> None:
+    """The deck's schemas, if it has them, brought up to date with deck.yaml (a schema
+    that cannot be written is said, and costs only the editor's help)."""
+    from deckgen import schema
+
+    try:
+        written = schema.refresh(notes_dir, deck)
+    except OSError as error:
+        where = error.filename or notes_dir
+        click.echo(f"{where}: warning: schema not updated: {error.strerror or error}", err=True)
+        return
+    if written:
+        click.echo(f"Updated {', '.join(str(path) for path in written)} (from deck.yaml)")
 
 
 def _dist(notes_dir: Path) -> Path:
@@ -318,8 +334,13 @@ def init(folder: Path, name: str, key: str | None, package: Path | None, deck: s
     except InitError as error:
         click.echo(f"Error: {error}; nothing written", err=True)
         raise click.exceptions.Exit(1) from error
-    names = ", ".join(path.name for path in written if path.parent == folder)
-    click.echo(f"Created {folder}/: {names} (one note of each kind, ready to edit)")
+    notes = [path.name for path in written if path.parent == folder and path.suffix == ".yaml"]
+    schemas = [path.name for path in written if path.parent == folder and path.suffix == ".json"]
+    click.echo(f"Created {folder}/: {', '.join(notes)} (one note of each kind, ready to edit)")
+    click.echo(
+        f"Created {folder}/: {', '.join(schemas)} (for an editor to check and complete the"
+        " notes: see `deckgen schema --help`)"
+    )
     ignore = next((path for path in written if path.parent != folder), None)
     if ignore is not None:
         click.echo(f"Created {os.path.relpath(ignore)}: git leaves out dist/ and the cache")
@@ -488,6 +509,51 @@ def check(notes_dir: Path) -> None:
     """
     deck = _load(notes_dir)
     click.echo(f"{notes_dir}: {deck.size} notes, no errors")
+
+
+@main.command(name="schema")
+@NOTES_DIR
+def schema_command(notes_dir: Path) -> None:
+    """Write the JSON Schemas with which an editor checks and completes the notes.
+
+    Writes NOTES_DIR/deck.schema.json and NOTES_DIR/notes.schema.json, made from
+    deck.yaml (its tags and note types) by the rules `deckgen check` applies; once they
+    are there, `deckgen build` keeps them up to date. An editor with a YAML extension
+    (VS Code's, or any yaml-language-server client) finds a file's schema in its first
+    line, which `deckgen init` writes:
+
+    \b
+      # yaml-language-server: $schema=notes.schema.json
+    (deck.yaml names deck.schema.json; a file in a domain's folder, ../notes.schema.json)
+
+    \b
+    Example:
+      deckgen schema notes
+    """
+    from deckgen import schema
+    from deckgen.files import read_text
+    from deckgen.validate import check_header
+
+    header, problems = check_header(notes_dir / "deck.yaml")
+    header = _report(header, problems, notes_dir)
+    try:
+        written = schema.write(notes_dir, header)
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot write {error.filename or notes_dir}: {error.strerror or error}"
+        ) from error
+    if written:
+        click.echo(f"Wrote {', '.join(str(path) for path in written)}")
+    else:
+        click.echo(f"{notes_dir}: the schemas are up to date")
+    text, _ = read_text(notes_dir / "deck.yaml", "deck.yaml")
+    if text is not None and not schema.names_schema(text):
+        click.echo(
+            "For an editor to use them, each YAML file names its schema in its first line:"
+            f" '{schema.modeline(notes_dir, notes_dir / 'deck.yaml').strip()}' in deck.yaml,"
+            f" '{schema.modeline(notes_dir, notes_dir / 'notes.yaml').strip()}' in the others"
+            " ('../notes.schema.json' in a domain's folder)"
+        )
 
 
 @main.command(name="stats")

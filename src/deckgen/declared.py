@@ -43,12 +43,12 @@ if TYPE_CHECKING:
 
 # What else Anki keeps of a note type, a field or a template: each key as deck.yaml writes
 # it, as Anki's JSON names it, and what it holds.
-_TYPE_SETTINGS = {
+TYPE_SETTINGS = {
     "latex_pre": ("latexPre", "text"),
     "latex_post": ("latexPost", "text"),
     "latex_svg": ("latexsvg", "bool"),
 }
-_FIELD_SETTINGS = {
+FIELD_SETTINGS = {
     "font": ("font", "text"),
     "size": ("size", "size"),
     "rtl": ("rtl", "bool"),
@@ -58,7 +58,7 @@ _FIELD_SETTINGS = {
     "collapsed": ("collapsed", "bool"),
     "exclude_from_search": ("excludeFromSearch", "bool"),
 }
-_TEMPLATE_SETTINGS = {
+TEMPLATE_SETTINGS = {
     "browser_front": ("bqfmt", "text"),
     "browser_back": ("bafmt", "text"),
     "browser_font": ("bfont", "text"),
@@ -73,13 +73,16 @@ NOTE_TYPE_KEYS = (
     "cloze",
     "html",
     "sort_field",
-    *_TYPE_SETTINGS,
+    *TYPE_SETTINGS,
 )
-TEMPLATE_KEYS = ("name", "id", "front", "back", *_TEMPLATE_SETTINGS)
-FIELD_KEYS = ("name", "id", *_FIELD_SETTINGS)
+NOTE_TYPE_REQUIRED = ("name", "fields", "templates")
+TEMPLATE_KEYS = ("name", "id", "front", "back", *TEMPLATE_SETTINGS)
+TEMPLATE_REQUIRED = ("name", "front", "back")
+FIELD_KEYS = ("name", "id", *FIELD_SETTINGS)
 MAX_NOTE_TYPES = 100
 MAX_FIELDS = 100
 MAX_TEMPLATES = 100
+MAX_FONT_SIZE = 1000  # a font size, in points
 # What a template or stylesheet may load: pictures, sounds and fonts.
 MEDIA_FORMATS = PICTURE_FORMATS | SOUND_FORMATS | FONT_FORMATS
 MAX_FACE = 1 << 20  # bytes of a template side or stylesheet kept in a file of its own
@@ -151,7 +154,7 @@ def _note_type(
     entries = checker.mapping(node, "a note type", NOTE_TYPE_KEYS)
     if entries is None:
         return None
-    checker.required(entries, ("name", "fields", "templates"), node, "a note type")
+    checker.required(entries, NOTE_TYPE_REQUIRED, node, "a note type")
     name = checker.text(entries, "name")
     if name is not None:
         where = entries["name"][1].position
@@ -163,7 +166,7 @@ def _note_type(
         else:
             names[name] = where
     model_id = _id(checker, entries)
-    settings = _settings(checker, entries, _TYPE_SETTINGS)
+    settings = _settings(checker, entries, TYPE_SETTINGS)
     is_cloze = _flag(checker, entries, "cloze")
     holds_html = _flag(checker, entries, "html")
     css = _face(checker, entries, "css", folder) if "css" in entries else None
@@ -283,13 +286,10 @@ def _named(
     checker.required(entries, ("name",), node, what)
     name = checker.text(entries, "name")
     given = _id(checker, entries)
-    settings = _settings(checker, entries, _FIELD_SETTINGS)
+    settings = _settings(checker, entries, FIELD_SETTINGS)
     if name is None or given is False or settings is None:
         return None
     return name, given, entries["name"][1].position, settings
-
-
-_MAX_SIZE = 1000  # a font size, in points
 
 
 def _settings(
@@ -308,9 +308,9 @@ def _settings(
             value = _flag(checker, entries, key)
         elif kind == "size":
             number = node.value if type(node) is Scalar and node.tag == INT else ""
-            value = int(number) if number.isdigit() and 0 < int(number) <= _MAX_SIZE else None
+            value = int(number) if number.isdigit() and 0 < int(number) <= MAX_FONT_SIZE else None
             if value is None:
-                message = f"'{key}' must be a whole number of points from 1 to {_MAX_SIZE}"
+                message = f"'{key}' must be a whole number of points from 1 to {MAX_FONT_SIZE}"
                 checker.report(node.position, "wrong-type", message)
         else:
             value = checker.text(entries, key, required=False)
@@ -348,10 +348,10 @@ def _templates(
         if entries is None:
             valid = False
             continue
-        checker.required(entries, ("name", "front", "back"), item, "a card template")
+        checker.required(entries, TEMPLATE_REQUIRED, item, "a card template")
         name = checker.text(entries, "name")
         given = _id(checker, entries)
-        settings = _settings(checker, entries, _TEMPLATE_SETTINGS)
+        settings = _settings(checker, entries, TEMPLATE_SETTINGS)
         front = _face(checker, entries, "front", folder) if "front" in entries else None
         back = _face(checker, entries, "back", folder) if "back" in entries else None
         if name is not None and name in seen:

@@ -6,9 +6,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
+from deckgen import schema
 from deckgen.files import write_all
+from deckgen.notetypes import NOTE_TYPES, NoteType
 from deckgen.shapes import slug_of
 from deckgen.yamledit import one_line
 
@@ -95,6 +99,12 @@ dist/
 """
 
 
+class _Deck(NamedTuple):
+    name: str
+    tags: frozenset[str] | None
+    note_types: Mapping[str, NoteType]
+
+
 class InitError(Exception):
     """What init refuses, in the user's words."""
 
@@ -125,6 +135,11 @@ def init(folder: Path, name: str, key: str | None) -> list[Path]:
         folder / "deck.yaml": _DECK.format(name=one_line(name), key=key, domain=DOMAIN),
         folder / f"{DOMAIN}.yaml": _NOTES,
     }
+    # Each file names its schema (made for the deck as written: no tags, no note types
+    # of its own), so that an editor completes and checks it from the start.
+    files = {path: schema.modeline(folder, path) + text for path, text in files.items()}
+    deck = _Deck(name, frozenset(), NOTE_TYPES)
+    files.update({path: data.decode() for path, data in schema.files(folder, deck).items()})
     ignore = folder.absolute().parent / ".gitignore"
     if not os.path.lexists(ignore):  # one the user has is theirs: left as it is
         files[ignore] = GITIGNORE

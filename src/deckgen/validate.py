@@ -25,7 +25,9 @@ from deckgen.source import INT, STR, Mapping, Node, Scalar, SourceFile, read
 COMMON_KEYS = ("id", "tags", "extra", "guid")
 CUSTOM_KEYS = ("id", "type", "tags", "guid")  # a declared type's note: and its fields
 DECK_KEYS = ("name", "key", "description", "source", "domains", "tags", "note_types")
+DECK_REQUIRED = ("name", "key", "domains")
 DOMAIN_KEYS = ("key", "name", "weight", "deck")
+DOMAIN_REQUIRED = ("key", "name")
 MAX_DOMAINS = 100
 MAX_DECK_TAGS = 1_000  # the tags a deck declares: each unknown tag is compared with them
 
@@ -105,7 +107,7 @@ def _header(checker: Checker, folder: Path | None = None) -> DeckHeader | None:
     entries = checker.mapping(root, DECK_FILE, DECK_KEYS)
     if entries is None:
         return None
-    checker.required(entries, ("name", "key", "domains"), root, DECK_FILE)
+    checker.required(entries, DECK_REQUIRED, root, DECK_FILE)
     name = checker.text(entries, "name")
     key = checker.slug(entries, "key")
     description = checker.text(entries, "description", required=False) or ""
@@ -150,7 +152,7 @@ def _domains(checker: Checker, node: Node, places: list[Position]) -> tuple[Doma
         entries = checker.mapping(item, "a domain", DOMAIN_KEYS)
         if entries is None:
             continue
-        checker.required(entries, ("key", "name"), item, "a domain")
+        checker.required(entries, DOMAIN_REQUIRED, item, "a domain")
         key = checker.slug(entries, "key")
         name = checker.text(entries, "name")
         weight = _weight(checker, entries)
