@@ -33,7 +33,7 @@ from deckgen.files import read_text
 from deckgen.markup import parse_clozes, to_html
 from deckgen.media import FONT_FORMATS, PICTURE_FORMATS, SOUND_FORMATS, Picture, Pictures, Refusal
 from deckgen.notes import Custom, Note
-from deckgen.notetypes import NOTE_TYPES, Field, NoteType, Settings, Template
+from deckgen.notetypes import NOTE_TYPES, Field, NoteType, Settings, Template, code_css
 from deckgen.shapes import Checker, Entries, slug_of
 from deckgen.source import BOOL, INT, NULL, STR, Node, Scalar
 from deckgen.source import Mapping as MappingNode
@@ -171,7 +171,7 @@ def _note_type(
     holds_html = _flag(checker, entries, "html")
     css = _face(checker, entries, "css", folder) if "css" in entries else None
     shipped: dict[str, Picture] = {}  # the files its templates and CSS load, by name
-    style = ANKI_CSS if "css" not in entries else None
+    style = ANKI_CSS + "\n" + code_css() if "css" not in entries else None
     if css is not None:
         style = _ship_media(checker, css, folder, shipped) if folder else css.text
     fields = _fields(checker, entries["fields"][1]) if "fields" in entries else None

@@ -8,6 +8,7 @@ files. It writes nothing but the cache.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import pickle
 import stat
@@ -428,9 +429,20 @@ def _pictures_as_they_were(result: FileResult) -> bool:
     return all(digest_of(picture.path) == picture.digest for picture in result.pictures)
 
 
+# The libraries whose work a result holds: the YAML read, the HTML made and cleaned.
+_MAKERS = ("yaml", "markdown_it", "nh3", "pygments")
+
+
 def _code_stamp() -> list[tuple[str, int, int]]:
-    """deckgen's own files by size and time, so that a changed deckgen never reuses what
-    an older one checked, released or not."""
+    """deckgen's own files by size and time, and those of the libraries that make its
+    results (found, not imported), so that a changed deckgen, or a deckgen with another
+    version of one of them, never reuses what an older one checked, released or not."""
     package = Path(__file__).parent
     files = sorted([*package.rglob("*.py"), *package.glob("templates/*")])
-    return [(str(f.relative_to(package)), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    stamp = [(str(f.relative_to(package)), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    for name in _MAKERS:
+        spec = importlib.util.find_spec(name)
+        origin = Path(spec.origin) if spec is not None and spec.origin else None
+        if origin is not None and origin.is_file():
+            stamp.append((name, origin.stat().st_size, origin.stat().st_mtime_ns))
+    return stamp

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
-# Text with none of these characters, and not starting like a list item, is one plain
-# paragraph whose only Markdown is code spans: it skips the parser (most note text), and a
-# property test holds the result to the parser's.
+# Text with none of these characters, and not starting like a list item or a block of
+# code, is one plain paragraph whose only Markdown is code spans: it skips the parser
+# (most note text), and a property test holds the result to the parser's.
 _MARKUP = re.compile(r"[\\\n\r\t\0\x0b\x0c]")
 _BACKTICKS = re.compile(r"`+")
 _DELIMITERS = re.compile(r"\*+|_+")
@@ -23,13 +23,13 @@ _LIST_START = re.compile(r"\s*(?:[-+*]|\d{1,9}[.)])(?:\s|\Z)")
 
 @cache
 def _markdown(pictures: bool = True) -> MarkdownIt:
-    """Only what notes need: code spans, bold, emphasis, line breaks, simple lists,
-    formulas and (in notes, not in deck.yaml) pictures. Raw HTML, links and entities stay
+    """Only what notes need: code spans and blocks, bold, emphasis, line breaks, simple
+    lists, formulas and (in notes, not in deck.yaml) pictures. Raw HTML, links and entities stay
     off, so every `<` in a note is text."""
     from markdown_it import MarkdownIt
 
-    markdown = MarkdownIt("zero", {"breaks": True, "html": False}).enable(
-        ["backticks", "emphasis", "escape", "list", "newline"]
+    markdown = MarkdownIt("zero", {"breaks": True, "html": False, "highlight": _highlight}).enable(
+        ["backticks", "emphasis", "escape", "list", "newline", "fence"]
     )
     markdown.inline.ruler.before("escape", "formula", _formula)
     markdown.add_render_rule("formula", _render_formula)
@@ -40,6 +40,13 @@ def _markdown(pictures: bool = True) -> MarkdownIt:
         markdown.validateLink = lambda url: True  # type: ignore[method-assign]
         markdown.add_render_rule("image", _render_picture)
     return markdown
+
+
+def _highlight(code: str, language: str, attributes: str) -> str:
+    """A fenced block of code, highlighted (highlight.py)."""
+    from deckgen.highlight import code_block
+
+    return code_block(code, language)
 
 
 # A formula for Anki's MathJax: `\( ... \)` inline, `\[ ... \]` for a block.
@@ -102,7 +109,12 @@ def to_html(text: str, pictures: bool = True) -> str:
     if not text:
         return ""
     text = text.strip()
-    plain = not _MARKUP.search(text) and not _LIST_START.match(text) and "![" not in text
+    plain = (
+        not _MARKUP.search(text)
+        and not _LIST_START.match(text)
+        and "![" not in text
+        and not text.startswith(("```", "~~~"))  # a block of code, however short
+    )
     if plain:
         if "`" not in text and "*" not in text and "_" not in text:
             return escape(text)

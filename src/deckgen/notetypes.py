@@ -381,3 +381,13 @@ def _template_file(name: str) -> str:
 
 def css() -> str:
     return _template_file("style.css")
+
+
+CODE_CSS_START = "/* Code blocks, highlighted by Pygments"
+
+
+def code_css() -> str:
+    """The colours of highlighted code (the end of style.css, highlight.stylesheet()):
+    also the CSS of a declared note type that gives none of its own, after Anki's."""
+    style = css()
+    return style[style.index(CODE_CSS_START) :]

@@ -42,6 +42,8 @@ _YAML_TYPES = {
 _SOUND = re.compile(r"\[sound:([^\]\n]+)\]")
 # A picture's path in cleaned HTML (nh3 writes every attribute in double quotes).
 _IMG_SRC = re.compile(r'(<img\b[^>]*?\ssrc=")([^"]*)(")')
+# A fenced block of code's opening line, and the language it names.
+_FENCE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})[ \t]*([^\s`{]+)", re.MULTILINE)
 _LOOKS_LIKE_A_PICTURE = re.compile(r"!\[([^\]\n]*)\]\(([^)<>\n]*)\)")
 
 
@@ -130,6 +132,8 @@ class Checker:
                 self.report(node.position, "control-character", message)
                 return None
             text = node.value
+            if markdown and ("```" in text or "~~~" in text):
+                self._code_blocks(node)
             if self.pictures is not None and markdown and "![" in text:
                 text = self._pictures(node, self.pictures)
             if self.pictures is not None and "[sound:" in text:
@@ -233,6 +237,31 @@ class Checker:
                 f" goes in angle brackets, {fixed}"
             )
             self.report(position, "picture-space", message, Level.WARNING)
+
+    def _code_blocks(self, node: Scalar) -> None:
+        """Warn of a fenced block of code that will not show as meant: in folded text,
+        whose line breaks YAML takes away, or in a language Pygments does not know."""
+        if node.style == ">":
+            message = (
+                "a block of code in folded text ('>'), which joins its lines: write the text"
+                " with '|', which keeps them"
+            )
+            self.report(node.position, "code-folded", message, Level.WARNING)
+            return
+        from deckgen.highlight import known, languages
+
+        for match in _FENCE.finditer(node.value):
+            language = match.group(1)
+            if known(language):
+                continue
+            [position] = self.source.positions_in(node, [match.start(1)])
+            hint = _close(language.lower(), languages(), 0.7)
+            advice = f"did you mean '{hint}'?" if hint else "see Pygments' list of languages"
+            message = (
+                f"'{language}' is not a language deckgen highlights ({advice}): the code is"
+                " shown without colours"
+            )
+            self.report(position, "unknown-language", message, Level.WARNING)
 
     def clozes(self, node: Scalar) -> Clozes | None:
         """A text's clozes, read as written (so their offsets are the file's); each

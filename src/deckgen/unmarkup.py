@@ -1,10 +1,10 @@
 """Anki's HTML -> deckgen's Markdown: what a user wrote in Anki's editor, as note text.
 
-Bold, emphasis, code, line breaks, `<div>`s, paragraphs and lists become their Markdown;
-entities become characters; cloze syntax stays as it is. Anything else (colours, fonts,
-links, pictures, spans) is reduced to its text, and said so; active content (scripts,
-styles, frames) is dropped with what it holds. The result is held to the renderer: it
-renders (markup.to_html) to the same text, or it is given again as plain text.
+Bold, emphasis, code (a block of it fenced), line breaks, `<div>`s, paragraphs and lists
+become their Markdown; entities become characters; cloze syntax stays as it is. Anything
+else (colours, fonts, links, pictures, spans) is reduced to its text, and said so; active
+content (scripts, styles, frames) is dropped with what it holds. The result is held to the
+renderer: it renders (markup.to_html) to the same text, or it is given again as plain text.
 """
 
 from __future__ import annotations
@@ -107,6 +107,10 @@ class _Reader(HTMLParser):
         self.depth: dict[str, int] = {}  # how many of each format tag are open
         self.code = 0  # <code> tags open
         self.code_text: list[str] = []
+        # A block of code (<pre>): how deep inside, its language, and its text as written.
+        self.pre = 0
+        self.language = ""
+        self.pre_text: list[str] = []
         self.dropped = 0  # how deep inside a dropped tag (counting only its own name)
         self.dropped_tag = ""
         # Lists open: [marker ("-", "*" or the next number), indent, number delimiter].
@@ -145,6 +149,21 @@ class _Reader(HTMLParser):
             self._reduce(f"<{tag}> left out, with all it holds")
             return
         values = dict(attrs)
+        if self.pre:  # a block of code: its text, and its lines; the rest is highlighting
+            self.pre += tag == "pre"
+            if tag == "br" or (tag == "div" and self.pre_text):
+                self.pre_text.append("\n")
+            elif tag == "code" and not self.language:
+                classes = (values.get("class") or "").split()
+                named = [c.removeprefix("language-") for c in classes if c.startswith("language-")]
+                self.language = named[0] if named else ""
+            elif tag not in ("span", "code", "div"):
+                self._reduce(f"<{tag}> in a block of code reduced to its text")
+            return
+        if tag == "pre":
+            self._blank()
+            self.pre, self.language, self.pre_text = 1, "", []
+            return
         if tag == "img" and (values.get("src") or "") in self.pictures and not self.code:
             # A picture of the deck: back to its path.
             self.pieces.append(("picture", f"{values.get('alt') or ''}\0{values['src']}"))
@@ -206,6 +225,11 @@ class _Reader(HTMLParser):
         if self.dropped:
             self.dropped -= tag == self.dropped_tag
             return
+        if self.pre:
+            self.pre -= tag == "pre"
+            if not self.pre:
+                self._fence()
+            return
         if tag in _FORMATS:
             mark = _FORMATS[tag]
             if self.depth.get(mark, 0) == 0:
@@ -234,8 +258,18 @@ class _Reader(HTMLParser):
         elif tag in _LINES:
             self._break()
 
+    def _fence(self) -> None:
+        """A block of code ends: a fenced block, its text as it was."""
+        code = "".join(self.pre_text).removesuffix("\n")
+        self.lines.append(("", [("fence", f"{self.language}\0{code}")]))
+        self.lines.append(None)
+        self.pre_text = []
+
     def handle_data(self, data: str) -> None:
         if self.dropped:
+            return
+        if self.pre:
+            self.pre_text.append(data)
             return
         if self.code:
             self.code_text.append(data)
@@ -253,6 +287,9 @@ class _Reader(HTMLParser):
 
     def finish(self) -> list[_Line]:
         """The lines read, each tidied; a format or code left open, closed."""
+        if self.pre:
+            self.pre = 0
+            self._fence()
         if self.code:
             self.pieces.append(("code", "".join(self.code_text)))
             self.code = 0
@@ -284,7 +321,7 @@ def _tidy(pieces: list[_Piece]) -> list[_Piece]:
             if not value:
                 continue
             previous_space = value.endswith(" ")
-        elif kind in ("code", "picture", "formula"):
+        elif kind in ("code", "picture", "formula", "fence"):
             previous_space = False
         result.append((kind, value))
     return result
@@ -347,7 +384,7 @@ def _strip_end(pieces: list[_Piece], index: int, strip: object) -> None:
             pieces[i] = (kind, stripped)
             if stripped:
                 return
-        elif kind in ("code", "picture", "formula"):
+        elif kind in ("code", "picture", "formula", "fence"):
             return
 
 
@@ -371,6 +408,8 @@ def _markdown(lines: list[_Line], minimal: bool, pictures: Mapping[str, str] | N
                 parts.append(_code(value))
             elif kind == "formula":
                 parts.append(" ".join(value.split("\n")))  # on the line it stands in
+            elif kind == "fence":
+                parts.append(_fenced(*value.split("\0", 1)))
             elif kind == "picture":
                 alt, _, name = value.rpartition("\0")
                 parts.append(_picture(alt, pictures[name] if pictures else name))
@@ -378,6 +417,14 @@ def _markdown(lines: list[_Line], minimal: bool, pictures: Mapping[str, str] | N
                 parts.append(value)
         out.append(prefix + "".join(parts))
     return "\n".join(out).strip("\n")
+
+
+def _fenced(language: str, code: str) -> str:
+    """A fenced block of code holding `code` exactly: its fence longer than any run of
+    backticks in it."""
+    longest = max((len(run) for run in re.findall("`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{code}\n{fence}"
 
 
 def _picture(alt: str, path: str) -> str:
@@ -452,12 +499,18 @@ def _punctuation(char: str) -> bool:
 
 def _plain(lines: list[_Line]) -> str:
     return "\n".join(
-        "" if line is None else "".join(v for k, v in line[1] if k in ("text", "code", "formula"))
+        ""
+        if line is None
+        else "".join(
+            v.split("\0", 1)[-1] if k == "fence" else v
+            for k, v in line[1]
+            if k in ("text", "code", "formula", "fence")
+        )
         for line in lines
     )
 
 
-_INLINE_TAGS = re.compile(r"</?(?:strong|em|code)>")
+_INLINE_TAGS = re.compile(r"</?(?:strong|em|code|span)(?:\s[^>]*)?>")
 _OTHER_TAGS = re.compile(r"<[^>]+>")
 
 
