@@ -169,6 +169,9 @@ def bench(size: int, runs: int, work: Path) -> list[str]:
     if "deckgen init --from its package" in results:
         brought = statistics.median(results["deckgen init --from its package"][0])
         lines.append(f"  init --from / cold build: {brought / cold:.2f}x (the goal: 2x at most)")
+    if size == 20_000:
+        goal = f"{size:,} notes (the goal: 0.5 s)"
+        lines.append(watch_latency(notes, work / f"watched{size}" / "notes", runs, goal))
     if "deckgen build, cold, a file per note" in results:
         spread_cold = statistics.median(results["deckgen build, cold, a file per note"][0])
         lines.append(f"  a file per note, cold, per 1,000 notes: {spread_cold / size * 1000:.3f} s")
@@ -197,6 +200,64 @@ def small(runs: int, work: Path, notes: Path) -> list[str]:
     ]
 
 
+def watch_latency(notes: Path, where: Path, runs: int, label: str) -> str:
+    """preview --watch on a copy of the notes: from a saved edit of one note to the
+    answer that carries its new card to the page (what the page then puts in place)."""
+    import json
+    import threading
+    import urllib.request
+
+    copy = Path(shutil.copytree(notes, where, ignore=shutil.ignore_patterns(".*")))
+    copy_files = sorted(p for p in copy.glob("*.yaml") if p.name != "deck.yaml")
+    process = subprocess.Popen(
+        [*DECKGEN, "preview", "--watch", str(copy)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        start = time.perf_counter()
+        address = ""
+        while not address:
+            line = process.stdout.readline()
+            if not line:
+                raise SystemExit(f"preview --watch {copy} ended")
+            address = line.split()[1] if line.startswith("Serving ") else ""
+        first = time.perf_counter() - start
+        threading.Thread(target=process.stdout.read, daemon=True).start()  # (drained)
+        with urllib.request.urlopen(f"{address}changes?since=1000000000") as response:
+            version = json.loads(response.read())["version"]
+        times = []
+        for round_ in range(runs * 2):
+            answer: dict[str, object] = {}
+
+            def ask(since: int = version, into: dict[str, object] = answer) -> None:
+                with urllib.request.urlopen(f"{address}changes?since={since}") as response:
+                    into.update(json.loads(response.read()))
+                    into["at"] = time.perf_counter()
+
+            asking = threading.Thread(target=ask)
+            asking.start()
+            time.sleep(0.2)  # the question is waiting, as the page's is
+            path = copy_files[round_ % len(copy_files)]
+            text = path.read_text(encoding="utf-8")
+            word = "fact:" if "fact:" in text else "trap:"
+            saved = time.perf_counter()
+            path.write_text(text.replace(word, f"{word} Edited", 1), encoding="utf-8")
+            asking.join(30)
+            notes_changed = answer.get("notes")
+            if not isinstance(notes_changed, dict) or len(notes_changed) != 1:
+                raise SystemExit(f"preview --watch answered {answer}")
+            times.append(float(answer["at"]) - saved)  # type: ignore[arg-type]
+            version = int(answer["version"])  # type: ignore[call-overload]
+    finally:
+        process.send_signal(2)
+        process.wait(30)
+    return (
+        f"  preview --watch, {label}: a saved edit on the page in"
+        f" {statistics.median(times) * 1000:.0f} ms (median of {len(times)};"
+        f" slowest {max(times) * 1000:.0f} ms), the first page in {first:.1f} s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -214,6 +275,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="deckgen-bench-") as scratch:
         work = Path(scratch)
         print("\n".join(small(args.runs, work, repo / "notes")))
+        goal = "the repo's deck (the goal: 0.1 s)"
+        print(watch_latency(repo / "notes", work / "watched" / "notes", args.runs, goal))
         for size in (int(s) for s in args.sizes.split(",")):
             print(
                 "\n".join(bench(size, args.runs if size <= 20000 else max(1, args.runs // 2), work))

@@ -57,14 +57,16 @@ def prepare(
     note_types: Mapping[str, NoteType] | None = None,
     progress: Progress | None = None,
     streamed: Streamed | None = None,
+    read_lock: Callable[[Path], tuple[Lock | None, list[Diagnostic]]] = lock.read,
 ) -> tuple[Build | None, list[Diagnostic]]:
     """Check the notes and the lock, and stamp every note; nothing is written (but for
     `streamed`: the package's collection, in a scratch folder, as the files are read).
-    The note types are the deck's (with the ids its lock keeps), unless given."""
+    The note types are the deck's (with the ids its lock keeps), unless given. The lock
+    read by `read_lock` (preview --watch reads it again only when its bytes change)."""
     lock_path = notes_dir / LOCK_FILE
     # The notes first: the processes that read a large deck start from a small one.
     loaded = load(notes_dir, progress=progress, each=streamed.add if streamed else None)
-    previous, problems = streamed.lock() if streamed else lock.read(lock_path)
+    previous, problems = streamed.lock() if streamed else read_lock(lock_path)
     problems = sorted(loaded.problems + problems)
     if loaded.deck is None or has_errors(problems):
         return None, problems

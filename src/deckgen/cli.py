@@ -444,7 +444,18 @@ def pull(package: Path, notes_dir: Path, dry_run: bool, prefer: str | None) -> N
     help="The folder to write the page into (default: dist/preview beside NOTES_DIR).",
 )
 @click.option("--open", "open_page", is_flag=True, help="Open the page in the browser.")
-def preview(notes_dir: Path, output: Path | None, open_page: bool) -> None:
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Serve the page on 127.0.0.1 and update it on every save in NOTES_DIR (Ctrl-C stops).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="With --watch: the port to serve on  [default: a free one]",
+)
+def preview(notes_dir: Path, output: Path | None, open_page: bool, watch: bool, port: int) -> None:
     """Write a page showing every card, front and back, exactly as Anki renders it.
 
     The cards are rendered by Anki's own engine, so the optional `anki` library is
@@ -452,16 +463,23 @@ def preview(notes_dir: Path, output: Path | None, open_page: bool) -> None:
     installed). The page works offline, with a filter box (words, tag:..., kind:...,
     domain:...) and a night-mode switch.
 
+    With --watch, the page is served on 127.0.0.1 (its address printed) and kept up to
+    date as you write: each save in NOTES_DIR rebuilds what changed, and the page
+    replaces those cards where they stand; an error shows above the cards, at its
+    file:line:col, until it is fixed. Nothing is written.
+
     \b
     Example:
       deckgen preview notes --open
+      deckgen preview --watch --open
     """
-    from deckgen import build as build_
     from deckgen import preview as preview_
 
-    made = _report(*build_.prepare(notes_dir, int(time.time())), notes_dir)
     try:
-        rendered = preview_.render(made)
+        if watch:
+            _watch(notes_dir, port, open_page)
+            return
+        _preview(notes_dir, output, open_page)
     except preview_.AnkiMissing as error:
         click.echo(
             "Error: deckgen preview renders cards with Anki's own engine, from the `anki`"
@@ -470,13 +488,62 @@ def preview(notes_dir: Path, output: Path | None, open_page: bool) -> None:
             err=True,
         )
         raise click.exceptions.Exit(MISSING_PART) from error
+
+
+def _preview(notes_dir: Path, output: Path | None, open_page: bool) -> None:
+    from deckgen import build as build_
+    from deckgen import preview as preview_
+
+    made = _report(*build_.prepare(notes_dir, int(time.time())), notes_dir)
+    rendered = preview_.render(made)
     index = preview_.write_site(made, rendered, output or _dist(notes_dir) / "preview")
     cards = sum(len(note.cards) for note in rendered.notes)
     click.echo(f"Wrote {index}: {len(rendered.notes)} notes, {cards} cards")
-    if open_page and click.launch(str(index.resolve())) != 0:
-        click.echo(
-            f"No browser could be opened here: open {index.resolve().as_uri()} in one", err=True
-        )
+    if open_page:
+        _open(str(index.resolve()), index.resolve().as_uri())
+
+
+def _open(target: str, shown: str) -> None:
+    if click.launch(target) != 0:
+        click.echo(f"No browser could be opened here: open {shown} in one", err=True)
+
+
+def _watch(notes_dir: Path, port: int, open_page: bool) -> None:
+    """preview --watch: serve and update the page until Ctrl-C."""
+    from deckgen.watch import watch
+
+    said: list[str] = []  # the problems last printed: each printed once, until it changes
+
+    def report(problems: list[Diagnostic], count: int, first: bool) -> None:
+        shown = [problem.format() for problem in problems]
+        if shown == said and not count and not first:
+            return  # a save that changed nothing the page shows
+        if shown != said:
+            for problem in problems:
+                click.echo(_styled(problem), err=True, color=_color())
+        when = time.strftime("%H:%M:%S")
+        if has_errors(problems):
+            click.echo(f"{when} {notes_dir}: {summary(problems)}; the page keeps the last cards")
+        elif first:
+            click.echo(f"{when} {notes_dir}: {count} notes")
+        else:
+            said_of = summary(problems) if problems else "no errors"
+            click.echo(f"{when} {notes_dir}: {count} note(s) shown anew, {said_of}")
+        said[:] = shown
+
+    def started(address: str) -> None:
+        click.echo(f"Serving {address} (Ctrl-C to stop)")
+        if open_page:
+            _open(address, address)
+
+    try:
+        watch(notes_dir, port, report, started)
+    except OSError as error:  # the port taken, say
+        raise click.ClickException(
+            f"cannot serve the preview: {error.strerror or error}"
+        ) from error
+    except KeyboardInterrupt:
+        click.echo("Stopped")
 
 
 # The exit code of a command that needs an optional part deckgen was installed without.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -160,15 +160,18 @@ class Lock:
         return "".join(self.lines())
 
 
-def read(path: Path) -> tuple[Lock | None, list[Diagnostic]]:
-    """The lock at `path`; None if there is none (every note then counts as changed)."""
+def read(
+    path: Path, parser: Callable[[str, str], tuple[Lock | None, list[Diagnostic]]] | None = None
+) -> tuple[Lock | None, list[Diagnostic]]:
+    """The lock at `path`; None if there is none (every note then counts as changed).
+    `parser`: `parse`, or one that remembers (preview --watch: the lock seldom changes)."""
     if not os.path.lexists(path):  # a symlink to nowhere, or a loop, is reported by reading it
         return None, []
     advice = "delete it (every note then counts as changed once)"
     text, problems = read_text(path, str(path), MAX_BYTES, advice)
     if text is None:
         return None, problems
-    return parse(text, str(path))
+    return (parser or parse)(text, str(path))
 
 
 def parse(text: str, path: str) -> tuple[Lock | None, list[Diagnostic]]:

@@ -11,21 +11,24 @@ import html
 import re
 import shutil
 import tempfile
+import time
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from string import Template
 
 from deckgen import package
 from deckgen.build import Build
+from deckgen.files import scratch_dir
 from deckgen.markup import FORMULA, visible_text
 from deckgen.media import NAME_PATTERN
 from deckgen.notetypes import NoteType
-from deckgen.records import without_mark
+from deckgen.records import Record, without_mark
 
 ASSETS = ("preview.css", "preview.js")
+SERVED = (*ASSETS, "watch.js")  # by preview --watch, which keeps the page up to date
 
 
 class AnkiMissing(Exception):
@@ -58,55 +61,90 @@ class Preview:
 
 def render(build: Build, note_types: Mapping[str, NoteType] | None = None) -> Preview:
     """Import the build into a temporary collection and take Anki's rendering of each card."""
-    note_types = build.note_types if note_types is None else note_types
-    try:
-        from anki.collection import (
-            Collection,
-            ImportAnkiPackageOptions,
-            ImportAnkiPackageRequest,
-        )
-        from anki.notes import NoteId
-    except ImportError as error:
-        raise AnkiMissing(str(error)) from error
+    with Renderer() as renderer:
+        notes, css = renderer.render(build, list(build.deck.records()), note_types)
+    return Preview(tuple(notes), css)
 
-    with tempfile.TemporaryDirectory(prefix="deckgen-preview-") as work:
-        apkg = Path(work) / "deck.apkg"
-        package.write(build.deck, build.revision, apkg, note_types)
-        col = Collection(str(Path(work) / "collection.anki2"))
+
+class Renderer:
+    """A throwaway collection that cards are rendered in: notes are imported into it as
+    Anki imports a package (one deckgen wrote), and each card's question and answer
+    taken from there. Kept between renders by `preview --watch`, which imports only the
+    notes that changed; each import newer than the last, so that Anki updates them."""
+
+    def __init__(self) -> None:
         try:
-            request = ImportAnkiPackageRequest(
-                package_path=str(apkg), options=ImportAnkiPackageOptions()
+            from anki.collection import Collection
+        except ImportError as error:
+            raise AnkiMissing(str(error)) from error
+        self.work = tempfile.TemporaryDirectory(prefix="deckgen-preview-")
+        self.col = Collection(str(Path(self.work.name) / "collection.anki2"))
+        self.clock = 0  # the time of the last import: each is newer
+
+    def __enter__(self) -> Renderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.col.close()
+        self.work.cleanup()
+
+    def render(
+        self,
+        build: Build,
+        records: Sequence[Record],
+        note_types: Mapping[str, NoteType] | None = None,
+    ) -> tuple[list[NoteView], tuple[tuple[str, str], ...]]:
+        """The notes of these records (of the build's deck), each card as Anki renders
+        it; and the stylesheets of their note types (deckgen's, and each declared one's
+        by its key)."""
+        from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+        from anki.notes import NoteId
+
+        note_types = build.note_types if note_types is None else note_types
+        self.clock = max(self.clock + 1, int(time.time()))
+        apkg = Path(self.work.name) / "deck.apkg"
+        with scratch_dir() as work:
+            mods = dict.fromkeys(note_types, self.clock)
+            writer = package.Writer(work / "collection.anki2", build.deck, mods, note_types)
+            try:
+                writer.add(records, [self.clock] * len(records))
+                writer.finish(replace(build.revision, tombstones=()), build.deck.pictures, apkg)
+            finally:
+                writer.close()
+        request = ImportAnkiPackageRequest(
+            package_path=str(apkg), options=ImportAnkiPackageOptions()
+        )
+        self.col.import_anki_package(request)
+        self.col.models._clear_cache()  # (its note types as the import left them)
+        assert self.col.db is not None
+        note_ids: dict[str, NoteId] = {
+            guid: NoteId(nid) for guid, nid in self.col.db.all("select guid, id from notes")
+        }
+        notes = []
+        css: dict[tuple[str, str], None] = {}
+        for record in records:
+            note = self.col.get_note(note_ids[record.guid])
+            note_type = note.note_type()
+            assert note_type is not None
+            own = note_types[record.kind]
+            css[record.kind if own.declared else "", note_type["css"]] = None
+            # (Cards the note made in an earlier import, and no longer makes, are left out.)
+            cards = tuple(
+                CardView(
+                    f"Cloze {card.ord + 1}"
+                    if own.is_cloze
+                    else note_type["tmpls"][card.ord]["name"],
+                    _body(card.question()),
+                    _body(card.answer()),
+                )
+                for card in sorted(note.cards(), key=lambda c: c.ord)
+                if card.ord in record.ords
             )
-            col.import_anki_package(request)
-            assert col.db is not None
-            note_ids: dict[str, NoteId] = {
-                guid: NoteId(nid) for guid, nid in col.db.all("select guid, id from notes")
-            }
-            notes = []
-            css: dict[tuple[str, str], None] = {}
-            for record in build.deck.records():
-                note = col.get_note(note_ids[record.guid])
-                note_type = note.note_type()
-                assert note_type is not None
-                own = note_types[record.kind]
-                css[record.kind if own.declared else "", note_type["css"]] = None
-                is_cloze = own.is_cloze
-                cards = tuple(
-                    CardView(
-                        f"Cloze {card.ord + 1}"
-                        if is_cloze
-                        else note_type["tmpls"][card.ord]["name"],
-                        _body(card.question()),
-                        _body(card.answer()),
-                    )
-                    for card in sorted(note.cards(), key=lambda c: c.ord)
-                )
-                notes.append(
-                    NoteView(record.note_id, record.kind, record.domain, record.tags, cards)
-                )
-        finally:
-            col.close()
-    return Preview(tuple(notes), tuple(css))
+            notes.append(NoteView(record.note_id, record.kind, record.domain, record.tags, cards))
+        return notes, tuple(css)
 
 
 def _body(rendered: str) -> str:
@@ -129,25 +167,43 @@ def write_site(build: Build, preview: Preview, out: Path) -> Path:
     assets = out / "assets"
     assets.mkdir(exist_ok=True)
     for name in ASSETS:
-        source = resources.files("deckgen") / "templates" / "preview" / name
-        (assets / name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
-    (assets / "cards.css").write_text(_stylesheet(preview), encoding="utf-8")
+        (assets / name).write_text(asset(name), encoding="utf-8")
+    (assets / "cards.css").write_text(stylesheet(preview), encoding="utf-8")
     if build.deck.pictures:
         media = out / "media"
         media.mkdir(exist_ok=True)
         for picture in build.deck.pictures:
             shutil.copyfile(picture.path, media / picture.name)
-    page = Template(_asset("index.html")).substitute(
-        title=html.escape(build.deck.name),
-        summary=html.escape(_summary(preview)),
-        body=_body_html(build, preview),
-    )
     index = out / "index.html"
-    index.write_text(page, encoding="utf-8")
+    index.write_text(
+        page(build.deck.name, summary(preview), body_html(build, preview)), encoding="utf-8"
+    )
     return index
 
 
-def _stylesheet(preview: Preview) -> str:
+def page(
+    title: str, summary: str, body: str, *, watch: int | None = None, errors: Sequence[str] = ()
+) -> str:
+    """The page around the cards. `watch`: the version of the notes it shows, served by
+    preview --watch, which keeps it up to date (and shows the notes' `errors` above the
+    cards until they are fixed)."""
+    scripts = '<script src="assets/preview.js"></script>'
+    shown = ""
+    if watch is not None:
+        scripts += f'\n<script src="assets/watch.js" data-version="{watch}"></script>'
+        items = "".join(f"<li>{html.escape(error)}</li>" for error in errors)
+        hidden = "" if errors else " hidden"
+        shown = f'<ul id="pv-errors" class="pv-errors" role="alert"{hidden}>{items}</ul>'
+    return Template(asset("index.html")).substitute(
+        title=html.escape(title),
+        summary=html.escape(summary),
+        errors=shown,
+        body=body,
+        scripts=scripts,
+    )
+
+
+def stylesheet(preview: Preview) -> str:
     """The cards' CSS: deckgen's for the page, each declared type's nested in its own
     cards' class, so that one type's `.card` rules do not style another's cards."""
     return "\n".join(
@@ -155,11 +211,11 @@ def _stylesheet(preview: Preview) -> str:
     )
 
 
-def _asset(name: str) -> str:
+def asset(name: str) -> str:
     return (resources.files("deckgen") / "templates" / "preview" / name).read_text(encoding="utf-8")
 
 
-def _summary(preview: Preview) -> str:
+def summary(preview: Preview) -> str:
     notes = Counter(n.kind for n in preview.notes)
     cards = Counter(n.kind for n in preview.notes for _ in n.cards)
     by_kind = ", ".join(f"{cards[k]} {k}" for k in notes)
@@ -174,7 +230,7 @@ _KIND_TITLES = {
 }
 
 
-def _body_html(build: Build, preview: Preview) -> str:
+def body_html(build: Build, preview: Preview) -> str:
     parts = []
     titles = {
         **_KIND_TITLES,
@@ -194,13 +250,13 @@ def _body_html(build: Build, preview: Preview) -> str:
             cards = sum(len(n.cards) for n in of_kind)
             parts.append(f'<section class="pv-kind" data-kind="{kind}">')
             parts.append(f"<h3>{title} <small>{len(of_kind)} notes, {cards} cards</small></h3>")
-            parts += [_note_html(note) for note in of_kind]
+            parts += [note_html(note) for note in of_kind]
             parts.append("</section>")
         parts.append("</section>")
     return "\n".join(parts)
 
 
-def _note_html(note: NoteView) -> str:
+def note_html(note: NoteView) -> str:
     anchor = f"note-{note.note_id}"
     text = " ".join(
         [

@@ -1,7 +1,7 @@
 // Filter box and night-mode toggle for the deckgen preview; no network, no libraries.
 "use strict";
 
-const notes = Array.from(document.querySelectorAll("article.pv-note"));
+let notes = Array.from(document.querySelectorAll("article.pv-note"));
 const filter = document.getElementById("filter");
 const shown = document.getElementById("shown");
 const night = document.getElementById("night");
@@ -37,3 +37,9 @@ night.addEventListener("click", () => {
 });
 filter.addEventListener("input", apply);
 apply();
+
+// Notes replaced in place (preview --watch): filtered as the others.
+window.deckgenRefresh = () => {
+  notes = Array.from(document.querySelectorAll("article.pv-note"));
+  apply();
+};
