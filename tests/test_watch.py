@@ -297,3 +297,25 @@ def test_ctrl_c_stops_it_cleanly_and_nothing_is_written(tmp_path: Path) -> None:
     assert out == "Stopped\n" and err == ""
     assert {p: p.read_bytes() for p in notes.rglob("*")} == before
     assert resource.getrlimit(resource.RLIMIT_NOFILE)  # (the process is gone, its port free)
+
+
+def test_the_first_note_of_a_declared_type_brings_its_stylesheet(tmp_path: Path) -> None:
+    deck = (
+        "name: Words\nkey: words\ndomains:\n  - {key: mlops, name: MLOps}\n"
+        "note_types:\n  - name: Vocabulary\n    fields: [Word, Meaning]\n"
+        "    css: '.card { color: teal; }'\n    templates:\n"
+        '      - {name: Recall, front: "{{Word}}", back: "{{Meaning}}"}\n'
+    )
+    notes = write_notes(tmp_path / "notes", {"deck.yaml": deck, "mlops.yaml": TRAP})
+    with Watching(notes) as watching:
+        stylesheet = f"{watching.address}assets/cards.css"
+        with urllib.request.urlopen(stylesheet, timeout=30) as response:
+            assert ".pv-type-vocabulary" not in response.read().decode()
+        _save(
+            notes / "mlops.yaml",
+            TRAP,
+            TRAP + "- id: ubiquitous\n  type: Vocabulary\n  Word: ubiquitous\n",
+        )
+        assert watching.changes(1)["reload"] is True
+        with urllib.request.urlopen(stylesheet, timeout=30) as response:
+            assert ".pv-type-vocabulary {\n.card { color: teal; }\n}" in response.read().decode()

@@ -97,24 +97,33 @@ class Session:
             return problems, 0
         records = list(made.deck.records())
         types = {kind: t.digest for kind, t in made.note_types.items()}
-        fresh = types != self.types or self.build is None
+        # Rendered all anew: at first, when a note type changed, or when the first note of
+        # a declared type comes (its stylesheet is the page's from then on).
+        scopes = {scope for scope, _ in self.css}
+        fresh = (
+            types != self.types
+            or self.build is None
+            or any(r.kind not in scopes and made.note_types[r.kind].declared for r in records)
+        )
         if fresh and self.build is not None:  # a note type changed: render all anew
             self.renderer.close()
             self.renderer = Renderer()
         todo = [r for r in records if fresh or self.digests.get(r.note_id) != r.digest]
         order = [r.note_id for r in records]
         views, css = self.renderer.render(made, todo) if todo else ([], self.css)
-        if fresh:
-            self.views, self.css = {}, css
-        self.views.update((view.note_id, view) for view in views)
-        for gone in set(self.views) - set(order):
-            del self.views[gone]
-        self.digests = {r.note_id: r.digest for r in records}
+        # The page's state made anew, then swapped in whole: the server reads it meanwhile.
+        # (The stylesheets: every note type's that has notes, as the render of all gave them.)
+        css = css if fresh else self.css
+        shown = {} if fresh else dict(self.views)
+        shown.update((view.note_id, view) for view in views)
         moved = order != self.order or len(views) > MAX_IN_PLACE
-        self.build, self.order, self.types = made, order, types
         change = Change(self.version + 1, reload=fresh or moved)
         if not change.reload:
             change.notes = {view.note_id: preview.note_html(view) for view in views}
+        with self.changed:
+            self.digests = {r.note_id: r.digest for r in records}
+            self.views = {i: shown[i] for i in order if i in shown}
+            self.build, self.order, self.types, self.css = made, order, types, css
         if change.notes or change.reload or self.errors:
             self._publish(change)
         return problems, len(views)
