@@ -19,7 +19,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 from generate import generate
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
@@ -329,3 +329,76 @@ def test_the_same_deck_gives_the_same_schema_bytes(tmp_path: Path) -> None:
     for name in ("deck.schema.json", "notes.schema.json"):
         assert (one / name).read_bytes() == (two / name).read_bytes()
         assert (one / name).read_bytes().endswith(b"}\n")
+
+
+_KEYS = sorted(
+    {"id", "tags", "extra", "guid", "type", "fact", "trap", "reality", "pair", "difference"}
+    | {"scenario", "answer", "distractor", "why_not", "Word", "Meaning", "name", "means", "x"}
+)
+# Text YAML 1.1 and 1.2 read alike, and text they read apart.
+_WORDS = ["a", "", " ", "no", "yes", "1e3", "09", "0o17", "12", "~", "null", "true", "1.5"]
+_WORDS += ["topic::a", "kind::x", "a b", "A {{c1::b}}", "{{c1::x}}", "Vocabulary", "my-id"]
+_SCALARS = st.one_of(
+    st.sampled_from(_WORDS), st.integers(-3, 200), st.booleans(), st.none(), st.text(max_size=8)
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(_KEYS), inner, max_size=4)
+    ),
+    max_leaves=8,
+)
+_NOTES = st.lists(st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=6), max_size=4)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(notes=_NOTES)
+def test_a_notes_file_the_schema_rejects_check_rejects(notes: list[dict[str, object]]) -> None:
+    """Generated notes files, of every key notes have and values of every shape, written
+    as YAML by PyYAML (which quotes only what YAML 1.1 would misread: `1e3` stays plain,
+    a number to an editor's YAML 1.2)."""
+    import tempfile
+
+    import yaml
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = _deck(Path(scratch), "one.yaml", yaml.safe_dump(notes, allow_unicode=True))
+        _agree(folder)
+
+
+_DECK_KEYS = sorted(
+    {"name", "key", "description", "source", "domains", "tags", "note_types", "weight", "deck"}
+    | {"fields", "templates", "css", "cloze", "html", "sort_field", "front", "back", "id"}
+    | {"font", "size", "rtl", "file", "latex_svg", "browser_font_size", "x"}
+)
+_DECK_VALUES = st.recursive(
+    st.one_of(_SCALARS, st.sampled_from(["{{Word}}", "{{cloze:Text}}", "Word", "one"])),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(_DECK_KEYS), inner, max_size=5)
+    ),
+    max_leaves=10,
+)
+_ONE_DOMAIN = st.just([{"key": "one", "name": "One"}])
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    deck=st.fixed_dictionaries(
+        {"name": st.sampled_from(["Deck", "", 12]), "key": st.sampled_from(["deck", "De ck"])},
+        optional={
+            "domains": st.one_of(_ONE_DOMAIN, _DECK_VALUES),
+            "tags": _DECK_VALUES,
+            "note_types": _DECK_VALUES,
+            "description": _DECK_VALUES,
+            "x": _DECK_VALUES,
+        },
+    )
+)
+def test_a_deck_file_the_schema_rejects_check_rejects(deck: dict[str, object]) -> None:
+    import tempfile
+
+    import yaml
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = _deck(Path(scratch), "deck.yaml", yaml.safe_dump(deck, allow_unicode=True))
+        _agree(folder)
