@@ -36,6 +36,34 @@ def notes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+def test_diff_as_markdown_says_the_same_for_a_release_page(notes: Path) -> None:
+    result = CliRunner().invoke(main, ["diff", "old.apkg", "--format", "markdown"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "Against old\\.apkg, with Anki's default import options:"
+        " 3 unchanged, 1 changed, 1 added, 1 retired.\n"
+        "\n### Added (1)\n\n"
+        "- `added-fact`: Anki adds it\n"
+        "\n### Changed (1)\n\n"
+        "- `ks-on-categorical`: Anki updates it in place\n"
+        "  - Reality: Use ~~Chi\\-squared\\.~~ **Chi\\-squared, never KS\\.**\n"
+        "\n### Retired (1)\n\n"
+        "- `three-tests`: Anki empties its cards; Tools \\> Empty Cards clears them\n"
+    )
+
+
+def test_markdown_shows_note_text_as_text(notes: Path) -> None:
+    """What a note holds is never Markdown or HTML on the release page."""
+    mlops = notes / "mlops.yaml"
+    _save = mlops.read_text().replace("Use Chi-squared, never KS.", "Use <b>*this*</b> [x](y)")
+    mlops.write_text(_save)
+    result = CliRunner().invoke(main, ["diff", "old.apkg", "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    # (the words a card shows: the emphasis is formatting, the tag and link are text)
+    assert "Use ~~Chi\\-squared\\.~~ **\\<b\\>this\\</b\\> \\[x\\]\\(y\\)**\n" in result.stdout
+
+
 def test_diff_lists_each_note_change_and_what_anki_does(notes: Path) -> None:
     result = CliRunner().invoke(main, ["diff", "old.apkg"])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
 import sys
 import time
@@ -233,12 +234,19 @@ def _dist(notes_dir: Path) -> Path:
     return dist if notes_dir.is_absolute() else Path(os.path.relpath(dist))
 
 
-def _report(made: T | None, problems: list[Diagnostic], notes_dir: Path) -> T:
-    """Print every problem; exit 1 unless there is a result and no error."""
+def _report(
+    made: T | None,
+    problems: list[Diagnostic],
+    notes_dir: Path,
+    printed: list[Diagnostic] | None = None,
+) -> T:
+    """Print every problem (but those `printed` already, in another format); exit 1
+    unless there is a result and no error."""
     for problem in problems:
         click.echo(_styled(problem), err=True, color=_color())
-    if made is None or has_errors(problems):
-        click.echo(f"{notes_dir}: {summary(problems)}; nothing written", err=True)
+    found = problems if printed is None else printed
+    if made is None or has_errors(found):
+        click.echo(f"{notes_dir}: {summary(found)}; nothing written", err=True)
         raise click.exceptions.Exit(1)
     return made
 
@@ -258,8 +266,17 @@ def _report(made: T | None, problems: list[Diagnostic], notes_dir: Path) -> T:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="The notes to compare.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, for scripts.")
-def diff_command(old: Path | None, notes_dir: Path, as_json: bool) -> None:
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the report: for the terminal, as Markdown (release notes, a pull"
+    " request's comment), or as JSON.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+def diff_command(old: Path | None, notes_dir: Path, output: str, as_json: bool) -> None:
     """Compare the notes with a package users already have (default: the last build,
     dist/<deck key>.apkg beside the notes).
 
@@ -270,6 +287,7 @@ def diff_command(old: Path | None, notes_dir: Path, as_json: bool) -> None:
     \b
     Example:
       deckgen diff dist/shared-last-week.apkg
+      deckgen diff last-release.apkg --format markdown > release-notes.md
     """
     from deckgen import build as build_
     from deckgen import diff
@@ -285,7 +303,9 @@ def diff_command(old: Path | None, notes_dir: Path, as_json: bool) -> None:
         report = diff.compare(old, made)
     except PackageError as error:
         raise click.ClickException(f"{old}: {error}") from error
-    click.echo(report.to_json() if as_json else report.to_text())
+    output = "json" if as_json else output
+    shown = {"json": report.to_json, "markdown": report.to_markdown, "text": report.to_text}
+    click.echo(shown[output]())
 
 
 @main.command()
@@ -564,18 +584,41 @@ def _add_anki() -> str:
 
 @main.command()
 @NOTES_DIR
-def check(notes_dir: Path) -> None:
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "github", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the problems: for people, as GitHub Actions annotations, or as JSON.",
+)
+def check(notes_dir: Path, output: str) -> None:
     """Check NOTES_DIR (default: notes) without writing anything.
 
     Prints each problem as path:line:col: level: message [code] and exits 1
-    if any is an error.
+    if any is an error. With --format github, each is a workflow annotation
+    (::error file=...,line=...,col=...::message), shown on the changed lines of a pull
+    request; with --format json, a list of objects (file, line, column, severity,
+    code, message, count) on stdout, for other tools.
 
     \b
     Example:
       deckgen check notes
+      deckgen check --format github
     """
-    deck = _load(notes_dir)
-    click.echo(f"{notes_dir}: {deck.size} notes, no errors")
+    from deckgen.load import load
+
+    loaded = load(notes_dir)
+    if output == "json":
+        click.echo(json.dumps([problem.to_json() for problem in loaded.problems], indent=2))
+    elif output == "github":
+        for problem in loaded.problems:
+            click.echo(problem.github())
+    deck = _report(
+        loaded.deck, loaded.problems if output == "text" else [], notes_dir, loaded.problems
+    )
+    if output != "json":
+        click.echo(f"{notes_dir}: {deck.size} notes, no errors")
 
 
 @main.command(name="schema")

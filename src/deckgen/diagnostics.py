@@ -52,6 +52,41 @@ class Diagnostic(NamedTuple):
             ]
         )
 
+    def github(self) -> str:
+        """As a GitHub Actions workflow command: an annotation on the file's line, shown
+        on the changed lines of a pull request."""
+        where = ",".join(
+            [
+                f"file={_property(self.path)}",
+                f"line={self.position.line}",
+                f"col={self.position.col}",
+                f"title={_property(f'deckgen {self.code}')}",
+            ]
+        )
+        return f"::{self.level.value} {where}::{_data(self.message)}"
+
+    def to_json(self) -> dict[str, str | int]:
+        """One object per problem, for other tools (`counts`: the problems it stands for,
+        more than one only for those counted and not shown)."""
+        return {
+            "file": self.path,
+            "line": self.position.line,
+            "column": self.position.col,
+            "severity": self.level.value,
+            "code": self.code,
+            "message": self.message,
+            "count": self.counts,
+        }
+
+
+def _data(text: str) -> str:
+    """A workflow command's message, escaped as the runner reads it."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     """Whether any of the diagnostics stops the build."""

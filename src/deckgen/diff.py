@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,11 +23,34 @@ from deckgen.notetypes import NoteType, Schema
 from deckgen.records import without_mark
 from deckgen.revision import shipped
 
+# A word diff, in parts: ("same", words), ("removed", words), ("added", words), ("said",
+# what deckgen says of it) or ("end", ";"); shown as text, JSON or Markdown from the one list.
+Part = tuple[str, str]
+
 
 @dataclass(frozen=True)
 class FieldChange:
     name: str
-    diff: str
+    parts: tuple[Part, ...]
+
+    @property
+    def diff(self) -> str:
+        """`… computed on [-REFRESH-] {+scheduled REFRESH+} …`, as the terminal shows it."""
+        marks = {"removed": "[-{}-]", "added": "{{+{}+}}"}
+        return _joined((kind, marks.get(kind, "{}").format(text)) for kind, text in self.parts)
+
+    def markdown(self) -> str:
+        """The same, as Markdown: what went struck through, what came in bold."""
+        marks = {"removed": "~~{}~~", "added": "**{}**", "said": "*{}*"}
+        return _joined((kind, marks.get(kind, "{}").format(_md(text))) for kind, text in self.parts)
+
+
+def _joined(parts: Iterable[tuple[str, str]]) -> str:
+    """Parts one space apart; the `;` that ends the words of a field, right after them."""
+    out = ""
+    for kind, shown in parts:
+        out += shown if kind == "end" or not out else " " + shown
+    return out
 
 
 @dataclass(frozen=True)
@@ -59,7 +82,33 @@ class Report:
         return counts
 
     def to_json(self) -> str:
-        return json.dumps({**asdict(self), "counts": self.counts()}, indent=2, ensure_ascii=False)
+        report = asdict(self)
+        for note, changed in zip(report["notes"], self.notes, strict=True):
+            note["fields"] = [{"name": f.name, "diff": f.diff} for f in changed.fields]
+        return json.dumps({**report, "counts": self.counts()}, indent=2, ensure_ascii=False)
+
+    def to_markdown(self) -> str:
+        """The report as Markdown, for a release page or a pull request's comment: the
+        notes by what Anki does with them, each with its fields' word diffs."""
+        counts = self.counts()
+        lines = [
+            f"Against {_md(Path(self.package).name)}, with Anki's default import options:"
+            f" {', '.join(f'{n} {status}' for status, n in counts.items())}.",
+        ]
+        for status in _ORDER:
+            notes = [note for note in self.notes if note.status == status]
+            if not notes:
+                continue
+            lines += ["", f"### {_HEADINGS[status]} ({len(notes)})", ""]
+            for note in notes:
+                lines.append(f"- `{note.id}`: {_md(note.anki)}")
+                lines += [f"  - {_md(f.name)}: {f.markdown()}" for f in note.fields]
+        if self.notetypes:
+            lines += ["", f"### Note types ({len(self.notetypes)})", ""]
+            for notetype in self.notetypes:
+                lines.append(f"- {_md(notetype.name)}: {_md(notetype.anki)}")
+                lines += [f"  - {_md(change)}" for change in notetype.changes]
+        return "\n".join(lines)
 
     def to_text(self) -> str:
         lines = [f"Against {self.package}, with Anki's default import options:"]
@@ -72,6 +121,24 @@ class Report:
         counts = self.counts()
         lines.append(", ".join(f"{n} {status}" for status, n in counts.items()))
         return "\n".join(lines)
+
+
+_ORDER = ("added", "changed", "retired", "stale", "conflicting", "missing")
+_HEADINGS = {
+    "added": "Added",
+    "changed": "Changed",
+    "retired": "Retired",
+    "stale": "Not newer: Anki skips them",
+    "conflicting": "Conflicting: Anki skips them",
+    "missing": "No longer in the notes",
+}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
+
+
+def _md(text: str) -> str:
+    """Text shown as it is in Markdown (GitHub's): every punctuation Markdown or HTML
+    could read, escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def compare(
@@ -114,7 +181,7 @@ def compare(
                     FieldChange("tags", _word_diff(" ".join(old.tags), " ".join(record.tags))),
                 )
             if not fields:  # built before fingerprints: only that is new
-                fields = (FieldChange("fingerprint", "added, for `deckgen pull`"),)
+                fields = (FieldChange("fingerprint", (("said", "added, for `deckgen pull`"),)),)
             changes.append(
                 NoteChange(record.note_id, "changed", "Anki updates it in place", fields)
             )
@@ -163,16 +230,18 @@ def _shown(html: str) -> str:
     return visible_text(_LINE_BREAK.sub(f" {BREAK} ", _INLINE.sub("", spaced)))
 
 
-def _field_diff(before: str, after: str) -> str:
+def _field_diff(before: str, after: str) -> tuple[Part, ...]:
     """The words that changed (a line break is one); and the pictures, which words do
     not show; or, for the same words, that only their formatting changed."""
     shown_before, shown_after = _shown(before), _shown(after)
     words = _word_diff(shown_before, shown_after)
     old, new = _PICTURE.findall(before), _PICTURE.findall(after)
     if old == new:
-        return words if shown_before != shown_after else "the same words, formatted otherwise"
-    pictures = "pictures: " + _word_diff(" ".join(old), " ".join(new))
-    return pictures if shown_before == shown_after else f"{words}; {pictures}"
+        if shown_before != shown_after:
+            return words
+        return (("said", "the same words, formatted otherwise"),)
+    pictures = (("said", "pictures:"), *_word_diff(" ".join(old), " ".join(new)))
+    return pictures if shown_before == shown_after else (*words, ("end", ";"), *pictures)
 
 
 def _notetype_change(old: Notetype | None, note_type: NoteType, mod: int) -> NotetypeChange | None:
@@ -235,26 +304,27 @@ def _opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]
 BREAK = "↵"  # how a diff shows a line break
 
 
-def _word_diff(before: str, after: str, context: int = 3) -> str:
+def _word_diff(before: str, after: str, context: int = 3) -> tuple[Part, ...]:
     """`... computed on [-REFRESH-] {+scheduled REFRESH+} ...`: the changed words in
-    context, a line break among them as ↵."""
+    context, a line break among them as ↵ (in parts: FieldChange shows them)."""
     a, b = _words(before), _words(after)
-    parts: list[str] = []
+    parts: list[Part] = []
     for index, (tag, i1, i2, j1, j2) in enumerate(opcodes := _opcodes(a, b)):
         if tag == "equal":
             words = a[i1:i2]
             head = words[:context] if index > 0 else []
             tail = words[-context:] if index < len(opcodes) - 1 else []
             if len(words) > len(head) + len(tail):
-                parts += [*head, "…", *tail] if head or tail else ["…"]
+                shown = [*head, "…", *tail] if head or tail else ["…"]
             else:
-                parts += words
+                shown = words
+            parts.append(("same", " ".join(shown)))
             continue
         if i2 > i1:
-            parts.append(f"[-{' '.join(a[i1:i2])}-]")
+            parts.append(("removed", " ".join(a[i1:i2])))
         if j2 > j1:
-            parts.append(f"{{+{' '.join(b[j1:j2])}+}}")
-    return " ".join(parts)
+            parts.append(("added", " ".join(b[j1:j2])))
+    return tuple(parts)
 
 
 def _words(text: str) -> list[str]:
