@@ -219,13 +219,30 @@ def test_a_first_time_importer_never_meets_a_retired_note(
         fresh.close()
 
 
-def test_new_cards_come_in_the_order_the_notes_are_written(
+def _new_card_order(collection: Collection) -> list[str]:
+    rows = collection.db.all(
+        "select n.flds from cards c join notes n on n.id = c.nid order by c.due, c.id"
+    )
+    return list(dict.fromkeys(row[0].split("\x1f")[-2] for row in rows))
+
+
+def test_new_cards_interleave_the_domains_by_weight_each_in_written_order(
     notes: Path, tmp_path: Path, collection: Collection
 ) -> None:
+    """MLOps weighs 44; Exam Strategy, without a weight, shares the other 56: its one
+    note comes first, then MLOps's, in the order written."""
     build(notes, tmp_path / "deck.apkg", T0)
     import_package(collection, tmp_path / "deck.apkg")
-    rows = collection.db.all(
-        "select n.flds from cards c join notes n on n.id = c.nid order by c.due, c.ord"
-    )
-    order = list(dict.fromkeys(row[0].split("\x1f")[-2] for row in rows))
+    order = _new_card_order(collection)
+    assert order == ["timing", "refresh", "ks-on-categorical", "three-tests", "dev-to-prod"]
+
+
+def test_without_weights_new_cards_come_in_the_order_written(
+    notes: Path, tmp_path: Path, collection: Collection
+) -> None:
+    deck = notes / "deck.yaml"
+    deck.write_text(deck.read_text().replace(", weight: 44", ""))
+    build(notes, tmp_path / "deck.apkg", T0)
+    import_package(collection, tmp_path / "deck.apkg")
+    order = _new_card_order(collection)
     assert order == ["refresh", "ks-on-categorical", "three-tests", "dev-to-prod", "timing"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,7 +30,9 @@ from deckgen.media import NAME
 T0 = 1_700_000_000
 
 # What note text may become in HTML: these tags, and on them only these attributes.
-ALLOWED = {"code": set(), "strong": set(), "em": set(), "br": set(), "p": set(), "ul": set()}
+ALLOWED = {"code": {"class"}, "strong": set(), "em": set(), "br": set(), "p": set(), "ul": set()}
+# A block of code, highlighted: its classes only (highlight.py).
+ALLOWED |= {"pre": {"class"}, "span": {"class"}}
 ALLOWED |= {"ol": {"start"}, "li": set()}
 # And pictures, by the names deckgen gives the files it ships (media.NAME): nothing else.
 ALLOWED |= {"img": {"src", "alt"}}
@@ -78,6 +81,9 @@ HOSTILE = st.sampled_from(
         '"',
         "'",
         "\\<",
+        '\n```python" onload="alert(1)\n<script>x</script>\n```\n',
+        "\n~~~<svg onload=alert(1)>\n{{c1::<b>x</b>}}\n~~~\n",
+        "\n```js\n",
     ]
 )
 TEXT = st.lists(st.one_of(HOSTILE, st.text(max_size=8)), max_size=8).map("".join)
@@ -92,6 +98,9 @@ def test_note_text_never_becomes_active_html(text: str) -> None:
         assert {name for name, _ in attrs} <= ALLOWED[tag], (text, html)
         if tag == "img":
             assert NAME.match(dict(attrs)["src"] or ""), (text, html)
+        for name, value in attrs:  # a class is one deckgen gives: words, never markup
+            if name == "class":
+                assert re.fullmatch(r"[\w .+#-]+", value or ""), (text, html)
     lowered = html.lower()
     for active in ("<script", "<iframe", "<svg", "<a ", "<style", "<!--"):
         assert active not in lowered, (text, html)

@@ -206,8 +206,30 @@ def notetype_json(
     return model
 
 
-def collection_row(models: dict[str, Any], decks: dict[str, Any]) -> tuple[object, ...]:
-    """The single row of the `col` table; the default deck "1" is always there."""
+def preset_json(preset_id: int, name: str) -> dict[str, Any]:
+    """A deck options preset (schema 11): Anki's defaults, but for new cards, gathered by
+    position across the subdecks (lowest first) and shown in the order gathered (not
+    sorted by card type first)."""
+    return {
+        **_DECK_CONFIG["1"],
+        "id": preset_id,
+        "name": name,
+        "newGatherPriority": _GATHER_LOWEST_POSITION,
+        "newSortOrder": _SORT_AS_GATHERED,
+    }
+
+
+# Anki's DeckConfig.Config enums: NEW_CARD_GATHER_PRIORITY_LOWEST_POSITION, and
+# NEW_CARD_SORT_ORDER_NO_SORT ("order gathered").
+_GATHER_LOWEST_POSITION = 1
+_SORT_AS_GATHERED = 1
+
+
+def collection_row(
+    models: dict[str, Any], decks: dict[str, Any], presets: dict[str, Any] | None = None
+) -> tuple[object, ...]:
+    """The single row of the `col` table; the default deck "1" is always there, and so is
+    the Default preset, "1"."""
     all_decks = {"1": deck_json(1, "Default"), **decks}
     return (
         1,
@@ -221,7 +243,7 @@ def collection_row(models: dict[str, Any], decks: dict[str, Any]) -> tuple[objec
         _json(_CONF),
         _json(models),
         _json(all_decks),
-        _json(_DECK_CONFIG),
+        _json({**_DECK_CONFIG, **(presets or {})}),
         "{}",
     )
 

@@ -327,5 +327,10 @@ def _word_diff(before: str, after: str, context: int = 3) -> tuple[Part, ...]:
     return tuple(parts)
 
 
+def word_diff(before: str, after: str) -> str:
+    """The words that changed between two texts, as the terminal shows them."""
+    return FieldChange("", _word_diff(before, after)).diff
+
+
 def _words(text: str) -> list[str]:
     return [BREAK if word == "\n" else word for word in re.findall(r"\n|[^\s]+", text)]

@@ -103,6 +103,12 @@ class Writer:
         for name, did in self.subdecks.items():
             if did != top_id:
                 decks[str(did)] = apkg.deck_json(did, name)
+        # The deck's own options preset: new cards gathered by position across its
+        # subdecks, in the order gathered (see Positions).
+        preset = preset_id(deck.key)
+        for deck_row in decks.values():
+            deck_row["conf"] = preset
+        self.positions = Positions(deck.domains)
         models = {
             str(t.model_id): model_json(t, notetype_mods[kind], top_id)
             for kind, t in note_types.items()
@@ -116,7 +122,7 @@ class Writer:
         self.db.execute("PRAGMA journal_mode = OFF")
         self.db.execute("PRAGMA synchronous = OFF")
         self.db.executescript(apkg.SCHEMA)
-        row = apkg.collection_row(models, decks)
+        row = apkg.collection_row(models, decks, {str(preset): apkg.preset_json(preset, deck.name)})
         self.db.execute("INSERT INTO col VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
 
     def add(self, records: Sequence[Record], mods: Sequence[int]) -> None:
@@ -135,7 +141,9 @@ class Writer:
         mods = [mod for _, mod in batch]
         positions = range(self.position, self.position + len(batch))
         self.db.executemany(_NOTE_ROW, _note_rows(positions, notes, mods, self.model_ids))
-        self.db.executemany(_CARD_ROW, _card_rows(positions, notes, mods, self.subdecks, self.card))
+        dues = [self.positions.due(record) for record in notes]
+        rows = _card_rows(positions, notes, mods, self.subdecks, self.card, dues)
+        self.db.executemany(_CARD_ROW, rows)
         self.position += len(batch)
         self.card += sum(len(record.ords) for record in notes)
 
@@ -278,16 +286,59 @@ def _card_rows(
     mods: list[int],
     subdecks: Mapping[str, int],
     first: int,
+    dues: list[int],
 ) -> Iterator[tuple[int, ...]]:
     """Each note's cards, numbered on from `first`: id, note, deck, template, time, and
-    the position it is due at (new cards come in study order)."""
+    the position it is due at as a new card (Positions)."""
     card_id = _CARD_BASE + first
-    for position, record, mod in zip(positions, notes, mods, strict=True):
+    for position, record, mod, due in zip(positions, notes, mods, dues, strict=True):
         if record.ords:
             did, note_id = subdecks[record.deck], _note_id(position)
             for o in record.ords:
-                yield (card_id, note_id, did, o, mod, position + 1)
+                yield (card_id, note_id, did, o, mod, due)
                 card_id += 1
+
+
+class Positions:
+    """The position each note's new cards are due at, so that new cards gathered by
+    position (the deck's preset) interleave the domains by their weights: a domain of
+    weight w puts its cards at steps of 1/w, as a stride scheduler does, so that in any
+    run of new cards each domain's share is its weight's, and its own cards come in the
+    order they are written. Without weights, the order written: domain after domain. A
+    domain without a weight shares what the others' leave of 100% (none left: its cards
+    come after theirs, as a weight of 0 does)."""
+
+    _LATE = 1 << 30  # past every weighted card (Anki keeps a position in 32 bits)
+
+    def __init__(self, domains: Sequence[Domain]) -> None:
+        given = [d.weight for d in domains if d.weight is not None]
+        missing = len(domains) - len(given)
+        share = max(0, 100 - sum(given)) // missing if missing else 0
+        self.weights: dict[str, int] | None = (
+            {d.key: share if d.weight is None else d.weight for d in domains} if given else None
+        )
+        self.cards: dict[str, int] = {}  # each domain's cards so far
+        self.notes = 0
+
+    def due(self, record: Record) -> int:
+        self.notes += 1
+        if self.weights is None:
+            return self.notes  # the order written
+        weight = self.weights.get(record.domain, 0)
+        if weight <= 0:
+            return self._LATE + self.notes
+        before = self.cards.get(record.domain, 0)
+        count = max(1, len(record.ords))
+        self.cards[record.domain] = before + count
+        # The middle of its cards' span, in steps of 1/weight (of 100): rising within a
+        # domain, since each note's span starts where the last one's ended.
+        return 1 + (2 * before + count) * 100 // (2 * weight)
+
+
+def preset_id(key: str) -> int:
+    """The id of the deck's options preset: made from its key (never 1, Anki's Default),
+    the same in every package of the deck, and in no collection unless it came from one."""
+    return deck_id(key, "preset")
 
 
 def deck_id(*keys: str) -> int:

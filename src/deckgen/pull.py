@@ -768,7 +768,7 @@ def _holds(record: Record, edit: _Edit, note_type: NoteType) -> bool:
 def report(pulled: Pulled, package: Path, notes_dir: Path, prefer: str | None = None) -> str:
     """What a pull changes, in the style of `deckgen diff` (conflicts, as `prefer`
     settled them)."""
-    from deckgen.diff import _word_diff
+    from deckgen.diff import word_diff
 
     settled = f"conflict, {'Anki' if prefer == 'anki' else 'the notes'} kept"
     lines = [f"From {package} into {notes_dir}:"]
@@ -777,7 +777,7 @@ def report(pulled: Pulled, package: Path, notes_dir: Path, prefer: str | None = 
         status = settled if change.status == "conflict" else change.status
         lines.append(f"  {status:<11} {change.note_id} ({where})")
         for field_change in change.fields:
-            diff = _word_diff(field_change.notes, field_change.anki)
+            diff = word_diff(field_change.notes, field_change.anki)
             lines.append(f"      {field_change.name}: {diff}")
     counts = {"unchanged": pulled.unchanged}
     for change in pulled.changes:
