@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 import re
 import shutil
 from collections.abc import Iterator, Mapping
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 from anki.import_export_pb2 import ImportResponse
+from playwright.sync_api import Browser, sync_playwright
 
 from deckgen import package
 from deckgen.build import DEFAULTS, Options, prepare, write
@@ -119,3 +121,36 @@ ONE_OF_EACH = {
 """,
     "general.yaml": "- id: timing\n  fact: '{{c1::59}} questions in 120 minutes'\n",
 }
+
+
+# Flags for a closed network: no background fetches, no first-run or sync traffic.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium() -> str:
+    found = os.environ.get("DECKGEN_CHROMIUM") or shutil.which("chromium")
+    if not found:
+        pytest.fail(
+            "no Chromium: install Debian's package (apt-get install chromium), as `make test`"
+            " does, or set DECKGEN_CHROMIUM to a Chromium or Chrome executable"
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, driven by Playwright (the browser tests')."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium(), args=FLAGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

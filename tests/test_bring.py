@@ -312,3 +312,4 @@ def test_a_package_cannot_write_over_what_init_writes(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "nothing written" in result.output
     assert list(notes.iterdir()) == [] and not (tmp_path / ".gitignore").exists()
+    assert not (tmp_path / ".github").exists()  # nor the workflow, nor its folders

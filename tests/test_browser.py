@@ -3,40 +3,17 @@ widths, light and night mode, nothing overflowing, and a filter box that filters
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import REPO, load
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from deckgen import stats
 from deckgen.cli import main
 
 SCREENSHOTS = REPO / "dist" / "preview" / "screenshots"
-# Flags for a closed network: no background fetches, no first-run or sync traffic.
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium() -> str:
-    found = os.environ.get("DECKGEN_CHROMIUM") or shutil.which("chromium")
-    if not found:
-        pytest.fail(
-            "no Chromium: install Debian's package (apt-get install chromium), as `make test`"
-            " does, or set DECKGEN_CHROMIUM to a Chromium or Chrome executable"
-        )
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +22,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = CliRunner().invoke(main, ["preview", str(REPO / "notes"), "-o", str(out)])
     assert result.exit_code == 0, result.output
     return out / "index.html"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium(), args=FLAGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def open_page(browser: Browser, site: Path, width: int) -> Page:

@@ -29,6 +29,8 @@ def test_a_new_deck_checks_builds_and_imports_into_anki(
         "Created notes/: deck.schema.json, notes.schema.json (for an editor to check and"
         " complete the notes: see `deckgen schema --help`)\n"
         "Created .gitignore: git leaves out dist/ and the cache\n"
+        "Created .github/workflows/deck.yml: GitHub checks and builds the deck on every push,"
+        " and releases it on a version tag\n"
         "Next: edit them, then `deckgen build notes`, and import the package into Anki\n"
     )
     assert (tmp_path / ".gitignore").read_text() == (
@@ -113,6 +115,7 @@ def test_what_git_ignores_beside_the_notes_is_what_builds_make_there(
         check=True,
     ).stdout
     assert sorted(status.splitlines()) == [
+        "?? .github/workflows/deck.yml",
         "?? .gitignore",
         "?? notes/deck.lock",
         "?? notes/deck.schema.json",

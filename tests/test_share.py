@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import json
 from pathlib import Path
+from typing import Any
 
 from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 from click.testing import CliRunner
@@ -95,11 +96,6 @@ def test_an_annotation_escapes_what_the_runner_reads() -> None:
 TOP = "Databricks ML Professional"
 
 
-def _import(col: Collection, package: Path, presets: bool) -> None:
-    options = ImportAnkiPackageOptions(with_deck_configs=presets)
-    col.import_anki_package(ImportAnkiPackageRequest(package_path=str(package), options=options))
-
-
 def _first_new_cards(col: Collection, count: int) -> list[tuple[str, str]]:
     """The first new cards a learner meets from the top deck: (subdeck, note id)."""
     top = col.decks.id_for_name(TOP)
@@ -113,19 +109,31 @@ def _first_new_cards(col: Collection, count: int) -> list[tuple[str, str]]:
     return [(col.decks.name(c.did).split("::")[-1], c.note()["ID"]) for c in cards]
 
 
-def test_with_its_preset_the_first_100_new_cards_follow_the_weights(tmp_path: Path) -> None:
+def _imported(
+    tmp_path: Path, presets: bool, times: int = 1
+) -> tuple[dict[str, Any], list[str], list[tuple[str, str]]]:
+    """The repo deck imported into a fresh collection (with or without its preset): the
+    top deck's preset, every preset's name, and the first 100 new cards."""
     package = tmp_path / "deck.apkg"
     build(REPO / "notes", package, 1_700_000_000)
     col = Collection(str(tmp_path / "a.anki2"))
     try:
-        _import(col, package, presets=True)
+        for _ in range(times):
+            options = ImportAnkiPackageOptions(with_deck_configs=presets)
+            request = ImportAnkiPackageRequest(package_path=str(package), options=options)
+            col.import_anki_package(request)
         top = col.decks.id_for_name(TOP)
         assert top is not None
-        config = col.decks.config_dict_for_deck_id(top)
-        assert (config["name"], config["newGatherPriority"], config["newSortOrder"]) == (TOP, 1, 1)
-        first = _first_new_cards(col, 100)
+        config = dict(col.decks.config_dict_for_deck_id(top))
+        names = [c["name"] for c in col.decks.all_config()]
+        return config, names, _first_new_cards(col, 100)
     finally:
         col.close()
+
+
+def test_with_its_preset_the_first_100_new_cards_follow_the_weights(tmp_path: Path) -> None:
+    config, _, first = _imported(tmp_path, presets=True)
+    assert (config["name"], config["newGatherPriority"], config["newSortOrder"]) == (TOP, 1, 1)
     shares = collections.Counter(subdeck for subdeck, _ in first)
     weights = {"Model Development": 44, "MLOps": 44, "Model Deployment": 12}
     assert set(shares) == set(weights)  # (Exam Strategy has no weight: after the others)
@@ -139,33 +147,15 @@ def test_with_its_preset_the_first_100_new_cards_follow_the_weights(tmp_path: Pa
 
 
 def test_without_its_preset_the_deck_works_subdeck_by_subdeck(tmp_path: Path) -> None:
-    package = tmp_path / "deck.apkg"
-    build(REPO / "notes", package, 1_700_000_000)
-    col = Collection(str(tmp_path / "a.anki2"))
-    try:
-        _import(col, package, presets=False)
-        top = col.decks.id_for_name(TOP)
-        assert top is not None
-        assert col.decks.config_dict_for_deck_id(top)["id"] == 1  # Anki's Default
-        assert len(col.decks.all_config()) == 1
-        first = _first_new_cards(col, 100)
-    finally:
-        col.close()
+    config, names, first = _imported(tmp_path, presets=False)
+    assert (config["id"], names) == (1, ["Default"])  # Anki's Default
     subdecks = list(dict.fromkeys(subdeck for subdeck, _ in first))
     assert subdecks == sorted(subdecks)  # Anki's default: subdeck by subdeck, alphabetically
     assert len(first) == 100
 
 
 def test_imported_twice_the_preset_is_not_duplicated(tmp_path: Path) -> None:
-    package = tmp_path / "deck.apkg"
-    build(REPO / "notes", package, 1_700_000_000)
-    col = Collection(str(tmp_path / "a.anki2"))
-    try:
-        _import(col, package, presets=True)
-        _import(col, package, presets=True)
-        names = [c["name"] for c in col.decks.all_config()]
-    finally:
-        col.close()
+    _, names, _ = _imported(tmp_path, presets=True, times=2)
     assert sorted(names) == sorted(["Default", TOP])
 
 

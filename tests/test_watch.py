@@ -15,13 +15,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import write_notes
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from test_browser import FLAGS, chromium
+from playwright.sync_api import Browser, Page, expect
 
 from deckgen import watch
 from deckgen.diagnostics import Diagnostic
@@ -77,16 +75,6 @@ class Watching:
         with urllib.request.urlopen(f"{self.address}changes?since={since}", timeout=timeout) as r:
             answer: dict[str, object] = json.loads(r.read())
             return answer
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium(), args=FLAGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _notes(tmp_path: Path) -> Path:

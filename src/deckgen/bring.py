@@ -14,6 +14,7 @@ cleans it. Scheduling, reviews, flags and suspensions stay in the collection.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import json
@@ -31,7 +32,7 @@ from deckgen.declared import loads, resolve
 from deckgen.diagnostics import has_errors
 from deckgen.files import write_all
 from deckgen.fromanki import convert, note_entries, slug_for
-from deckgen.init import GITIGNORE
+from deckgen.init import beside, made_folders
 from deckgen.load import load
 from deckgen.lock import Lock, NoteEntries, NoteEntry, NotetypeEntry
 from deckgen.markup import visible_text
@@ -118,9 +119,8 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     text = description.text if description is not None else ""
     files[folder / "deck.yaml"] = _deck_yaml(top, key, text, domains, declared, html_types, tags)
     # Beside the notes, as `deckgen init` writes one: git leaves out what builds make.
-    ignore = folder.absolute().parent / ".gitignore"
-    if not os.path.lexists(ignore):  # one the user has is theirs: left as it is
-        files[ignore] = GITIGNORE
+    outside = beside(folder)
+    files.update(outside)
     # Each file names its schema, written once the notes read back (below).
     files = {
         path: schema.modeline(folder, path) + text if path.parent == folder else text
@@ -133,9 +133,11 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     faces += [side for t in declared.values() for tm in t.templates for side in (tm.front, tm.back)]
     static = {src for face in faces for src in loads(face) if _beside(src, written, folder)}
     existed = folder.is_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    made = made_folders([folder / "deck.yaml", *outside])
     schemas: list[Path] = []
     try:
+        for path in reversed(made):
+            path.mkdir()
         write_all(written)
         # The notes' pictures and sounds in media/ (by the names they had, for those a
         # build named by their bytes), what templates and CSS load beside deck.yaml.
@@ -145,10 +147,10 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
         exported.media(package, targets)
         schemas = schema.write(folder, _lock(folder, notes, types))
     except BringError:
-        _undo(folder, existed, ignore if ignore in written else None)
+        _undo(folder, existed, written, made)
         raise
     except (OSError, exported.PackageError) as error:
-        _undo(folder, existed, ignore if ignore in written else None)
+        _undo(folder, existed, written, made)
         raise BringError(str(error)) from error
     brought.files = sorted(p for p in [*written, *schemas] if p.parent == folder)
     brought.notes = len(notes)
@@ -483,11 +485,12 @@ def _lock(
     return deck
 
 
-def _undo(folder: Path, existed: bool, ignore: Path | None) -> None:
+def _undo(folder: Path, existed: bool, written: Mapping[Path, bytes], made: list[Path]) -> None:
     """The folder as it was before: what was written in it removed (it was empty, or
-    not there, and is so again), and the .gitignore written beside it."""
-    if ignore is not None:
-        ignore.unlink(missing_ok=True)
+    not there, and is so again), and what was written beside it, and the folders made."""
+    for path in written:
+        if not path.is_relative_to(folder):
+            path.unlink(missing_ok=True)
     for root, dirs, names in os.walk(folder, topdown=False):
         for name in names:
             os.unlink(os.path.join(root, name))
@@ -495,6 +498,9 @@ def _undo(folder: Path, existed: bool, ignore: Path | None) -> None:
             os.rmdir(os.path.join(root, name))
     if folder.is_dir() and not existed:
         folder.rmdir()
+    for path in made:  # innermost first
+        with contextlib.suppress(OSError):
+            path.rmdir()
 
 
 # What a file from the package may not be named: what deckgen reads as notes or a lock.

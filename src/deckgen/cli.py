@@ -25,6 +25,19 @@ T = TypeVar("T")
 # Below this much YAML a build is too quick for a progress bar to mean anything.
 PROGRESS_FROM = 1 << 20
 
+
+def _format(other: str, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--format text|OTHER|json` (as `output`): how a command prints what it found."""
+    return click.option(
+        "--format",
+        "output",
+        type=click.Choice(["text", other, "json"]),
+        default="text",
+        show_default=True,
+        help=help,
+    )
+
+
 NOTES_DIR = click.argument(
     "notes_dir",
     default="notes",
@@ -266,13 +279,9 @@ def _report(
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="The notes to compare.",
 )
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the report: for the terminal, as Markdown (release notes, a pull"
+@_format(
+    "markdown",
+    "How to print the report: for the terminal, as Markdown (release notes, a pull"
     " request's comment), or as JSON.",
 )
 @click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
@@ -361,9 +370,14 @@ def init(folder: Path, name: str, key: str | None, package: Path | None, deck: s
         f"Created {folder}/: {', '.join(schemas)} (for an editor to check and complete the"
         " notes: see `deckgen schema --help`)"
     )
-    ignore = next((path for path in written if path.parent != folder), None)
-    if ignore is not None:
-        click.echo(f"Created {os.path.relpath(ignore)}: git leaves out dist/ and the cache")
+    for path in written:
+        if path.name == ".gitignore":
+            click.echo(f"Created {os.path.relpath(path)}: git leaves out dist/ and the cache")
+        elif path.suffix == ".yml":
+            click.echo(
+                f"Created {os.path.relpath(path)}: GitHub checks and builds the deck on every"
+                " push, and releases it on a version tag"
+            )
     click.echo(f"Next: edit them, then `deckgen build {folder}`, and import the package into Anki")
 
 
@@ -584,13 +598,8 @@ def _add_anki() -> str:
 
 @main.command()
 @NOTES_DIR
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "github", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the problems: for people, as GitHub Actions annotations, or as JSON.",
+@_format(
+    "github", "How to print the problems: for people, as GitHub Actions annotations, or as JSON."
 )
 def check(notes_dir: Path, output: str) -> None:
     """Check NOTES_DIR (default: notes) without writing anything.

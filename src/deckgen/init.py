@@ -99,6 +99,44 @@ dist/
 """
 
 
+WORKFLOW = Path(".github") / "workflows" / "deck.yml"
+
+
+def beside(folder: Path) -> dict[Path, str]:
+    """What init writes beside the notes folder (in its parent, a repository's root),
+    where there is none yet (one the user has is theirs, left as it is): a .gitignore
+    for what builds make, and the workflow that checks, builds and releases the deck."""
+    root = folder.absolute().parent
+    files: dict[Path, str] = {}
+    if not os.path.lexists(root / ".gitignore"):
+        files[root / ".gitignore"] = GITIGNORE
+    if not os.path.lexists(root / WORKFLOW):
+        files[root / WORKFLOW] = workflow(folder.name)
+    return files
+
+
+def workflow(notes: str) -> str:
+    """The workflow, for a notes folder of this name at the repository's root: deckgen
+    installed as this version, under its own distribution name."""
+    from importlib import resources
+
+    from deckgen import __version__
+
+    text = (resources.files("deckgen") / "templates" / "deck-workflow.yml").read_text("utf-8")
+    return text.replace("@NOTES@", notes).replace("@INSTALL@", f"deckgen-anki=={__version__}")
+
+
+def made_folders(paths: list[Path]) -> list[Path]:
+    """The folders that writing these files makes (none there yet), innermost first."""
+    made: dict[Path, None] = {}
+    for path in paths:
+        for above in path.parents:
+            if os.path.lexists(above):
+                break
+            made[above] = None
+    return sorted(made, key=lambda p: len(p.parts), reverse=True)
+
+
 class _Deck(NamedTuple):
     name: str
     tags: frozenset[str] | None
@@ -110,8 +148,9 @@ class InitError(Exception):
 
 
 def init(folder: Path, name: str, key: str | None) -> list[Path]:
-    """Write a new deck into `folder` (and a .gitignore beside it, if there is none);
-    the files written. Refuses a folder that holds notes already, writing nothing."""
+    """Write a new deck into `folder` (and beside it a .gitignore and a workflow, where
+    there are none); the files written. Refuses a folder that holds notes already,
+    writing nothing."""
     for above in [folder, *folder.parents]:
         if os.path.lexists(above) and not above.is_dir():
             where = "is" if above == folder else f"lies below {above}, which is"
@@ -140,12 +179,11 @@ def init(folder: Path, name: str, key: str | None) -> list[Path]:
     files = {path: schema.modeline(folder, path) + text for path, text in files.items()}
     deck = _Deck(name, frozenset(), NOTE_TYPES)
     files.update({path: data.decode() for path, data in schema.files(folder, deck).items()})
-    ignore = folder.absolute().parent / ".gitignore"
-    if not os.path.lexists(ignore):  # one the user has is theirs: left as it is
-        files[ignore] = GITIGNORE
-    made = [p for p in [folder, *folder.parents] if not os.path.lexists(p)]
+    files.update(beside(folder))
+    made = made_folders(list(files))
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        for path in reversed(made):
+            path.mkdir()
         write_all({path: text.encode("utf-8") for path, text in files.items()})
     except OSError as error:
         for path in made:  # the folders made for it, innermost first: as they were
