@@ -115,15 +115,17 @@ def beside(folder: Path) -> dict[Path, str]:
     return files
 
 
+# Read with the module, as every template is read before init writes anything: nothing
+# of deckgen's own is read between deciding what to write and writing it.
+_WORKFLOW = (Path(__file__).parent / "templates" / "deck-workflow.yml").read_text("utf-8")
+
+
 def workflow(notes: str) -> str:
     """The workflow, for a notes folder of this name at the repository's root: deckgen
     installed as this version, under its own distribution name."""
-    from importlib import resources
-
     from deckgen import __version__
 
-    text = (resources.files("deckgen") / "templates" / "deck-workflow.yml").read_text("utf-8")
-    return text.replace("@NOTES@", notes).replace("@INSTALL@", f"deckgen-anki=={__version__}")
+    return _WORKFLOW.replace("@NOTES@", notes).replace("@INSTALL@", f"deckgen-anki=={__version__}")
 
 
 def made_folders(paths: list[Path]) -> list[Path]:
