@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -402,3 +403,16 @@ def test_a_deck_file_the_schema_rejects_check_rejects(deck: dict[str, object]) -
     with tempfile.TemporaryDirectory() as scratch:
         folder = _deck(Path(scratch), "deck.yaml", yaml.safe_dump(deck, allow_unicode=True))
         _agree(folder)
+
+
+def test_what_stands_where_a_schema_goes_is_never_waited_on(tmp_path: Path) -> None:
+    """A FIFO named as a schema (reading it would wait for ever) is replaced, not read;
+    a build never gives schemas to a deck whose schema is not a file."""
+    notes = _deck(tmp_path)
+    os.mkfifo(notes / "notes.schema.json")
+    built = CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp_path / "d.apkg")])
+    assert built.exit_code == 0 and "Updated" not in built.stdout
+    result = CliRunner().invoke(main, ["schema", str(notes)])
+    assert result.exit_code == 0, result.output
+    written = json.loads((notes / "notes.schema.json").read_text(encoding="utf-8"))
+    assert written["title"] == "Notes of Mistakes (deckgen)"

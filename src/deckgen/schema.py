@@ -13,13 +13,14 @@ YAML 1.2: `no` is text to them, `1e3` a number; deckgen reads them the other way
 from __future__ import annotations
 
 import json
+import stat
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from deckgen import declared, validate
-from deckgen.files import write_all
+from deckgen.files import read_bytes, write_all
 from deckgen.kinds import KINDS, pair
 from deckgen.notetypes import NoteType
 from deckgen.shapes import DECK_FILE, MAX_TAG, RESERVED_TAG_PREFIXES
@@ -84,7 +85,7 @@ def write(notes_dir: Path, deck: Deck) -> list[Path]:
     """Both schemas of the deck, into its folder; the files written (none that already
     held what they would hold)."""
     made = files(notes_dir, deck)
-    changed = {path: data for path, data in made.items() if _bytes_of(path) != data}
+    changed = {path: data for path, data in made.items() if not _holds(path, data)}
     if changed:
         write_all(changed)
     return list(changed)
@@ -93,8 +94,8 @@ def write(notes_dir: Path, deck: Deck) -> list[Path]:
 def refresh(notes_dir: Path, deck: Deck) -> list[Path]:
     """The schemas made again for the deck as it is now, if its folder has them (a build
     keeps them up to date with deck.yaml's tags and note types); the files written."""
-    if _bytes_of(notes_dir / NOTES_SCHEMA) is None:
-        return []
+    if not (notes_dir / NOTES_SCHEMA).is_file() or (notes_dir / NOTES_SCHEMA).is_symlink():
+        return []  # (a deck without schemas is given none)
     return write(notes_dir, deck)
 
 
@@ -102,11 +103,16 @@ def _dumps(schema: dict[str, Any]) -> bytes:
     return (json.dumps(schema, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def _bytes_of(path: Path) -> bytes | None:
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether a file (a regular one, not a link) holds these bytes: never read past
+    their length, nor waited on (files.read_bytes)."""
     try:
-        return path.read_bytes() if path.is_file() and not path.is_symlink() else None
+        if path.is_symlink():
+            return False
+        kind, _, content = read_bytes(path, len(data))
     except OSError:
-        return None
+        return False
+    return kind == stat.S_IFREG and content == data
 
 
 # What every value is: text, as deckgen reads it (or a number, as an editor may read it).
