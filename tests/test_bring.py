@@ -313,3 +313,37 @@ def test_a_package_cannot_write_over_what_init_writes(tmp_path: Path) -> None:
     assert "nothing written" in result.output
     assert list(notes.iterdir()) == [] and not (tmp_path / ".gitignore").exists()
     assert not (tmp_path / ".github").exists()  # nor the workflow, nor its folders
+
+
+def test_templates_and_css_too_long_for_deck_yaml_come_in_files_of_their_own(
+    tmp_path: Path,
+) -> None:
+    """A shared deck's long stylesheet and template (over the 10,000 characters a value
+    of deck.yaml holds): each in a file beside the notes, `{file: ...}` in deck.yaml,
+    byte for byte, and the law holds."""
+    col = Collection(str(tmp_path / "original.anki2"))
+    try:
+        model = col.models.by_name("Basic")
+        assert model is not None
+        model["css"] = "".join(f".c{n} {{ color: #{n:06x}; }}\n" for n in range(600))
+        model["tmpls"][0]["qfmt"] = "{{Front}}" + "".join(
+            f"\n<div class='line{n}'></div>" for n in range(400)
+        )
+        col.models.update_dict(model)
+        note = col.new_note(model)
+        note["Front"], note["Back"] = "hola", "hello"
+        col.add_note(note, col.decks.id("Spanish::Words"))
+        package = _export(col, tmp_path / "export.apkg")
+        notes = tmp_path / "notes"
+        result = CliRunner().invoke(main, ["init", str(notes), "--from", str(package)])
+        assert result.exit_code == 0, result.output
+        deck = (notes / "deck.yaml").read_text(encoding="utf-8")
+        [folder] = (notes / "note-types").iterdir()
+        assert f'css: {{file: "note-types/{folder.name}/style.css"}}' in deck
+        assert f'front: {{file: "note-types/{folder.name}/card-1-front.html"}}' in deck
+        assert (folder / "style.css").read_text(encoding="utf-8") == model["css"]
+        front = (folder / "card-1-front.html").read_text(encoding="utf-8")
+        assert front == model["tmpls"][0]["qfmt"]
+        assert_the_law(col, notes, tmp_path)
+    finally:
+        col.close()

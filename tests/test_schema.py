@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -416,3 +417,10 @@ def test_what_stands_where_a_schema_goes_is_never_waited_on(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     written = json.loads((notes / "notes.schema.json").read_text(encoding="utf-8"))
     assert written["title"] == "Notes of Mistakes (deckgen)"
+
+
+def test_the_spaces_a_pattern_names_are_pythons() -> None:
+    """What str.strip and check's `\\s` take for a space, every code point of it."""
+    spaces = re.compile(f"[{schema.SPACE}]")
+    for code in range(sys.maxunicode + 1):
+        assert bool(spaces.match(chr(code))) == chr(code).isspace(), hex(code)

@@ -42,6 +42,7 @@ from deckgen.records import Deck, guid, tag_key
 from deckgen.revision import notetype_entries
 from deckgen.sanitize import clean
 from deckgen.shapes import slug_of
+from deckgen.source import MAX_VALUE
 from deckgen.unmarkup import to_markdown
 from deckgen.yamledit import note_text, one_line
 
@@ -117,7 +118,11 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     description, said = convert(found.descriptions.get(top, ""), "the deck's description")
     brought.notices += [message for _, message in said]
     text = description.text if description is not None else ""
-    files[folder / "deck.yaml"] = _deck_yaml(top, key, text, domains, declared, html_types, tags)
+    long_faces: dict[str, str] = {}  # templates and stylesheets too long for deck.yaml
+    files[folder / "deck.yaml"] = _deck_yaml(
+        top, key, text, domains, declared, html_types, tags, long_faces
+    )
+    files.update({folder / path: face for path, face in long_faces.items()})
     # Beside the notes, as `deckgen init` writes one: git leaves out what builds make.
     outside = beside(folder)
     files.update(outside)
@@ -133,7 +138,7 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     faces += [side for t in declared.values() for tm in t.templates for side in (tm.front, tm.back)]
     static = {src for face in faces for src in loads(face) if _beside(src, written, folder)}
     existed = folder.is_dir()
-    made = made_folders([folder / "deck.yaml", *outside])
+    made = made_folders(list(written))
     schemas: list[Path] = []
     try:
         for path in reversed(made):
@@ -367,8 +372,11 @@ def _deck_yaml(
     types: dict[int, exported.Notetype],
     html_types: set[int],
     tags: list[str],
+    faces: dict[str, str],
 ) -> str:
-    """deck.yaml: the deck, its domains (a deck each), its tags and its note types."""
+    """deck.yaml: the deck, its domains (a deck each), its tags and its note types (each
+    template side or stylesheet too long for a value of deck.yaml put in `faces`, by the
+    path of the file that holds it)."""
     lines = [
         "# Brought from Anki by `deckgen init --from`. `key` is the namespace of every note's",
         "# GUID: never change it (a note brought from Anki keeps its own GUID).",
@@ -386,11 +394,23 @@ def _deck_yaml(
     if types:
         lines.append("note_types:")
     for ntid, note_type in types.items():
-        lines += _note_type_yaml(ntid, note_type, ntid in html_types)
+        lines += _note_type_yaml(ntid, note_type, ntid in html_types, faces)
     return "\n".join(lines) + "\n"
 
 
-def _note_type_yaml(ntid: int, note_type: exported.Notetype, holds_html: bool) -> list[str]:
+def _face(text: str, path: str, faces: dict[str, str]) -> str:
+    """A template side or stylesheet as deck.yaml holds it: its text, or, past what a
+    value may hold, `{file: path}`, the file (beside the notes) that holds it as it is."""
+    if len(text) <= MAX_VALUE:
+        return _q(text)
+    faces[path] = text
+    return f"{{file: {_q(path)}}}"
+
+
+def _note_type_yaml(
+    ntid: int, note_type: exported.Notetype, holds_html: bool, faces: dict[str, str]
+) -> list[str]:
+    where = f"note-types/{slug_of(note_type.name, 40) or 'type'}-{ntid}"
     lines = [f"  - name: {_q(note_type.name)}", f"    id: {ntid}"]
     if note_type.is_cloze:
         lines.append("    cloze: true")
@@ -408,14 +428,18 @@ def _note_type_yaml(ntid: int, note_type: exported.Notetype, holds_html: bool) -
             lines.append(f"        id: {field_id}")
         lines += _settings_yaml(own, "        ")
     lines.append("    templates:")
-    for template in note_type.templates:
+    for number, template in enumerate(note_type.templates, start=1):
         lines.append(f"      - name: {_q(template.name)}")
         if template.id:
             lines.append(f"        id: {template.id}")
-        lines.append(f"        front: {_q(template.front)}")
-        lines.append(f"        back: {_q(template.back)}")
+        lines.append(
+            f"        front: {_face(template.front, f'{where}/card-{number}-front.html', faces)}"
+        )
+        lines.append(
+            f"        back: {_face(template.back, f'{where}/card-{number}-back.html', faces)}"
+        )
         lines += _settings_yaml(template.settings, "        ")
-    lines.append(f"    css: {_q(note_type.css)}")
+    lines.append(f"    css: {_face(note_type.css, f'{where}/style.css', faces)}")
     return lines
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import stat
-import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,11 +29,14 @@ DECK_SCHEMA = "deck.schema.json"
 NOTES_SCHEMA = "notes.schema.json"
 _DRAFT = "http://json-schema.org/draft-07/schema#"
 
-# Python's whitespace (what `str.strip` and `\s` remove), spelled for any regex dialect:
-# a schema's patterns are ECMA-262's, whose `\s` differs (it holds U+FEFF, say).
-_SPACE = "".join(
-    f"\\u{code:04x}" for code in range(sys.maxunicode + 1) if chr(code).isspace()
-)  # at most a few dozen: each written once
+
+# Python's whitespace (what `str.strip` and `\s` remove: str.isspace), spelled for any
+# regex dialect: a schema's patterns are ECMA-262's, whose `\s` differs (it holds U+FEFF,
+# say). test_schema holds it to every code point.
+SPACE = (
+    "\\u0009\\u000a\\u000b\\u000c\\u000d\\u001c\\u001d\\u001e\\u001f\\u0020\\u0085\\u00a0"
+    "\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
 _SLUG = "^[a-z0-9]+(?:-[a-z0-9]+)*$"
 _GUID = "^[!-~]{1,64}$"
 # YAML 1.1's booleans, as deckgen reads them, that a YAML 1.2 editor reads as text.
@@ -122,7 +124,7 @@ def _text(description: str = "", *, required: bool = True) -> dict[str, Any]:
         "maxLength": MAX_VALUE,
     }
     if required:  # not empty, nor only spaces
-        shape["pattern"] = f"[^{_SPACE}]"
+        shape["pattern"] = f"[^{SPACE}]"
     if description:
         shape["description"] = description
     return shape
@@ -192,7 +194,7 @@ def _tag(vocabulary: frozenset[str] | None) -> dict[str, Any]:
         "minLength": 1,
         "maxLength": MAX_TAG,
         # No space; no empty level ('::' first, an even run of ':' last, or '::::').
-        "pattern": f"^[^{_SPACE}]*$",
+        "pattern": f"^[^{SPACE}]*$",
         "not": {"type": "string", "pattern": f"^::|(?:^|[^:])(?:::)+$|::::|^(?:{reserved})"},
         "description": "a tag: words of levels joined by '::', as in topic::basics",
     }
