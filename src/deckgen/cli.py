@@ -338,8 +338,10 @@ def init(folder: Path, name: str, key: str | None, package: Path | None, deck: s
 
     Writes FOLDER/deck.yaml (the deck's name, key, one domain and the tags notes may use)
     and FOLDER/first-domain.yaml (one note of each kind, each with a comment saying what
-    its cards will look like), and beside FOLDER a .gitignore for what builds make (unless
-    one is there). A folder that already holds notes is left alone.
+    its cards will look like), the JSON Schemas an editor checks them with, and beside
+    FOLDER a .gitignore for what builds make and .github/workflows/deck.yml, which checks,
+    builds and releases the deck on GitHub (unless they are there). A folder that already
+    holds notes is left alone.
 
     \b
     The whole path, from install to re-import:
