@@ -559,7 +559,8 @@ def _watch(notes_dir: Path, port: int, open_page: bool) -> None:
                 click.echo(_styled(problem), err=True, color=_color())
         when = time.strftime("%H:%M:%S")
         if has_errors(problems):
-            click.echo(f"{when} {notes_dir}: {summary(problems)}; the page keeps the last cards")
+            kept = "the page shows them, until fixed" if first else "the page keeps the last cards"
+            click.echo(f"{when} {notes_dir}: {summary(problems)}; {kept}")
         elif first:
             click.echo(f"{when} {notes_dir}: {count} notes")
         else:
