@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -424,3 +425,11 @@ def test_the_spaces_a_pattern_names_are_pythons() -> None:
     spaces = re.compile(f"[{schema.SPACE}]")
     for code in range(sys.maxunicode + 1):
         assert bool(spaces.match(chr(code))) == chr(code).isspace(), hex(code)
+
+
+def test_the_repository_deck_keeps_its_schemas_up_to_date(tmp_path: Path) -> None:
+    """What notes/ commits is what `deckgen schema` (and every build) writes for it."""
+    notes = Path(shutil.copytree(ROOT / "notes", tmp_path / "notes"))
+    result = CliRunner().invoke(main, ["schema", str(notes)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{notes}: the schemas are up to date\n"
