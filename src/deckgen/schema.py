@@ -18,12 +18,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from yaml.resolver import Resolver
+
 from deckgen import declared, validate
 from deckgen.files import read_bytes, write_all
 from deckgen.kinds import KINDS, pair
 from deckgen.notetypes import NoteType
 from deckgen.shapes import DECK_FILE, MAX_TAG, RESERVED_TAG_PREFIXES
-from deckgen.source import MAX_ITEMS, MAX_KEYS, MAX_VALUE
+from deckgen.source import BOOL, MAX_ITEMS, MAX_KEYS, MAX_VALUE
 
 DECK_SCHEMA = "deck.schema.json"
 NOTES_SCHEMA = "notes.schema.json"
@@ -39,8 +41,11 @@ SPACE = (
 )
 _SLUG = "^[a-z0-9]+(?:-[a-z0-9]+)*$"
 _GUID = "^[!-~]{1,64}$"
-# YAML 1.1's booleans, as deckgen reads them, that a YAML 1.2 editor reads as text.
-_YES_NO = "^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$"
+# YAML 1.1's booleans, as deckgen reads them (PyYAML's rule, as source.py resolves plain
+# values), that a YAML 1.2 editor reads as text: the rule's words, without its spacing.
+_YES_NO = "".join(
+    next(rule.pattern for tag, rule in Resolver.yaml_implicit_resolvers["y"] if tag == BOOL).split()
+)
 _MAX_ID = 2**63 - 1
 
 
