@@ -18,6 +18,29 @@ def _run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def test_a_new_folder_named_relatively_below_a_new_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`init deck/notes` (and `init --from`) where neither folder exists yet: the
+    folders are made once each, though the notes are named relatively and what goes
+    beside them absolutely (before, mkdir of `deck` twice: "File exists")."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run("init", "deck/notes")
+    assert (code, err) == (0, "")
+    assert {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()} >= {
+        "deck/notes/deck.yaml",
+        "deck/notes/first-domain.yaml",
+        "deck/.gitignore",
+        "deck/.github/workflows/deck.yml",
+    }
+    assert _run("build", "deck/notes")[0] == 0
+    code, _, err = _run("init", "brought/notes", "--from", "deck/dist/my-exam.apkg")
+    assert (code, err) == (0, "")
+    assert (tmp_path / "brought" / "notes" / "first-domain.yaml").is_file()
+    assert (tmp_path / "brought" / ".github" / "workflows" / "deck.yml").is_file()
+    assert _run("build", "brought/notes")[0] == 0
+
+
 def test_a_new_deck_checks_builds_and_imports_into_anki(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collection: Collection
 ) -> None:

@@ -129,10 +129,12 @@ def workflow(notes: str) -> str:
 
 
 def made_folders(paths: list[Path]) -> list[Path]:
-    """The folders that writing these files makes (none there yet), innermost first."""
+    """The folders that writing these files makes (none there yet), innermost first:
+    each once, however its files were named (`deck/notes/deck.yaml` beside
+    `/home/me/deck/.gitignore`)."""
     made: dict[Path, None] = {}
     for path in paths:
-        for above in path.parents:
+        for above in path.absolute().parents:
             if os.path.lexists(above):
                 break
             made[above] = None
