@@ -59,18 +59,28 @@ def to_markdown(html: str, pictures: Mapping[str, str] | None = None) -> Convert
     the deck's pictures a note may show, each name in the package with its path as the
     note's file gives it (`<img src="a.3f2a9c1e.png">` comes back as `![](pictures/a.png)`)."""
     reader = _Reader(pictures or {})
-    reader.feed(html)
-    reader.close()
+    if "<" in html or "&" in html:
+        reader.feed(html)
+        reader.close()
+    elif html:  # no tag, no entity: what the parser would pass on, as one piece of text
+        reader.handle_data(html)
     lines = reader.finish()
     plain = _text_of_plain(_plain(lines))
     # As few escapes as Markdown needs, where they render as all of them would; then,
     # where formatting cannot be held (bold that starts inside a word before a bracket,
-    # say), the same without it.
+    # say), the same without it. (The text with the pictures' paths is the text the
+    # renderer reads, its pictures by name, where there are none; and with every escape,
+    # the same, where there is nothing to escape.)
+    shown = any(kind == "picture" for line in lines if line for kind, _ in line[1])
+    escapes = any(
+        kind == "text" and _SPECIAL.search(v) for line in lines if line for kind, v in line[1]
+    )
     for candidate in (lines, _unformatted(lines)):
-        text, full = _markdown(candidate, True, pictures), _markdown(candidate, False, pictures)
-        html = to_html(_markdown(candidate, True))
-        if text != full and html != (full_html := to_html(_markdown(candidate, False))):
-            text, html = full, full_html
+        rendered = _markdown(candidate, True)
+        text = _markdown(candidate, True, pictures) if shown and pictures else rendered
+        html = to_html(rendered)
+        if escapes and html != (full_html := to_html(_markdown(candidate, False))):
+            text, html = _markdown(candidate, False, pictures), full_html
         if _text_of(html) == plain:
             reduced = reader.reduced if candidate is lines else [*reader.reduced, _FORMATS_LOST]
             return Converted(text, html, tuple(dict.fromkeys(reduced)))
@@ -307,8 +317,10 @@ def _tidy(pieces: list[_Piece]) -> list[_Piece]:
     """One line's pieces as HTML shows them: each run of spaces one space, none at either
     end, none just inside a format mark (Markdown would not read it), and no empty format.
     (Each step one pass: a field may hold thousands of pieces.)"""
-    out = _joined(_unempty(_joined(pieces)))
-    out = _joined(_unempty(_outside(_outside(out, "open", 1), "close", -1)))
+    out = _joined(pieces)
+    if any(kind in ("open", "close") for kind, _ in out):  # (without, the rest changes nothing)
+        out = _joined(_unempty(out))
+        out = _joined(_unempty(_outside(_outside(out, "open", 1), "close", -1)))
     # No space at the ends of the line, and none doubled across a mark.
     _strip_end(out, 0, str.lstrip)
     _strip_end(out, -1, str.rstrip)
@@ -401,7 +413,7 @@ def _markdown(lines: list[_Line], minimal: bool, pictures: Mapping[str, str] | N
         for index, (kind, value) in enumerate(pieces):
             if kind == "text":
                 before = parts[-1][-1] if parts and parts[-1] else " "
-                after = _next_char(pieces[index + 1 :])
+                after = _next_char(pieces, index + 1)
                 text = _escape(value, minimal, before, after)
                 parts.append(_unlist(text) if index == 0 else text)
             elif kind == "code":
@@ -435,8 +447,10 @@ def _picture(alt: str, path: str) -> str:
     return f"![{alt}]({path})"
 
 
-def _next_char(pieces: list[_Piece]) -> str:
-    for kind, value in pieces:
+def _next_char(pieces: list[_Piece], start: int) -> str:
+    """The first character after `start` in a line's pieces (a space at its end)."""
+    for index in range(start, len(pieces)):
+        kind, value = pieces[index]
         if value:
             return "`" if kind == "code" else value[0]
     return " "
