@@ -347,3 +347,44 @@ def test_templates_and_css_too_long_for_deck_yaml_come_in_files_of_their_own(
         assert_the_law(col, notes, tmp_path)
     finally:
         col.close()
+
+
+def test_a_large_deck_comes_in_alike_in_one_process_and_in_one_per_core(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The benchmark's deck of 2,000 notes (the kinds, two declared types of Markdown and
+    one of HTML, 500 pictures), built and brought back in: its fields converted in this
+    process, or in a process per core (chunks, while the notes are written), give every
+    file byte for byte; and the brought notes build the same cards."""
+    from generate import generate
+
+    from deckgen import fromanki
+
+    notes = generate(2_000, tmp_path / "deck" / "notes", pictures=True)
+    package = tmp_path / "deck.apkg"
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", str(notes), "-o", str(package)]).exit_code == 0
+    pooled: list[bool] = []
+    start = fromanki.Converter.__init__
+
+    def counted(self: fromanki.Converter, pictures: dict[str, str], fields: int) -> None:
+        start(self, pictures, fields)
+        pooled.append(self.pool is not None)
+
+    monkeypatch.setattr(fromanki.Converter, "__init__", counted)
+    trees = []
+    for cores in (1, 2):
+        monkeypatch.setattr("os.cpu_count", lambda cores=cores: cores)
+        folder = tmp_path / f"cores{cores}" / "notes"
+        done = runner.invoke(main, ["init", str(folder), "--from", str(package)])
+        assert done.exit_code == 0, done.output
+        trees.append(
+            {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+        )
+    assert pooled == [False, True]
+    assert trees[0] == trees[1]
+    assert len([p for p in trees[0] if p.parts[0] == "media"]) == 500
+    rebuilt = tmp_path / "rebuilt.apkg"
+    folder = tmp_path / "cores2" / "notes"
+    done = runner.invoke(main, ["build", str(folder), "-o", str(rebuilt)])
+    assert done.exit_code == 0 and "0 changed, 0 new" in done.output, done.output

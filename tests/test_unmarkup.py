@@ -192,3 +192,33 @@ def test_values_in_brackets_new_keys_and_new_notes_read_as_themselves(
         assert read[0]["extra"] == extra
         assert read[0]["tags"] == [name.replace(" ", "-") or "x", "topic::drift"]
         assert read[1] == {"id": "c", "guid": name, "fact": extra, "tags": [name]}
+
+
+NAMES = st.sampled_from(["a.png", "b c.png", "x.mp3", "sun.3f2a9c1e.png", "ü.png", "a.pn"])
+
+
+@settings(max_examples=1500, derandomize=True, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            NAMES.map(lambda n: f'<img src="{n}">'),
+            NAMES.map(lambda n: f"[sound:{n}]"),
+            NAMES.map(lambda n: f'<a data-src="{n}" title="{n}">'),
+            st.sampled_from(["src=", '"', "[sound:", "]", " ", "text", "\n"]),
+        ),
+        max_size=12,
+    ).map("".join),
+    # (paths, as a deck's are: a name in the package never holds a `/`)
+    st.dictionaries(NAMES, st.sampled_from(["media/a.png", "p/b c.png", "m/x.mp3", "../z.png"])),
+)
+def test_media_named_in_one_pass_as_by_each_name_in_turn(html: str, names: dict[str, str]) -> None:
+    """Pictures and sounds given their paths in one pass, as replacing each name in turn
+    did (a pass over the field for each file of the deck: with 5,000 pictures, init
+    --from took 39 s)."""
+    from deckgen.fromanki import media_named
+
+    expected = html
+    for name, new in names.items():
+        expected = expected.replace(f'src="{name}"', f'src="{new}"')
+        expected = expected.replace(f"[sound:{name}]", f"[sound:{new}]")
+    assert media_named(html, names) == expected

@@ -22,7 +22,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from deckgen.apkg import LATEX_POST, LATEX_PRE
 from deckgen.declared import loads, resolve
 from deckgen.diagnostics import has_errors
 from deckgen.files import write_all
-from deckgen.fromanki import convert, note_entries, slug_for
+from deckgen.fromanki import Converter, Media, convert, media_named, note_entries, said, slug_for
 from deckgen.init import beside, made_folders
 from deckgen.load import load
 from deckgen.lock import Lock, NoteEntries, NoteEntry, NotetypeEntry
@@ -43,7 +43,7 @@ from deckgen.revision import notetype_entries
 from deckgen.sanitize import clean
 from deckgen.shapes import slug_of
 from deckgen.source import MAX_VALUE
-from deckgen.unmarkup import to_markdown
+from deckgen.unmarkup import Converted
 from deckgen.yamledit import note_text, one_line
 
 MEDIA_FOLDER = "media"
@@ -84,34 +84,40 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     decks = sorted({_deck_of(note, top) for note in notes}, key=_deck_order)
     domains = _domains(decks, notes, top, found)
     media_names = _media_names(notes)
-    pictures = {name: f"{MEDIA_FOLDER}/{_own_name(name)}" for name in media_names}
-    # Each declared type's fields as Markdown, if every one converts without loss; else
-    # the type holds HTML.
-    markdown: dict[str, str] = {}
-    html_types = {
-        ntid
-        for ntid in declared
-        if not _all_markdown((n for n in notes if n.notetype == ntid), markdown)
-    }
+    pictures = Media({name: f"{MEDIA_FOLDER}/{_own_name(name)}" for name in media_names})
     taken: set[str] = set()
     files: dict[Path, str] = {}
     by_domain: dict[str, list[str]] = {}
     kept_tags: set[str] = set()
-    for note in notes:
-        domain = domains[_deck_of(note, top)]
-        # (a kind's notes without the tags a build gives them itself)
-        tags = [t for t in note.tags if not (note.notetype in _KINDS and _own_tag(t))]
-        kept_tags.update(tags)
-        if note.notetype in _KINDS:
-            entries = _kind_entries(note, found, key, pictures, taken, tags, brought)
-        else:
-            entries = _declared_entries(
-                note, declared, html_types, pictures, taken, brought, markdown
-            )
-            if tags:
-                entries.append(("tags", tags))
-        taken.add(str(entries[0][1]))
-        by_domain.setdefault(domain[0], []).append(note_text(entries))
+    with Converter(pictures, sum(len(note.fields) for note in notes)) as converter:
+        # Each declared type's fields as Markdown, if every one converts without loss;
+        # else the type holds HTML. (Each type's fields, then the kinds' notes' fields,
+        # given to the converter at once: the kinds' are converted while the types' are
+        # looked at, and while each note converted is written.)
+        values = _declared_values(notes, declared)
+        checks = {ntid: converter.all(texts, pictures=False) for ntid, texts in values.items()}
+        kinds = converter.all(
+            [v for n in notes if n.notetype in _KINDS for v in _written(n, found)]
+        )
+        markdown: dict[str, str] = {}
+        html_types = {
+            ntid for ntid, done in checks.items() if not _all_markdown(values[ntid], done, markdown)
+        }
+        for note in notes:
+            domain = domains[_deck_of(note, top)]
+            # (a kind's notes without the tags a build gives them itself)
+            tags = [t for t in note.tags if not (note.notetype in _KINDS and _own_tag(t))]
+            kept_tags.update(tags)
+            if note.notetype in _KINDS:
+                entries = _kind_entries(note, found, key, kinds, taken, tags, brought)
+            else:
+                entries = _declared_entries(
+                    note, declared, html_types, pictures, taken, brought, markdown
+                )
+                if tags:
+                    entries.append(("tags", tags))
+            taken.add(str(entries[0][1]))
+            by_domain.setdefault(domain[0], []).append(note_text(entries))
     for domain_key, texts in by_domain.items():
         files[folder / f"{domain_key}.yaml"] = "\n".join(texts) + "\n"
     tags = sorted(kept_tags, key=tag_key)
@@ -187,27 +193,33 @@ def _own_name(name: str) -> str:
     return found.group(1) + found.group(2) if found and NAME.match(name) else name
 
 
+def _written(note: exported.ExportedNote, found: exported.Exported) -> list[str]:
+    """The fields of a kind's note that its YAML holds, in its kind's order."""
+    named = _named(note, found)
+    return [named.get(name, "") for name in _KINDS[note.notetype].written]
+
+
 def _kind_entries(
     note: exported.ExportedNote,
     found: exported.Exported,
     key: str,
-    pictures: dict[str, str],
+    converted: Iterator[Converted | None],
     taken: set[str],
     tags: list[str],
     brought: Brought,
 ) -> list[tuple[str, object]]:
     """A note of one of deckgen's kinds, as its YAML holds it: its id (its ID field), and
-    its text as Markdown, as pull brings it back."""
+    its text as Markdown, as pull brings it back (`converted`: its fields `_written`, the
+    next of the kinds' notes' fields converted)."""
     note_type = _KINDS[note.notetype]
-    named = _named(note, found)
-    written = html.unescape(named.get("ID", ""))
+    written = html.unescape(_named(note, found).get("ID", ""))
     note_id = written if SLUG.fullmatch(written) and written not in taken else _slug(note, taken)
     fields = {}
     for name in note_type.written:
-        converted, said = convert(named.get(name, ""), name, pictures)
-        brought.notices += [f"'{note_id}': {message}" for _, message in said]
-        if converted is not None and converted.text:
-            fields[name] = converted.text
+        text, told = said(next(converted), name)
+        brought.notices += [f"'{note_id}': {message}" for _, message in told]
+        if text is not None and text.text:
+            fields[name] = text.text
     own = guid(key, note_id) == note.guid
     return note_entries(note_type, note_id, None if own else note.guid, fields, tags)
 
@@ -316,17 +328,33 @@ _SOUND = re.compile(r"\[sound:([^\]\n]+)\]")
 _MEDIA = re.compile(r"""<img[^>]*?\ssrc=["']([^"']+)["']|\[sound:([^\]]+)\]""", re.IGNORECASE)
 
 
-def _all_markdown(notes: Iterable[exported.ExportedNote], markdown: dict[str, str]) -> bool:
-    """Whether every field of these notes converts to Markdown and back unchanged (each
-    one's Markdown kept in `markdown`, by its HTML)."""
+def _declared_values(
+    notes: Iterable[exported.ExportedNote], declared: Mapping[int, exported.Notetype]
+) -> dict[int, list[str]]:
+    """The fields of each declared type's notes: each text once, none empty."""
+    values: dict[int, dict[str, None]] = {ntid: {} for ntid in declared}
     for note in notes:
-        for value in note.fields:
-            if value and value not in markdown:
-                converted = to_markdown(value)
-                if converted.html != value:
-                    return False
-                markdown[value] = converted.text
-    return True
+        if note.notetype in values:
+            values[note.notetype].update(dict.fromkeys(v for v in note.fields if v))
+    return {ntid: list(texts) for ntid, texts in values.items()}
+
+
+def _all_markdown(
+    values: list[str],
+    converted: Generator[Converted | None, None, None],
+    markdown: dict[str, str],
+) -> bool:
+    """Whether every one of these fields converts to Markdown and back unchanged (each
+    one's Markdown kept in `markdown`, by its HTML): at the first that does not, what is
+    still to convert is left."""
+    try:
+        for value, done in zip(values, converted, strict=True):
+            if done is None or done.html != value:
+                return False
+            markdown[value] = done.text
+        return True
+    finally:
+        converted.close()
 
 
 def _field_text(
@@ -346,11 +374,7 @@ def _field_text(
     if cleaned.removed:
         removed = ", ".join(cleaned.removed)
         brought.notices.append(f"'{note_id}': removed from its HTML: {removed}")
-    text = cleaned.html
-    for name, path in pictures.items():
-        text = text.replace(f'src="{name}"', f'src="{path}"')
-        text = text.replace(f"[sound:{name}]", f"[sound:{path}]")
-    return text
+    return media_named(cleaned.html, pictures)
 
 
 def _slug(note: exported.ExportedNote, taken: set[str]) -> str:

@@ -6,13 +6,19 @@ both write notes with these, so what one brings back the other brings in alike.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+from collections.abc import Generator, Mapping
+from typing import TYPE_CHECKING
 
 from deckgen.notetypes import NoteType
 from deckgen.shapes import words_of
 from deckgen.source import MAX_VALUE
 from deckgen.unmarkup import Converted, to_markdown
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 # Where each field a user writes is kept in a note: its key, or a pair item's index and key.
 KEYS: dict[str, tuple[str, ...]] = {
@@ -30,6 +36,29 @@ KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+class Media(dict[str, str]):
+    """The deck's pictures and sounds, each name in the package with its path from the
+    notes file; and, made once for all its notes, each by either of its names (a deck
+    brought from Anki names a file there by its file's own name) with its path, or with
+    its name in the package."""
+
+    @functools.cached_property
+    def paths(self) -> dict[str, str]:
+        paths = {os.path.basename(path): path for path in self.values()}
+        paths.update(self)
+        return paths
+
+    @functools.cached_property
+    def packaged(self) -> dict[str, str]:
+        names = {os.path.basename(path): name for name, path in self.items()}
+        names.update({name: name for name in self})
+        return names
+
+
+def media(pictures: Mapping[str, str] | None) -> Media:
+    return pictures if isinstance(pictures, Media) else Media(pictures or {})
+
+
 def convert_field(
     value: str, name: str, note_type: NoteType, pictures: dict[str, str] | None = None
 ) -> tuple[Converted | None, list[tuple[str, str]]]:
@@ -38,25 +67,17 @@ def convert_field(
     if not note_type.holds_html:
         return convert(value, name, pictures)
     if len(value) > MAX_VALUE:
-        message = (
-            f"{name} from Anki is over {MAX_VALUE:,} characters, the most a note's text"
-            " holds: left as it is"
-        )
-        return None, [("too-long", message)]
+        return said(None, name)
     from deckgen.sanitize import clean
 
     cleaned = clean(value)
-    said = [("html-cleaned", f"{name} from Anki held {', '.join(cleaned.removed)}: removed")]
+    told = [("html-cleaned", f"{name} from Anki held {', '.join(cleaned.removed)}: removed")]
     # A picture or sound by its name in the package, or by its file's own name (a deck
     # brought from Anki, whose notes there still name it so): as a build writes it, and
     # as the notes write it, by its path.
-    html = text = cleaned.html
-    for packaged, written in (pictures or {}).items():
-        for named in dict.fromkeys((packaged, os.path.basename(written))):
-            for before, after in (('src="{}"', 'src="{}"'), ("[sound:{}]", "[sound:{}]")):
-                html = html.replace(before.format(named), after.format(packaged))
-                text = text.replace(before.format(named), after.format(written))
-    return Converted(text, html, ()), said if cleaned.removed else []
+    files = media(pictures)
+    html, text = media_named(cleaned.html, files.packaged), media_named(cleaned.html, files.paths)
+    return Converted(text, html, ()), told if cleaned.removed else []
 
 
 # The most HTML of a field converted: past it, its text could not fit in a note anyway.
@@ -69,11 +90,24 @@ def convert(
     """A field from Anki as note text (its pictures by their paths, see to_markdown), and
     what to say of it (code, message): what was reduced; or None, for one longer than a
     note's text can be."""
+    return said(markdown(value, pictures), name)
+
+
+def markdown(value: str, pictures: dict[str, str] | None = None) -> Converted | None:
+    """A field from Anki as note text, or None for one longer than a note's text can be
+    (the work of `convert`, which Converter does in a process per core for many)."""
     converted = to_markdown(value, pictures) if len(value) <= MAX_FIELD_HTML else None
     if converted is not None and "[sound:" in converted.text:
-        text = sound_paths(converted.text, pictures or {})
-        converted = converted._replace(text=text, html=sound_names(converted.html, pictures or {}))
-    if converted is None or len(converted.text) > MAX_VALUE:
+        files = media(pictures)
+        text = sound_paths(converted.text, files)
+        converted = converted._replace(text=text, html=sound_names(converted.html, files))
+    return None if converted is None or len(converted.text) > MAX_VALUE else converted
+
+
+def said(converted: Converted | None, name: str) -> tuple[Converted | None, list[tuple[str, str]]]:
+    """A converted field, and what to say of it (code, message): what was reduced, or that
+    it is too long (None)."""
+    if converted is None:
         message = (
             f"{name} from Anki is over {MAX_VALUE:,} characters, the most a note's text"
             " holds: left as it is"
@@ -82,22 +116,109 @@ def convert(
     return converted, [("reduced", f"{name} from Anki: {what}") for what in converted.reduced]
 
 
-def sound_paths(text: str, pictures: dict[str, str]) -> str:
+class Converter:
+    """Fields converted by `markdown`, in order: for many, in a process per core, in
+    chunks, while the caller uses what is done (the same function either way)."""
+
+    CHUNK = 256  # fields a process converts at a time
+    MANY = 4_000  # from this many fields on, processes
+
+    def __init__(self, pictures: dict[str, str], fields: int) -> None:
+        self.pictures = pictures
+        workers = min(os.cpu_count() or 1, 4) if fields >= self.MANY else 1
+        self.pool: ProcessPoolExecutor | None = None
+        if workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(workers, initializer=_start, initargs=(pictures,))
+
+    def __enter__(self) -> Converter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def all(
+        self, values: list[str], pictures: bool = True
+    ) -> Generator[Converted | None, None, None]:
+        """Each value converted (its pictures by their paths, or, without `pictures`, as
+        none of the deck's); a chunk not yet begun is never begun once the caller stops
+        asking."""
+        shown = self.pictures if pictures else None
+        if self.pool is None:
+            return (markdown(value, shown) for value in values)
+        chunks = [values[i : i + self.CHUNK] for i in range(0, len(values), self.CHUNK)]
+        futures = [self.pool.submit(_chunk, chunk, pictures) for chunk in chunks]
+        return _results(futures)
+
+
+def _results(
+    futures: list[Future[list[Converted | None]]],
+) -> Generator[Converted | None, None, None]:
+    try:
+        for future in futures:
+            yield from future.result()
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+_PICTURES = Media()  # (in a converting process: the deck's pictures)
+
+
+def _start(pictures: dict[str, str]) -> None:
+    from deckgen.children import follow_parent
+
+    follow_parent()
+    global _PICTURES
+    _PICTURES = media(pictures)
+
+
+def _chunk(values: list[str], pictures: bool) -> list[Converted | None]:
+    return [markdown(value, _PICTURES if pictures else None) for value in values]
+
+
+def sound_paths(text: str, pictures: Mapping[str, str]) -> str:
     """Each `[sound:name]` of a sound the deck ships, by its path from the notes file (a
     sound named by its file's own name too, as a deck brought from Anki names it there)."""
-    paths = {os.path.basename(path): path for path in pictures.values()}
-    paths.update(pictures)
+    paths = media(pictures).paths
     return _SOUND.sub(lambda m: f"[sound:{paths.get(m.group(1), m.group(1))}]", text)
 
 
-def sound_names(html: str, pictures: dict[str, str]) -> str:
+def sound_names(html: str, pictures: Mapping[str, str]) -> str:
     """Each `[sound:name]` of a sound the deck ships by its name in the package, as a build
     writes it (one named by its file's own name too)."""
-    names = {os.path.basename(path): packaged for packaged, path in pictures.items()}
+    names = media(pictures).packaged
     return _SOUND.sub(lambda m: f"[sound:{names.get(m.group(1), m.group(1))}]", html)
 
 
 _SOUND = re.compile(r"\[sound:([^\]\n]+)\]")
+
+
+def media_named(html: str, names: Mapping[str, str]) -> str:
+    """Each picture (`src="name"`) and sound (`[sound:name]`) of a field's HTML that `names`
+    holds, by the name it gives it: in one pass, however many files the deck has (each
+    `src="` and `[sound:` looked at where it stands, as `str.replace` of each would)."""
+    if not names or ("src=" not in html and "[sound:" not in html):
+        return html
+    out: list[str] = []
+    done = 0
+    for match in _NAMED.finditer(html):
+        picture, sound = match.group(1, 2)
+        name = picture if picture is not None else sound
+        new = names.get(name)
+        if new is None or match.start() < done:
+            continue
+        start = match.start() + (len('src="') if picture is not None else len("[sound:"))
+        out += [html[done:start], new]
+        done = start + len(name)
+    out.append(html[done:])
+    return "".join(out)
+
+
+# Where each `src="..."` or `[sound:...]` begins, however they overlap (a lookahead).
+_NAMED = re.compile(r'(?=src="([^"]*)"|\[sound:([^\]]*)\])')
 
 
 def slug_for(text: str, kind: str, taken: set[str]) -> str:

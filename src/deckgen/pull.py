@@ -29,7 +29,7 @@ from deckgen import exported, lock
 from deckgen.declared import resolve
 from deckgen.diagnostics import START, Diagnostic, Level, Position, capped, has_errors
 from deckgen.files import BOM
-from deckgen.fromanki import KEYS, convert, convert_field, note_entries, slug_for
+from deckgen.fromanki import KEYS, Media, convert, convert_field, note_entries, slug_for
 from deckgen.load import load
 from deckgen.markup import parse_clozes, visible_text
 from deckgen.notetypes import FINGERPRINTED, NOTE_TYPES, NoteType
@@ -126,7 +126,9 @@ def pull(package: Path, notes_dir: Path, prefer: str | None = None) -> Pulled:
     pictures: dict[str, dict[str, str]] = {}
     for file in deck.results():
         folder = os.path.dirname(file.path)
-        pictures[file.path] = {p.name: os.path.relpath(p.path, folder) for p in file.pictures}
+        pictures[file.path] = Media(
+            {p.name: os.path.relpath(p.path, folder) for p in file.pictures}
+        )
         for record in unpack(file.records):
             current[record.guid] = (record, file.path)
             last_file[record.domain] = file.path
