@@ -1,18 +1,21 @@
 """A synthetic deck of N notes across 20 files, the same for the same N: two thirds of the
 four kinds, a third of three note types the deck declares (one holding HTML).
 
-python benchmarks/generate.py 20000 /tmp/deck20k [--warnings] [--file-per-note]
+python benchmarks/generate.py 20000 /tmp/deck20k [--warnings] [--file-per-note] [--pictures]
 
 With --warnings, one pair in ten names another of its items in a meaning (a warning,
 name-in-meaning, in every file); the deck is otherwise the same. With --file-per-note,
 the same notes, each in a file of its own, in a folder per domain (as tools that keep
-one note per file do).
+one note per file do). With --pictures, every fourth note shows a picture of its own (a
+small PNG in pictures/): 5,000 for 20,000 notes.
 """
 
 from __future__ import annotations
 
 import random
+import struct
 import sys
+import zlib
 from pathlib import Path
 
 FILES = 20
@@ -92,32 +95,36 @@ note_types:
 KINDS = ("fact", "trap", "pair", "scenario", "vocabulary", "cloze", "rich")
 
 
-def note(rng: random.Random, index: int, warnings: bool = False) -> str:
+def note(rng: random.Random, index: int, warnings: bool = False, picture: str = "") -> str:
+    """A note; with `picture` (a path), one that shows it."""
     note_id = f"note-{index:06d}"
     kind = rng.choices(KINDS, weights=(4, 2, 2, 2, 2, 2, 1))[0]
     tags = f"  tags: [topic::t{index % 13}, source::s{index % 3}]\n"
+    shown = f" ![Picture {index}]({picture})" if picture else ""
     if kind == "vocabulary":
         return (
             f"- id: {note_id}\n  type: Vocabulary\n  Word: {quoted(sentence(rng, 2))}\n"
             f"  Meaning: >-\n    {sentence(rng, 9)}, *{rng.choice(WORDS)}*.\n"
-            f"  Example: {quoted(sentence(rng, 8))}\n{tags}"
+            f"  Example: {quoted(sentence(rng, 8) + shown)}\n{tags}"
         )
     if kind == "cloze":
         words = sentence(rng, 12).split()
         words[5] = f"{{{{c1::{words[5]}}}}}"
         return (
             f"- id: {note_id}\n  type: Cloze with source\n  Text: >-\n    {' '.join(words)}\n"
-            f"  Source: {quoted(sentence(rng, 3))}\n{tags}"
+            f"  Source: {quoted(sentence(rng, 3) + shown)}\n{tags}"
         )
     if kind == "rich":
         colour = rng.choice(("red", "blue", "green"))
         back = (
             f'<span style="color: {colour}">{sentence(rng, 6)}</span><br><b>{rng.choice(WORDS)}</b>'
         )
+        back += f' <img src="{picture}" alt="Picture {index}">' if picture else ""
         return (
             f"- id: {note_id}\n  type: Rich\n  Front: {quoted(sentence(rng, 5))}\n"
             f"  Back: {quoted(back)}\n{tags}"
         )
+    tags += f"  extra: {quoted(shown.strip())}\n" if picture else ""
     if kind == "fact":
         words = sentence(rng, 12).split()
         words[3] = f"{{{{c1::`{words[3]}`}}}}"
@@ -143,7 +150,28 @@ def note(rng: random.Random, index: int, warnings: bool = False) -> str:
     )
 
 
-def generate(count: int, folder: Path, warnings: bool = False, file_per_note: bool = False) -> Path:
+def png(number: int) -> bytes:
+    """A PNG of its own: 1 x 1 pixel, its colour the number."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixel = zlib.compress(b"\0" + number.to_bytes(3, "big"))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixel) + chunk(b"IEND", b"")
+    )
+
+
+def generate(
+    count: int,
+    folder: Path,
+    warnings: bool = False,
+    file_per_note: bool = False,
+    pictures: bool = False,
+) -> Path:
     """Write the deck into `folder` (replacing what is there); return the notes folder."""
     rng = random.Random(count)
     folder.mkdir(parents=True, exist_ok=True)
@@ -159,7 +187,7 @@ def generate(count: int, folder: Path, warnings: bool = False, file_per_note: bo
     per_file = -(-count // FILES)
     for n in range(FILES):
         indices = range(n * per_file, min(count, (n + 1) * per_file))
-        notes = [note(rng, i, warnings) for i in indices]
+        notes = [note(rng, i, warnings, _picture(folder, i) if pictures else "") for i in indices]
         if not file_per_note:
             (folder / f"d{n:02d}.yaml").write_text("\n".join(notes), encoding="utf-8")
             continue
@@ -170,8 +198,21 @@ def generate(count: int, folder: Path, warnings: bool = False, file_per_note: bo
     return folder
 
 
+def _picture(folder: Path, index: int) -> str:
+    """Every fourth note's picture, written (its path from the notes files); "" for others."""
+    if index % 4:
+        return ""
+    (folder / "pictures").mkdir(exist_ok=True)
+    (folder / "pictures" / f"p{index:06d}.png").write_bytes(png(index))
+    return f"pictures/p{index:06d}.png"
+
+
 if __name__ == "__main__":
     options = sys.argv[3:]
     generate(
-        int(sys.argv[1]), Path(sys.argv[2]), "--warnings" in options, "--file-per-note" in options
+        int(sys.argv[1]),
+        Path(sys.argv[2]),
+        "--warnings" in options,
+        "--file-per-note" in options,
+        "--pictures" in options,
     )
