@@ -22,16 +22,26 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from deckgen import exported, lock, schema
 from deckgen.apkg import LATEX_POST, LATEX_PRE
 from deckgen.declared import loads, resolve
 from deckgen.diagnostics import has_errors
 from deckgen.files import write_all
-from deckgen.fromanki import Converter, Media, convert, media_named, note_entries, said, slug_for
+from deckgen.fromanki import (
+    Converter,
+    Media,
+    convert,
+    markdown,
+    media_named,
+    note_entries,
+    said,
+    slug_for,
+)
 from deckgen.init import beside, made_folders
 from deckgen.load import load
 from deckgen.lock import Lock, NoteEntries, NoteEntry, NotetypeEntry
@@ -85,44 +95,53 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     domains = _domains(decks, notes, top, found)
     media_names = _media_names(notes)
     pictures = Media({name: f"{MEDIA_FOLDER}/{_own_name(name)}" for name in media_names})
-    taken: set[str] = set()
     files: dict[Path, str] = {}
     by_domain: dict[str, list[str]] = {}
     kept_tags: set[str] = set()
     with Converter(pictures, sum(len(note.fields) for note in notes)) as converter:
         # Each declared type's fields as Markdown, if every one converts without loss;
-        # else the type holds HTML. (Each type's fields, then the kinds' notes' fields,
-        # given to the converter at once: the kinds' are converted while the types' are
-        # looked at, and while each note converted is written.)
+        # else the type holds HTML. (Given to the processes that convert first: while they
+        # are converted, each note is given its id, and the kinds' notes are written.)
         values = _declared_values(notes, declared)
         checks = {ntid: converter.all(texts, pictures=False) for ntid, texts in values.items()}
-        kinds = converter.all(
-            [v for n in notes if n.notetype in _KINDS for v in _written(n, found)]
+        ids = _ids(notes, found)
+        kinds = converter.map(
+            _notes_yaml,
+            [
+                _Job(note.notetype, note_id, note.guid, key, note.tags, _written(note, found))
+                for note, note_id in zip(notes, ids, strict=True)
+                if note.notetype in _KINDS
+            ],
         )
-        markdown: dict[str, str] = {}
+        converted: dict[str, str] = {}
         html_types = {
-            ntid for ntid, done in checks.items() if not _all_markdown(values[ntid], done, markdown)
+            ntid
+            for ntid, done in checks.items()
+            if not _all_markdown(values[ntid], done, converted)
         }
-        for note in notes:
-            domain = domains[_deck_of(note, top)]
-            # (a kind's notes without the tags a build gives them itself)
-            tags = [t for t in note.tags if not (note.notetype in _KINDS and _own_tag(t))]
-            kept_tags.update(tags)
-            if note.notetype in _KINDS:
-                entries = _kind_entries(note, found, key, kinds, taken, tags, brought)
-            else:
-                entries = _declared_entries(
-                    note, declared, html_types, pictures, taken, brought, markdown
+        # A declared type's fields go to the processes as their Markdown, converted above
+        # (or, for a type that holds HTML, as it is).
+        jobs = []
+        for note, note_id in zip(notes, ids, strict=True):
+            if note.notetype not in _KINDS:
+                note_type, holds = declared[note.notetype], note.notetype in html_types
+                given = note.fields if holds else tuple(converted.get(v, "") for v in note.fields)
+                declares = (note_type.name, note_type.fields)
+                jobs.append(
+                    _Job(note.notetype, note_id, note.guid, key, note.tags, given, declares, holds)
                 )
-                if tags:
-                    entries.append(("tags", tags))
-            taken.add(str(entries[0][1]))
-            by_domain.setdefault(domain[0], []).append(note_text(entries))
+        others = converter.map(_notes_yaml, jobs)
+        for note in notes:
+            yaml, notices, tags = next(kinds if note.notetype in _KINDS else others)
+            brought.notices += notices
+            kept_tags.update(tags)
+            domain = domains[_deck_of(note, top)]
+            by_domain.setdefault(domain[0], []).append(yaml)
     for domain_key, texts in by_domain.items():
         files[folder / f"{domain_key}.yaml"] = "\n".join(texts) + "\n"
     tags = sorted(kept_tags, key=tag_key)
-    description, said = convert(found.descriptions.get(top, ""), "the deck's description")
-    brought.notices += [message for _, message in said]
+    description, told = convert(found.descriptions.get(top, ""), "the deck's description")
+    brought.notices += [message for _, message in told]
     text = description.text if description is not None else ""
     long_faces: dict[str, str] = {}  # templates and stylesheets too long for deck.yaml
     files[folder / "deck.yaml"] = _deck_yaml(
@@ -193,60 +212,80 @@ def _own_name(name: str) -> str:
     return found.group(1) + found.group(2) if found and NAME.match(name) else name
 
 
-def _written(note: exported.ExportedNote, found: exported.Exported) -> list[str]:
-    """The fields of a kind's note that its YAML holds, in its kind's order."""
+def _ids(notes: list[exported.ExportedNote], found: exported.Exported) -> list[str]:
+    """Each note's id, unique in the deck, in the notes' order: a kind's note's ID field,
+    where it is a slug not taken; else one made from its first words."""
+    taken: set[str] = set()
+    ids = []
+    for note in notes:
+        written = (
+            html.unescape(_named(note, found).get("ID", "")) if note.notetype in _KINDS else ""
+        )
+        note_id = (
+            written if SLUG.fullmatch(written) and written not in taken else _slug(note, taken)
+        )
+        taken.add(note_id)
+        ids.append(note_id)
+    return ids
+
+
+class _Job(NamedTuple):
+    """A note to write, as the process that converts its fields needs it."""
+
+    notetype: int
+    note_id: str
+    guid: str  # its GUID in Anki
+    key: str  # the deck's
+    tags: tuple[str, ...]
+    # A kind's note: its fields `_written`; a declared type's: their text (its Markdown,
+    # or the HTML of a type that holds HTML) and the type's name and fields.
+    texts: tuple[str, ...]
+    declared: tuple[str, tuple[str, ...]] | None = None
+    html: bool = False
+
+
+def _written(note: exported.ExportedNote, found: exported.Exported) -> tuple[str, ...]:
+    """The fields of a kind's note its YAML holds, in its kind's order."""
     named = _named(note, found)
-    return [named.get(name, "") for name in _KINDS[note.notetype].written]
+    return tuple(named.get(name, "") for name in _KINDS[note.notetype].written)
 
 
-def _kind_entries(
-    note: exported.ExportedNote,
-    found: exported.Exported,
-    key: str,
-    converted: Iterator[Converted | None],
-    taken: set[str],
-    tags: list[str],
-    brought: Brought,
-) -> list[tuple[str, object]]:
-    """A note of one of deckgen's kinds, as its YAML holds it: its id (its ID field), and
-    its text as Markdown, as pull brings it back (`converted`: its fields `_written`, the
-    next of the kinds' notes' fields converted)."""
-    note_type = _KINDS[note.notetype]
-    written = html.unescape(_named(note, found).get("ID", ""))
-    note_id = written if SLUG.fullmatch(written) and written not in taken else _slug(note, taken)
-    fields = {}
-    for name in note_type.written:
-        text, told = said(next(converted), name)
-        brought.notices += [f"'{note_id}': {message}" for _, message in told]
-        if text is not None and text.text:
-            fields[name] = text.text
-    own = guid(key, note_id) == note.guid
-    return note_entries(note_type, note_id, None if own else note.guid, fields, tags)
+def _notes_yaml(jobs: list[_Job], pictures: Media) -> list[tuple[str, list[str], list[str]]]:
+    """Each note as its YAML holds it, what to say of it, and its tags (in a process that
+    converts, for a large deck)."""
+    return [_note_yaml(job, pictures) for job in jobs]
 
 
-def _declared_entries(
-    note: exported.ExportedNote,
-    declared: dict[int, exported.Notetype],
-    html_types: set[int],
-    pictures: dict[str, str],
-    taken: set[str],
-    brought: Brought,
-    markdown: dict[str, str],
-) -> list[tuple[str, object]]:
-    """A note of a type the deck declares: its GUID, type and fields by name."""
-    note_type = declared[note.notetype]
-    note_id = _slug(note, taken)
+def _note_yaml(job: _Job, pictures: Media) -> tuple[str, list[str], list[str]]:
+    note_id = job.note_id
+    notices: list[str] = []
+    if job.declared is None:  # one of deckgen's kinds: its text as Markdown, as pull brings it
+        note_type = _KINDS[job.notetype]
+        # (without the tags a build gives its notes itself)
+        tags = [t for t in job.tags if not _own_tag(t)]
+        fields = {}
+        for name, value in zip(note_type.written, job.texts, strict=True):
+            done, told = said(markdown(value, pictures), name)
+            notices += [f"'{note_id}': {message}" for _, message in told]
+            if done is not None and done.text:
+                fields[name] = done.text
+        own = guid(job.key, note_id) == job.guid
+        written = note_entries(note_type, note_id, None if own else job.guid, fields, tags)
+        return note_text(written), notices, tags
+    # A declared type's: its GUID, type and fields by name.
     entries: list[tuple[str, object]] = [
         ("id", note_id),
-        ("guid", note.guid),
-        ("type", note_type.name),
+        ("guid", job.guid),
+        ("type", job.declared[0]),
     ]
-    for name, value in zip(note_type.fields, note.fields, strict=False):
-        html_type = note.notetype in html_types
-        text = _field_text(value, html_type, pictures, brought, note_id, markdown)
+    for name, value in zip(job.declared[1], job.texts, strict=False):
+        text = _field_text(value, job.html, pictures, notices, note_id)
         if text:
             entries.append((name, text))
-    return entries
+    tags = list(job.tags)
+    if tags:
+        entries.append(("tags", tags))
+    return note_text(entries), notices, tags
 
 
 def _chosen(found: exported.Exported, deck: str | None) -> tuple[str, list[exported.ExportedNote]]:
@@ -358,22 +397,16 @@ def _all_markdown(
 
 
 def _field_text(
-    value: str,
-    holds_html: bool,
-    pictures: dict[str, str],
-    brought: Brought,
-    note_id: str,
-    markdown: dict[str, str],
+    value: str, holds_html: bool, pictures: dict[str, str], notices: list[str], note_id: str
 ) -> str:
-    """A field's text as its note gives it: Markdown (with the pictures' paths), or the
-    HTML, cleaned as a build cleans it (what was removed, said)."""
-    if not holds_html:  # (converted once, by _all_markdown: no pictures, which are HTML)
-        text = markdown.get(value, "")
-        return _SOUND.sub(lambda m: f"[sound:{pictures.get(m.group(1), m.group(1))}]", text)
+    """A field's text as its note gives it: its Markdown (converted by _all_markdown,
+    without the pictures, which are HTML) with the sounds' paths, or the HTML, cleaned as
+    a build cleans it (what was removed, said)."""
+    if not holds_html:
+        return _SOUND.sub(lambda m: f"[sound:{pictures.get(m.group(1), m.group(1))}]", value)
     cleaned = clean(value)
     if cleaned.removed:
-        removed = ", ".join(cleaned.removed)
-        brought.notices.append(f"'{note_id}': removed from its HTML: {removed}")
+        notices.append(f"'{note_id}': removed from its HTML: {', '.join(cleaned.removed)}")
     return media_named(cleaned.html, pictures)
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Generator, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Generator, Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 from deckgen.notetypes import NoteType
 from deckgen.shapes import words_of
@@ -19,6 +19,9 @@ from deckgen.unmarkup import Converted, to_markdown
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 # Where each field a user writes is kept in a note: its key, or a pair item's index and key.
 KEYS: dict[str, tuple[str, ...]] = {
@@ -123,14 +126,14 @@ class Converter:
     CHUNK = 256  # fields a process converts at a time
     MANY = 4_000  # from this many fields on, processes
 
-    def __init__(self, pictures: dict[str, str], fields: int) -> None:
-        self.pictures = pictures
+    def __init__(self, pictures: Mapping[str, str], fields: int) -> None:
+        self.pictures = media(pictures)
         workers = min(os.cpu_count() or 1, 4) if fields >= self.MANY else 1
         self.pool: ProcessPoolExecutor | None = None
         if workers > 1:
             from concurrent.futures import ProcessPoolExecutor
 
-            self.pool = ProcessPoolExecutor(workers, initializer=_start, initargs=(pictures,))
+            self.pool = ProcessPoolExecutor(workers, initializer=_start, initargs=(self.pictures,))
 
     def __enter__(self) -> Converter:
         return self
@@ -143,19 +146,21 @@ class Converter:
         self, values: list[str], pictures: bool = True
     ) -> Generator[Converted | None, None, None]:
         """Each value converted (its pictures by their paths, or, without `pictures`, as
-        none of the deck's); a chunk not yet begun is never begun once the caller stops
-        asking."""
-        shown = self.pictures if pictures else None
+        none of the deck's)."""
+        return self.map(_markdowns if pictures else _markdowns_alone, values)
+
+    def map(
+        self, function: Callable[[list[T], Media], list[R]], items: list[T]
+    ) -> Generator[R, None, None]:
+        """What `function` makes of each chunk of the items, given the deck's pictures, in
+        order: a chunk not yet begun is never begun once the caller stops asking."""
+        chunks = [items[i : i + self.CHUNK] for i in range(0, len(items), self.CHUNK)]
         if self.pool is None:
-            return (markdown(value, shown) for value in values)
-        chunks = [values[i : i + self.CHUNK] for i in range(0, len(values), self.CHUNK)]
-        futures = [self.pool.submit(_chunk, chunk, pictures) for chunk in chunks]
-        return _results(futures)
+            return (result for chunk in chunks for result in function(chunk, self.pictures))
+        return _results([self.pool.submit(_run, function, chunk) for chunk in chunks])
 
 
-def _results(
-    futures: list[Future[list[Converted | None]]],
-) -> Generator[Converted | None, None, None]:
+def _results(futures: list[Future[list[R]]]) -> Generator[R, None, None]:
     try:
         for future in futures:
             yield from future.result()
@@ -167,16 +172,24 @@ def _results(
 _PICTURES = Media()  # (in a converting process: the deck's pictures)
 
 
-def _start(pictures: dict[str, str]) -> None:
+def _start(pictures: Media) -> None:
     from deckgen.children import follow_parent
 
     follow_parent()
     global _PICTURES
-    _PICTURES = media(pictures)
+    _PICTURES = pictures
 
 
-def _chunk(values: list[str], pictures: bool) -> list[Converted | None]:
-    return [markdown(value, _PICTURES if pictures else None) for value in values]
+def _run(function: Callable[[list[T], Media], list[R]], items: list[T]) -> list[R]:
+    return function(items, _PICTURES)
+
+
+def _markdowns(values: list[str], pictures: Media) -> list[Converted | None]:
+    return [markdown(value, pictures) for value in values]
+
+
+def _markdowns_alone(values: list[str], pictures: Media) -> list[Converted | None]:
+    return [markdown(value) for value in values]
 
 
 def sound_paths(text: str, pictures: Mapping[str, str]) -> str:

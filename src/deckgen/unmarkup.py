@@ -58,11 +58,13 @@ def to_markdown(html: str, pictures: Mapping[str, str] | None = None) -> Convert
     """A field's HTML as note text, and what of it was reduced or dropped. `pictures`:
     the deck's pictures a note may show, each name in the package with its path as the
     note's file gives it (`<img src="a.3f2a9c1e.png">` comes back as `![](pictures/a.png)`)."""
+    if not html:  # (an empty field, as most of a note's optional ones are)
+        return Converted("", "", ())
     reader = _Reader(pictures or {})
     if "<" in html or "&" in html:
         reader.feed(html)
         reader.close()
-    elif html:  # no tag, no entity: what the parser would pass on, as one piece of text
+    else:  # no tag, no entity: what the parser would pass on, as one piece of text
         reader.handle_data(html)
     lines = reader.finish()
     plain = _text_of_plain(_plain(lines))
