@@ -388,3 +388,23 @@ def test_a_large_deck_comes_in_alike_in_one_process_and_in_one_per_core(
     folder = tmp_path / "cores2" / "notes"
     done = runner.invoke(main, ["build", str(folder), "-o", str(rebuilt)])
     assert done.exit_code == 0 and "0 changed, 0 new" in done.output, done.output
+
+
+def test_a_damaged_picture_ends_it_with_nothing_written(tmp_path: Path) -> None:
+    """The media are written while the notes are converted (a thread beside them): a
+    picture whose bytes are damaged in the package ends the command there, exit 1, and
+    what was written before (the folders, other media) is gone again."""
+    col = _collection(tmp_path / "original.anki2")
+    exported = _export(col, tmp_path / "export.apkg", scheduling=False)
+    col.close()
+    package = tmp_path / "damaged.apkg"
+    with zipfile.ZipFile(exported) as source, zipfile.ZipFile(package, "w") as damaged:
+        assert "collection.anki21b" in source.namelist()  # its media zstd-compressed
+        for entry in source.namelist():
+            data = source.read(entry)
+            damaged.writestr(entry, data[:4] + b"damaged" if entry == "1" else data)
+    notes = tmp_path / "deck" / "notes"
+    result = CliRunner().invoke(main, ["init", str(notes), "--from", str(package)])
+    assert result.exit_code == 1, result.output
+    assert "damaged" in result.output and "nothing written" in result.output
+    assert not (tmp_path / "deck").exists()

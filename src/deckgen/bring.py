@@ -20,9 +20,10 @@ import html
 import json
 import os
 import re
+import threading
 import time
 from collections import Counter
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -95,96 +96,138 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     domains = _domains(decks, notes, top, found)
     media_names = _media_names(notes)
     pictures = Media({name: f"{MEDIA_FOLDER}/{_own_name(name)}" for name in media_names})
-    files: dict[Path, str] = {}
-    by_domain: dict[str, list[str]] = {}
-    kept_tags: set[str] = set()
-    with Converter(pictures, sum(len(note.fields) for note in notes)) as converter:
-        # Each declared type's fields as Markdown, if every one converts without loss;
-        # else the type holds HTML. (Given to the processes that convert first: while they
-        # are converted, each note is given its id, and the kinds' notes are written.)
-        values = _declared_values(notes, declared)
-        checks = {ntid: converter.all(texts, pictures=False) for ntid, texts in values.items()}
-        ids = _ids(notes, found)
-        kinds = converter.map(
-            _notes_yaml,
-            [
-                _Job(note.notetype, note_id, note.guid, key, note.tags, _written(note, found))
-                for note, note_id in zip(notes, ids, strict=True)
-                if note.notetype in _KINDS
-            ],
-        )
-        converted: dict[str, str] = {}
-        html_types = {
-            ntid
-            for ntid, done in checks.items()
-            if not _all_markdown(values[ntid], done, converted)
-        }
-        # A declared type's fields go to the processes as their Markdown, converted above
-        # (or, for a type that holds HTML, as it is).
-        jobs = []
-        for note, note_id in zip(notes, ids, strict=True):
-            if note.notetype not in _KINDS:
-                note_type, holds = declared[note.notetype], note.notetype in html_types
-                given = note.fields if holds else tuple(converted.get(v, "") for v in note.fields)
-                declares = (note_type.name, note_type.fields)
-                jobs.append(
-                    _Job(note.notetype, note_id, note.guid, key, note.tags, given, declares, holds)
-                )
-        others = converter.map(_notes_yaml, jobs)
-        for note in notes:
-            yaml, notices, tags = next(kinds if note.notetype in _KINDS else others)
-            brought.notices += notices
-            kept_tags.update(tags)
-            domain = domains[_deck_of(note, top)]
-            by_domain.setdefault(domain[0], []).append(yaml)
-    for domain_key, texts in by_domain.items():
-        files[folder / f"{domain_key}.yaml"] = "\n".join(texts) + "\n"
-    tags = sorted(kept_tags, key=tag_key)
-    description, told = convert(found.descriptions.get(top, ""), "the deck's description")
-    brought.notices += [message for _, message in told]
-    text = description.text if description is not None else ""
-    long_faces: dict[str, str] = {}  # templates and stylesheets too long for deck.yaml
-    files[folder / "deck.yaml"] = _deck_yaml(
-        top, key, text, domains, declared, html_types, tags, long_faces
-    )
-    files.update({folder / path: face for path, face in long_faces.items()})
-    # Beside the notes, as `deckgen init` writes one: git leaves out what builds make.
-    outside = beside(folder)
-    files.update(outside)
-    # Each file names its schema, written once the notes read back (below).
-    files = {
-        path: schema.modeline(folder, path) + text if path.parent == folder else text
-        for path, text in files.items()
-    }
-    written = {path: text.encode("utf-8") for path, text in files.items()}
-    # What templates and CSS load (a font, a background): beside deck.yaml, under the names
-    # they use, so that they load them as they are.
+    # The notes' pictures and sounds in media/ (by the names they had, for those a build
+    # named by their bytes), what templates and CSS load (a font, a background) beside
+    # deck.yaml, under the names they use, so that they load them as they are.
     faces = [t.css for t in declared.values()]
     faces += [side for t in declared.values() for tm in t.templates for side in (tm.front, tm.back)]
-    static = {src for face in faces for src in loads(face) if _beside(src, written, folder)}
+    targets = {name: folder / path for name, path in pictures.items()}
+    targets = {n: p for n, p in targets.items() if not n.endswith(_NOT_MEDIA)}
+    targets.update({src: folder / src for face in faces for src in loads(face) if _beside(src)})
     existed = folder.is_dir()
-    made = made_folders(list(written))
-    schemas: list[Path] = []
+    made = made_folders([folder / "deck.yaml"])
+    written: dict[Path, bytes] = {}
+    media: _Alongside | None = None
     try:
         for path in reversed(made):
             path.mkdir()
+        with Converter(pictures, sum(len(note.fields) for note in notes)) as converter:
+            # The media written while the notes are converted (in the processes the
+            # converter has started already: none is started while this thread runs).
+            media = _Alongside(exported.media, package, targets)
+            by_domain, notices, kept_tags, html_types = _notes_yaml_by_domain(
+                notes, found, declared, converter, key, lambda note: domains[_deck_of(note, top)][0]
+            )
+            brought.notices += notices
+        files = {
+            folder / f"{domain}.yaml": "\n".join(texts) + "\n"
+            for domain, texts in by_domain.items()
+        }
+        tags = sorted(kept_tags, key=tag_key)
+        description, told = convert(found.descriptions.get(top, ""), "the deck's description")
+        brought.notices += [message for _, message in told]
+        text = description.text if description is not None else ""
+        long_faces: dict[str, str] = {}  # templates and stylesheets too long for deck.yaml
+        files[folder / "deck.yaml"] = _deck_yaml(
+            top, key, text, domains, declared, html_types, tags, long_faces
+        )
+        files.update({folder / path: face for path, face in long_faces.items()})
+        # Beside the notes, as `deckgen init` writes one: git leaves out what builds make.
+        files.update(beside(folder))
+        # Each file names its schema, written once the notes read back (below).
+        written = {
+            path: (schema.modeline(folder, path) + text if path.parent == folder else text).encode()
+            for path, text in files.items()
+        }
+        more = made_folders(list(written))
+        made = more + made
+        for path in reversed(more):
+            path.mkdir()
         write_all(written)
-        # The notes' pictures and sounds in media/ (by the names they had, for those a
-        # build named by their bytes), what templates and CSS load beside deck.yaml.
-        targets = {name: folder / path for name, path in pictures.items()}
-        targets = {n: p for n, p in targets.items() if not n.endswith(_NOT_MEDIA)}
-        targets.update({name: folder / name for name in static})
-        exported.media(package, targets)
+        media.result()
         schemas = schema.write(folder, _lock(folder, notes, types))
-    except BringError:
+    except BaseException as error:
+        if media is not None:
+            media.join()
         _undo(folder, existed, written, made)
+        if isinstance(error, (OSError, exported.PackageError)):
+            raise BringError(str(error)) from error
         raise
-    except (OSError, exported.PackageError) as error:
-        _undo(folder, existed, written, made)
-        raise BringError(str(error)) from error
     brought.files = sorted(p for p in [*written, *schemas] if p.parent == folder)
     brought.notes = len(notes)
     return brought
+
+
+class _Alongside(threading.Thread):
+    """A function run in a thread of its own; what it returns (or raises) once joined."""
+
+    def __init__(self, function: Callable[..., object], *args: object) -> None:
+        super().__init__(name="deckgen-alongside", daemon=True)
+        self.function, self.args = function, args
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.function(*self.args)
+        except BaseException as error:  # raised by `result`, in the thread that asks
+            self.error = error
+
+    def result(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _notes_yaml_by_domain(
+    notes: list[exported.ExportedNote],
+    found: exported.Exported,
+    declared: dict[int, exported.Notetype],
+    converter: Converter,
+    key: str,
+    domain_of: Callable[[exported.ExportedNote], str],
+) -> tuple[dict[str, list[str]], list[str], set[str], set[int]]:
+    """Each note as its YAML holds it, by domain, in order; what to say of them, the tags
+    they keep, and the declared types that hold HTML."""
+    # Each declared type's fields as Markdown, if every one converts without loss; else
+    # the type holds HTML. (Given to the processes that convert first: while they are
+    # converted, each note is given its id, and the kinds' notes are written.)
+    values = _declared_values(notes, declared)
+    checks = {ntid: converter.all(texts, pictures=False) for ntid, texts in values.items()}
+    ids = _ids(notes, found)
+    kinds = converter.map(
+        _notes_yaml,
+        [
+            _Job(note.notetype, note_id, note.guid, key, note.tags, _written(note, found))
+            for note, note_id in zip(notes, ids, strict=True)
+            if note.notetype in _KINDS
+        ],
+    )
+    converted: dict[str, str] = {}
+    html_types = {
+        ntid for ntid, done in checks.items() if not _all_markdown(values[ntid], done, converted)
+    }
+    # A declared type's fields go to the processes as their Markdown, converted above (or,
+    # for a type that holds HTML, as it is).
+    jobs = []
+    for note, note_id in zip(notes, ids, strict=True):
+        if note.notetype not in _KINDS:
+            note_type, holds = declared[note.notetype], note.notetype in html_types
+            given = note.fields if holds else tuple(converted.get(v, "") for v in note.fields)
+            declares = (note_type.name, note_type.fields)
+            jobs.append(
+                _Job(note.notetype, note_id, note.guid, key, note.tags, given, declares, holds)
+            )
+    others = converter.map(_notes_yaml, jobs)
+    by_domain: dict[str, list[str]] = {}
+    messages: list[str] = []
+    kept_tags: set[str] = set()
+    for note in notes:
+        yaml, notices, tags = next(kinds if note.notetype in _KINDS else others)
+        messages += notices
+        kept_tags.update(tags)
+        by_domain.setdefault(domain_of(note), []).append(yaml)
+    return by_domain, messages, kept_tags, html_types
 
 
 # deckgen's own note types, by their ids: their notes come back as its kinds.
@@ -588,12 +631,13 @@ def _undo(folder: Path, existed: bool, written: Mapping[Path, bytes], made: list
 _NOT_MEDIA = (".yaml", ".yml", ".lock")
 
 
-def _beside(name: str, written: Mapping[Path, bytes], folder: Path) -> bool:
+def _beside(name: str) -> bool:
     """Whether a file a template or stylesheet loads may be written beside deck.yaml under
-    its own name: a plain name, none deckgen reads itself or has just written."""
+    its own name: a plain name, none deckgen reads itself or writes there (its notes
+    files, deck.yaml and the lock are YAML or a lock; the faces too long for deck.yaml go
+    into note-types/)."""
     return (
         "/" not in name
         and not name.endswith(_NOT_MEDIA)
         and name not in (schema.DECK_SCHEMA, schema.NOTES_SCHEMA)
-        and folder / name not in written
     )

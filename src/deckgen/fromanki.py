@@ -134,6 +134,9 @@ class Converter:
             from concurrent.futures import ProcessPoolExecutor
 
             self.pool = ProcessPoolExecutor(workers, initializer=_start, initargs=(self.pictures,))
+            # Its processes started now, all of them (by the first task given): none is
+            # started once the caller has started a thread beside them.
+            self.pool.submit(int)
 
     def __enter__(self) -> Converter:
         return self
