@@ -222,3 +222,39 @@ def test_media_named_in_one_pass_as_by_each_name_in_turn(html: str, names: dict[
         expected = expected.replace(f'src="{name}"', f'src="{new}"')
         expected = expected.replace(f"[sound:{name}]", f"[sound:{new}]")
     assert media_named(html, names) == expected
+
+
+# Fields of plain words, and of what is nearly plain: every character that decides whether
+# a field is plain words, spaces of every kind, list-like starts, cloze and sound syntax.
+NEARLY_PLAIN = st.lists(
+    st.sampled_from(
+        [
+            *"ab Zé9.-+)#>\"'!:{}[]()|=\u00a0\u2003\x85\u2028\x1c",
+            *["{{c1::", "[sound:a.mp3]", "1.", "- ", "![", "<", "&", "\\", "`", "*", "_", "~"],
+            *["\n", "\r", "\t", "\f", "\v", "\0", "&amp;", "<b>", "&lt;"],
+        ]
+    ),
+    max_size=30,
+).map("".join)
+PLAIN = st.text(alphabet=st.sampled_from(list("ab Zé9.-+)#>\"'!:{}[]()|=\u00a0\u2003\x85\u2028")))
+
+
+@settings(max_examples=3000, derandomize=True, deadline=None)
+@given(st.one_of(PLAIN, NEARLY_PLAIN), st.booleans())
+def test_plain_words_come_back_as_the_whole_converter_brings_them(
+    field: str, pictures: bool
+) -> None:
+    """The shortcut for a field of plain words gives what the whole converter gives."""
+    from deckgen.unmarkup import _converted
+
+    shown = {"a.png": "media/a.png"} if pictures else None
+    assert to_markdown(field, shown) == _converted(field, shown)
+
+
+def test_a_declaration_pythons_parser_cannot_read_is_read_as_a_browser_reads_it() -> None:
+    """`<![` not followed by what Python's HTML parser expects made it raise (a traceback
+    from pull and init --from): as a browser does, it is a comment up to the next `>`
+    (said), or, with none after it, text."""
+    assert to_markdown("a <![ b > c") == ("a c", "a c", ("a malformed <![ ...> left out",))
+    assert to_markdown("a <![%x b") == ("a <![%x b", "a &lt;![%x b", ())
+    assert to_markdown("<![if !supportLists]>x<![endif]>").text == "x"  # (Word's, as ever)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import NamedTuple
 
-from deckgen.markup import formulas, to_html
+from deckgen.markup import escape, formulas, to_html
 
 # Tags whose meaning comes back as Markdown, as inline formats.
 _FORMATS = {"b": "**", "strong": "**", "i": "*", "em": "*"}
@@ -60,6 +60,22 @@ def to_markdown(html: str, pictures: Mapping[str, str] | None = None) -> Convert
     note's file gives it (`<img src="a.3f2a9c1e.png">` comes back as `![](pictures/a.png)`)."""
     if not html:  # (an empty field, as most of a note's optional ones are)
         return Converted("", "", ())
+    if not _NOT_SIMPLE.search(html) and "![" not in html:
+        # Plain words (most fields): their Markdown is themselves, each run of spaces one
+        # space, unless they start like a list item; they render escaped. (What the rest
+        # of this function makes of them: a property test holds the two together.)
+        text = _SPACE.sub(" ", html).strip()
+        if not _LIST_LIKE.match(text):
+            return Converted(text, escape(text), ())
+    return _converted(html, pictures)
+
+
+# What makes a field more than plain words: a tag, an entity, an escape or formula, code,
+# emphasis, a fence, a line break or a control character.
+_NOT_SIMPLE = re.compile(r"[<&\\`*_~\n\r\t\f\v\0]")
+
+
+def _converted(html: str, pictures: Mapping[str, str] | None) -> Converted:
     reader = _Reader(pictures or {})
     if "<" in html or "&" in html:
         reader.feed(html)
@@ -292,6 +308,18 @@ class _Reader(HTMLParser):
             self.pieces += [("text", data[done:start]), ("formula", data[start:end])]
             done = end
         self.pieces.append(("text", data[done:]))
+
+    def parse_marked_section(self, i: int, report: bool = True) -> int:
+        """`<![...` that Python's parser cannot read (it raises AssertionError) read as a
+        browser reads it: a comment, up to the next `>` (to the end, as text)."""
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            end = self.rawdata.find(">", i)
+            if end < 0:
+                return -1
+            self._reduce("a malformed <![ ...> left out")
+            return end + 1
 
     def _reduce(self, what: str) -> None:
         if what not in self.reduced:
