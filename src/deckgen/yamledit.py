@@ -380,6 +380,8 @@ _TAG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*(?:::[a-z0-9]+(?:-[a-z0-9]+)*)*\Z")
 
 def _fresh(value: str, column: int) -> str:
     """A new value, in the style the repo's notes use: plain, or folded when long."""
+    if _plain(value):  # (the first style tried, and most values')
+        return value
     long = len(value) + column + 2 > WIDTH
     styles = [None, "|" if "\n" in value else None, ">" if long else None, '"', "ascii"]
     for style in dict.fromkeys(styles):
@@ -394,6 +396,13 @@ def _key(name: str) -> str:
     """A key as written: plain, or quoted where YAML would read it as something else (a
     field named `yes`, say). (Remembered: a deck's notes share a few keys.)"""
     return name if _plain(name) and not resolves(name) else _double(name, ascii=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tag(tag: str) -> str:
+    """A tag in a list in brackets: plain where it may be. (Remembered: a deck's notes
+    share their tags.)"""
+    return tag if _plain(tag, flow=True) else _double(tag, ascii=False)
 
 
 def note_text(entries: Seq[tuple[str, object]]) -> str:
@@ -413,8 +422,7 @@ def _mapping_item(entries: Seq[tuple[str, object]], dash_column: int) -> str:
             lines.append(lead + key + ":")
             lines += [_mapping_item(item, column + 2) for item in value]
         elif isinstance(value, list):
-            tags = [v if _plain(v, flow=True) else _double(v, ascii=False) for v in value]
-            lines.append(lead + key + ": [" + ", ".join(tags) + "]")
+            lines.append(lead + key + ": [" + ", ".join(map(_tag, value)) + "]")
         elif key == "guid":
             lines.append(lead + key + ": " + _double(str(value), ascii=True))
         else:
