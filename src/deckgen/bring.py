@@ -377,7 +377,7 @@ def _domains(
     `MLOps · 44% of exam`)."""
     known: dict[str, tuple[str, int | None]] = {}
     for note in notes:
-        if note.notetype in _KINDS:
+        if note.notetype in _KINDS and _deck_of(note, top) not in known:
             tag = next((t for t in note.tags if t.casefold().startswith("domain::")), "")
             label = html.unescape(_named(note, found).get("Domain", "")).split("<!--")[0]
             shown = re.search(r" · (\d{1,3})% of exam$", label)
@@ -401,6 +401,8 @@ def _media_names(notes: Iterable[exported.ExportedNote]) -> list[str]:
     names: dict[str, None] = {}
     for note in notes:
         for value in note.fields:
+            if "<" not in value and "[sound:" not in value:  # (neither a picture nor a sound)
+                continue
             for match in _MEDIA.finditer(value):
                 names[match.group(1) or match.group(2)] = None
     return list(names)
