@@ -115,8 +115,9 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
             # The media written while the notes are converted (in the processes the
             # converter has started already: none is started while this thread runs).
             media = _Alongside(exported.media, package, targets)
+            ids = _ids(notes, found)
             by_domain, notices, kept_tags, html_types = _notes_yaml_by_domain(
-                notes, found, declared, converter, key, lambda note: domains[_deck_of(note, top)][0]
+                notes, ids, found, declared, converter, key, lambda n: domains[_deck_of(n, top)][0]
             )
             brought.notices += notices
         files = {
@@ -145,7 +146,8 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
             path.mkdir()
         write_all(written)
         media.result()
-        schemas = schema.write(folder, _lock(folder, notes, types))
+        mods = {note_id: note.mod for note_id, note in zip(ids, notes, strict=True)}
+        schemas = schema.write(folder, _lock(folder, mods, types))
     except BaseException as error:
         if media is not None:
             media.join()
@@ -181,20 +183,20 @@ class _Alongside(threading.Thread):
 
 def _notes_yaml_by_domain(
     notes: list[exported.ExportedNote],
+    ids: list[str],
     found: exported.Exported,
     declared: dict[int, exported.Notetype],
     converter: Converter,
     key: str,
     domain_of: Callable[[exported.ExportedNote], str],
 ) -> tuple[dict[str, list[str]], list[str], set[str], set[int]]:
-    """Each note as its YAML holds it, by domain, in order; what to say of them, the tags
-    they keep, and the declared types that hold HTML."""
+    """Each note (of the id in `ids`) as its YAML holds it, by domain, in order; what to
+    say of them, the tags they keep, and the declared types that hold HTML."""
     # Each declared type's fields as Markdown, if every one converts without loss; else
     # the type holds HTML. (Given to the processes that convert first: while they are
     # converted, each note is given its id, and the kinds' notes are written.)
     values = _declared_values(notes, declared)
     checks = {ntid: converter.all(texts, pictures=False) for ntid, texts in values.items()}
-    ids = _ids(notes, found)
     kinds = converter.map(
         _notes_yaml,
         [
@@ -582,23 +584,20 @@ def _settings_yaml(settings: exported.Settings, indent: str) -> list[str]:
 
 def _lock(
     folder: Path,
-    notes: list[exported.ExportedNote],
+    mods: Mapping[str, int],
     types: Mapping[int, exported.Notetype | None],
 ) -> Deck:
-    """The lock that gives every note and note type the time Anki has for it, made from
-    the notes folder as a build reads it (BringError if it does not read back whole);
-    the deck read."""
+    """The lock that gives every note (`mods`, by its id) and note type the time Anki has
+    for it, made from the notes folder as a build reads it (BringError if it does not
+    read back whole); the deck read."""
     loaded = load(folder, cache=False)
     if loaded.deck is None or has_errors(loaded.problems):
         shown = "; ".join(str(p) for p in loaded.problems if p.level.name == "ERROR")[:2000]
         raise BringError(f"the notes it makes do not check: {shown}")
     deck = loaded.deck
-    mods = {note.guid: note.mod for note in notes}
     entries = NoteEntries()
-    for record in deck.records():
-        entries.put(
-            NoteEntry(record.note_id, record.kind, record.domain, mods[record.guid], record.digest)
-        )
+    for note_id, kind, domain, digest in deck.stamps():
+        entries.put(NoteEntry(note_id, kind, domain, mods[note_id], digest))
     note_types = resolve(deck.note_types, None)
     anki_mods = {ntid: t.mod for ntid, t in types.items() if t is not None}
     kinds = {k: t for k, t in note_types.items() if not t.declared}
