@@ -65,7 +65,7 @@ def load(
         return Loaded(None, sorted(problems))
     sizes = [len(texts[path]) if path in texts else _size(path) for path, _ in files]
     total = sum(sizes)
-    ids = _Ids()
+    ids = _Ids(header.key)
     kept: list[bytes] = []
     counts: Counter[tuple[str, str]] = Counter()
     cards: Counter[tuple[str, str]] = Counter()
@@ -81,6 +81,7 @@ def load(
             found.extend(result.problems)
             found.extend(ids.check(result, kept))
             found.extend(ids.check_guids(result))
+            ids.make_guids(result)  # (while the other files are still read)
             kept.append(data)
             if each is not None:
                 each(header, result)
@@ -97,7 +98,7 @@ def load(
     finally:
         results.close()
     if not found.errors:
-        found.extend(ids.made_guids(header.key))
+        found.extend(ids.made_guids())
     for note_type in header.note_types.values():  # what templates and CSS load
         for picture in note_type.media:
             pictures.setdefault(picture.name, picture)
@@ -128,12 +129,15 @@ class _Ids:
     """The note ids of every file read so far: each one's first use, so that another is
     reported with where the first stands (found again, a file at most once, only then)."""
 
-    def __init__(self) -> None:
+    def __init__(self, deck_key: str) -> None:
+        self.deck_key = deck_key
         self.first: dict[str, int] = {}  # the index of the file where each is first used
         self.paths: list[str] = []
         self.positions: dict[int, dict[str, Position]] = {}
         self.full = False  # past the deck's bound on notes
         self.guids: dict[str, tuple[str, Position]] = {}  # notes' own GUIDs: where each is
+        # The GUID deckgen makes for each id, once any note names its own (to compare).
+        self.made: dict[str, str] = {}
 
     def check_guids(self, result: FileResult) -> list[Diagnostic]:
         """The errors of the GUIDs a file's notes name themselves: each must be unique."""
@@ -150,11 +154,22 @@ class _Ids:
                 problems.append(Diagnostic(result.path, here, "duplicate-guid", message))
         return problems
 
-    def made_guids(self, deck_key: str) -> list[Diagnostic]:
+    def make_guids(self, result: FileResult) -> None:
+        """The GUID deckgen makes for each id of a file just read (and of those before, at
+        the first that names its own GUID), once any note names its own."""
+        if not self.guids:
+            return
+        ids = self.first if not self.made else (note_id for note_id, _, _ in result.ids)
+        for note_id in ids:
+            if note_id not in self.made:
+                self.made[note_id] = guid(self.deck_key, note_id)
+
+    def made_guids(self) -> list[Diagnostic]:
         """A GUID a note names itself that is the one deckgen makes for another's id."""
         problems = []
         for note_id in self.first if self.guids else ():
-            clash = self.guids.get(guid(deck_key, note_id))
+            made = self.made.get(note_id) or guid(self.deck_key, note_id)
+            clash = self.guids.get(made)
             if clash is not None:
                 path, where = clash
                 message = f"this guid is the one deckgen makes for the note '{note_id}'"
