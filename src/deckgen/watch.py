@@ -285,11 +285,13 @@ def watch(
     session = Session(notes_dir)
     server = None
     try:
+        # The folder as it was before the first build: what changes from then on, while
+        # it is built and served too, is built again.
+        last = snapshot(notes_dir)
         problems, count = session.rebuild()
         report(problems, count, True)
         server = serve(session, port)
         started(f"http://127.0.0.1:{server.server_address[1]}/")
-        last = snapshot(notes_dir)
         while not stop.wait(POLL):
             now = snapshot(notes_dir)
             if now == last:
