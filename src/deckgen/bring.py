@@ -161,7 +161,7 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
 
 
 class _Alongside(threading.Thread):
-    """A function run in a thread of its own; what it returns (or raises) once joined."""
+    """A function run in a thread of its own; what it raises, raised again once joined."""
 
     def __init__(self, function: Callable[..., object], *args: object) -> None:
         super().__init__(name="deckgen-alongside", daemon=True)

@@ -120,11 +120,12 @@ def said(converted: Converted | None, name: str) -> tuple[Converted | None, list
 
 
 class Converter:
-    """Fields converted by `markdown`, in order: for many, in a process per core, in
-    chunks, while the caller uses what is done (the same function either way)."""
+    """The work on a deck's fields (each converted by `markdown`, each note written), in
+    order: for a deck of many fields, in a process per core, a chunk at a time, while
+    the caller uses what is done (the same functions, whichever process runs them)."""
 
-    CHUNK = 256  # fields a process converts at a time
-    MANY = 4_000  # from this many fields on, processes
+    CHUNK = 256  # fields, or notes, a process takes at a time
+    MANY = 4_000  # fields: from this many on, processes
 
     def __init__(self, pictures: Mapping[str, str], fields: int) -> None:
         self.pictures = media(pictures)
