@@ -258,3 +258,18 @@ def test_a_declaration_pythons_parser_cannot_read_is_read_as_a_browser_reads_it(
     assert to_markdown("a <![ b > c") == ("a c", "a c", ("a malformed <![ ...> left out",))
     assert to_markdown("a <![%x b") == ("a <![%x b", "a &lt;![%x b", ())
     assert to_markdown("<![if !supportLists]>x<![endif]>").text == "x"  # (Word's, as ever)
+
+
+@settings(max_examples=2000, derandomize=True, deadline=None)
+@given(st.one_of(PLAIN, NEARLY_PLAIN.map(lambda t: t.replace("<", "").replace("&", ""))))
+def test_text_without_a_tag_or_entity_is_read_as_the_parser_reads_it(text: str) -> None:
+    """Text with no `<` and no `&` is given to the reader as one piece, not through the
+    parser: the lines read are the parser's."""
+    from deckgen.unmarkup import _Reader
+
+    parsed = _Reader({})
+    parsed.feed(text)
+    parsed.close()
+    given_ = _Reader({})
+    given_.handle_data(text)
+    assert given_.finish() == parsed.finish()
