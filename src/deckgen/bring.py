@@ -90,7 +90,10 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
         raise BringError(f"a note type of its notes is not in the package ({missing[0]})")
     declared = {ntid: t for ntid, t in types.items() if t is not None and ntid not in _KINDS}
     # deckgen's own note types come back as its kinds; the notes retired from them, not.
-    notes = [n for n in notes if n.notetype not in _KINDS or not _named(n, found)["Retired"]]
+    # (A kind's note's fields by name, made once: its id and its YAML are made from them.)
+    named_all = [_named(n, found) if n.notetype in _KINDS else {} for n in notes]
+    kept = [(n, f) for n, f in zip(notes, named_all, strict=True) if not f.get("Retired")]
+    notes, named = [n for n, _ in kept], [f for _, f in kept]
     key = slug_of(top, 40) or "deck"  # (a kind's note whose GUID it did not make keeps it)
     decks = sorted({_deck_of(note, top) for note in notes}, key=_deck_order)
     domains = _domains(decks, notes, top, found)
@@ -115,9 +118,9 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
             # The media written while the notes are converted (in the processes the
             # converter has started already: none is started while this thread runs).
             media = _Alongside(exported.media, package, targets)
-            ids = _ids(notes, found)
+            ids = _ids(notes, named)
             by_domain, notices, kept_tags, html_types = _notes_yaml_by_domain(
-                notes, ids, found, declared, converter, key, lambda n: domains[_deck_of(n, top)][0]
+                notes, named, ids, declared, converter, key, lambda n: domains[_deck_of(n, top)][0]
             )
             brought.notices += notices
         files = {
@@ -183,15 +186,16 @@ class _Alongside(threading.Thread):
 
 def _notes_yaml_by_domain(
     notes: list[exported.ExportedNote],
+    named: list[dict[str, str]],
     ids: list[str],
-    found: exported.Exported,
     declared: dict[int, exported.Notetype],
     converter: Converter,
     key: str,
     domain_of: Callable[[exported.ExportedNote], str],
 ) -> tuple[dict[str, list[str]], list[str], set[str], set[int]]:
-    """Each note (of the id in `ids`) as its YAML holds it, by domain, in order; what to
-    say of them, the tags they keep, and the declared types that hold HTML."""
+    """Each note (of the id in `ids`; a kind's, of the fields `named`) as its YAML holds
+    it, by domain, in order; what to say of them, the tags they keep, and the declared
+    types that hold HTML."""
     # Each declared type's fields as Markdown, if every one converts without loss; else
     # the type holds HTML. (Given to the processes that convert first: while they are
     # converted, each note is given its id, and the kinds' notes are written.)
@@ -200,8 +204,8 @@ def _notes_yaml_by_domain(
     kinds = converter.map(
         _notes_yaml,
         [
-            _Job(note.notetype, note_id, note.guid, key, note.tags, _written(note, found))
-            for note, note_id in zip(notes, ids, strict=True)
+            _Job(note.notetype, note_id, note.guid, key, note.tags, _written(note, fields))
+            for note, fields, note_id in zip(notes, named, ids, strict=True)
             if note.notetype in _KINDS
         ],
     )
@@ -257,15 +261,14 @@ def _own_name(name: str) -> str:
     return found.group(1) + found.group(2) if found and NAME.match(name) else name
 
 
-def _ids(notes: list[exported.ExportedNote], found: exported.Exported) -> list[str]:
-    """Each note's id, unique in the deck, in the notes' order: a kind's note's ID field,
-    where it is a slug not taken; else one made from its first words."""
+def _ids(notes: list[exported.ExportedNote], named: list[dict[str, str]]) -> list[str]:
+    """Each note's id, unique in the deck, in the notes' order: a kind's note's ID field
+    (of its fields `named`), where it is a slug not taken; else one made from its first
+    words."""
     taken: set[str] = set()
     ids = []
-    for note in notes:
-        written = (
-            html.unescape(_named(note, found).get("ID", "")) if note.notetype in _KINDS else ""
-        )
+    for note, fields in zip(notes, named, strict=True):
+        written = html.unescape(fields.get("ID", "")) if note.notetype in _KINDS else ""
         note_id = (
             written if SLUG.fullmatch(written) and written not in taken else _slug(note, taken)
         )
@@ -289,9 +292,9 @@ class _Job(NamedTuple):
     html: bool = False
 
 
-def _written(note: exported.ExportedNote, found: exported.Exported) -> tuple[str, ...]:
-    """The fields of a kind's note its YAML holds, in its kind's order."""
-    named = _named(note, found)
+def _written(note: exported.ExportedNote, named: dict[str, str]) -> tuple[str, ...]:
+    """The fields of a kind's note its YAML holds (of its fields `named`), in its kind's
+    order."""
     return tuple(named.get(name, "") for name in _KINDS[note.notetype].written)
 
 
