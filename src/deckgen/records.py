@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import zstandard
+
 from deckgen.apkg import guid_for
 from deckgen.diagnostics import Diagnostic, Position
 from deckgen.media import Picture
@@ -247,12 +249,14 @@ class FileResult(NamedTuple):
 
 def pack(records: Sequence[Record]) -> bytes:
     """Records, pickled and compressed: a large deck's notes take a tenth of the memory
-    (and cache) of records as objects, and are made again, a file at a time, as read."""
-    return zlib.compress(pickle.dumps([tuple(record) for record in records], protocol=5), 1)
+    (and cache) of records as objects, and are made again, a file at a time, as read.
+    (Zstandard's fastest level: a third of the time of zlib's, and a fourth to undo.)"""
+    data = pickle.dumps([tuple(record) for record in records], protocol=5)
+    return zstandard.compress(data, 1)
 
 
 def unpack(packed: bytes) -> list[Record]:
-    return list(map(Record._make, pickle.loads(zlib.decompress(packed))))
+    return list(map(Record._make, pickle.loads(zstandard.decompress(packed))))
 
 
 @dataclass(frozen=True)
