@@ -7,7 +7,6 @@ both, and writes the package's notes into a scratch file while the notes are sti
 
 from __future__ import annotations
 
-import array
 import queue
 import threading
 from collections.abc import Callable, Mapping
@@ -22,7 +21,7 @@ from deckgen.load import Progress, load
 from deckgen.lock import LOCK_FILE, Lock
 from deckgen.notetypes import NOTE_TYPES, NoteType
 from deckgen.records import Deck, FileResult, unpack
-from deckgen.revision import NoteChange, Revision, note_mod, notetype_entries, revise
+from deckgen.revision import NoteChange, Reviser, Revision, revise
 from deckgen.shapes import DECK_FILE
 from deckgen.validate import DeckHeader
 
@@ -75,7 +74,11 @@ def prepare(
     drop = options.drop_retired
     if note_types is None:
         note_types = resolve(loaded.deck.note_types, previous)
-    revision = revise(loaded.deck, previous, now, note_types, drop_retired=drop)
+    revision = (
+        streamed.revision(loaded.deck, drop)
+        if streamed is not None and streamed.note_types == note_types
+        else revise(loaded.deck, previous, now, note_types, drop_retired=drop)
+    )
     problems += _refusals(revision, loaded.deck, notes_dir, lock_path, options)
     if has_errors(problems):
         return None, problems
@@ -109,8 +112,9 @@ def build(
 class Streamed:
     """The package's collection, written in a thread of its own while the notes files are
     still read (by the processes that read a large deck: the build's own process is free
-    meanwhile), by the one package.Writer, each note with the time `revise` gives it
-    (revision.note_mod, from the lock this thread reads). Ended by `write`, or dropped."""
+    meanwhile), by the one package.Writer, each note with the time `revise` gives it (the
+    revision is made here, a file at a time, against the lock this thread reads). Ended by
+    `write`, or dropped."""
 
     def __init__(self, work: Path, lock_path: Path, now: int, options: Options) -> None:
         self.work, self.lock_path, self.now, self.options = work, lock_path, now, options
@@ -121,9 +125,10 @@ class Streamed:
         self.read = threading.Event()  # once the lock is read
         self.previous: tuple[Lock | None, list[Diagnostic]] = (None, [])
         self.writer: package.Writer | None = None
-        self.times = array.array("q")  # each note's time, as written, in study order
+        self.reviser: Reviser | None = None
         self.note_types: Mapping[str, NoteType] | None = None  # as the writer has them
         self.failed: BaseException | None = None
+        self.made: Revision | None = None  # the revision of what was written
 
     def add(self, header: DeckHeader, result: FileResult) -> None:
         """The next file's result: written in the thread, started with the first (once
@@ -140,18 +145,15 @@ class Streamed:
         try:
             self.previous = lock.read(self.lock_path)
             self.read.set()
-            before = Lock() if self.options.new_key else self.previous[0] or Lock()
-            self.note_types = resolve(header.note_types, before)
-            notetypes, _ = notetype_entries(before, self.now, self.note_types)
-            mods = {kind: entry.mod for kind, entry in notetypes.items()}
+            previous = None if self.options.new_key else self.previous[0]
+            self.note_types = resolve(header.note_types, previous or Lock())
+            self.reviser = Reviser(previous, self.now, self.note_types)
+            mods = {kind: entry.mod for kind, entry in self.reviser.notetypes.items()}
             self.writer = package.Writer(
                 self.work / "collection.anki2", header, mods, self.note_types
             )
             while (result := self.files.get()) is not None:
-                records = unpack(result.records)
-                times = [note_mod(before, stamp, self.now) for stamp in result.stamps]
-                self.writer.add(records, times)
-                self.times.extend(times)
+                self.writer.add(unpack(result.records), self.reviser.add(result.stamps))
         except BaseException as error:  # said by `finish`, in the build's own thread
             self.failed = error
             while self.files.get() is not None:  # what is still to come
@@ -166,15 +168,22 @@ class Streamed:
         self.read.wait()
         return self.previous
 
+    def revision(self, deck: Deck, drop_retired: bool) -> Revision:
+        """The revision of every file written (all of the deck's)."""
+        self._stop()
+        if self.failed is not None:
+            raise self.failed
+        assert self.reviser is not None
+        self.made = self.reviser.revision(deck, drop_retired=drop_retired)
+        return self.made
+
     def finish(self, build: Build, path: Path) -> None:
         """The package at `path`, from what was written and the build's retired notes."""
         self._stop()
         if self.failed is not None:
             raise self.failed
-        revision = build.revision
-        expected = array.array("q", (revision.mod(stamp[0]) for stamp in build.deck.stamps()))
-        assert self.writer is not None and self.times == expected, "the revision's times"
-        self.writer.finish(revision, build.deck.pictures, path)
+        assert self.writer is not None and build.revision is self.made, "this revision's"
+        self.writer.finish(build.revision, build.deck.pictures, path)
 
     def _stop(self) -> None:
         if self.thread is not None:

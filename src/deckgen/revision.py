@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -61,15 +61,6 @@ def shipped(deck: Deck, revision: Revision) -> Iterator[Record]:
     return itertools.chain(deck.records(), revision.tombstones)
 
 
-def note_mod(before: Lock, stamp: Stamp, now: int) -> int:
-    """A note's time in the package (as `revise` gives it): the lock's if the note is
-    unchanged, else later than both the lock's and `now`."""
-    note_id, kind, domain, digest = stamp
-    if before.notes.unchanged(note_id, kind, domain, digest):
-        return before.notes.mod(note_id)
-    return _newer(before.notes.get(note_id), now)
-
-
 def _newer(entry: NoteEntry | NotetypeEntry | None, now: int) -> int:
     return now if entry is None else max(now, entry.mod + 1)
 
@@ -101,75 +92,107 @@ def revise(
     drop_retired: bool = False,
 ) -> Revision:
     """Stamp every note and note type against the previous lock; None: all is new."""
-    before = previous or Lock()
-    notetypes, schema_changes = notetype_entries(before, now, note_types)
-    entries = NoteEntries()
-    added: list[str] = []
-    changed: list[str] = []
-    kind_changes: list[NoteChange] = []
-    reused: list[NoteChange] = []
-    # A declared type renamed (its id given, so the same note type): its notes' old key.
-    ids = {t.model_id: kind for kind, t in note_types.items() if t.declared}
-    renamed = {
-        old_kind: ids[entry.schema.model_id]
-        for old_kind, entry in before.notetypes.items()
-        if entry.schema.model_id in ids and ids[entry.schema.model_id] != old_kind
-    }
-    names = {t.name for t in note_types.values()}
-    renamed_types: dict[tuple[str, str, int, str], None] = {}
-    for stamped_id, kind, domain, digest in deck.stamps():
-        note_id = sys.intern(stamped_id)  # one string, here and in the old lock
-        if before.notes.unchanged(note_id, kind, domain, digest):
-            entries.keep(note_id, before.notes)  # unchanged: its time stays
-            continue
-        entry = before.notes.get(note_id)
-        if entry is not None and entry.kind != kind and renamed.get(entry.kind) != kind:
-            kind_changes.append(NoteChange(note_id, entry.kind, kind))
-            gone = before.notetypes.get(entry.kind)
-            old_id = gone.schema.model_id if gone is not None else None
-            if gone is not None and old_id is not None and gone.schema.name not in names:
-                rename = (entry.kind, gone.schema.name, old_id, note_types[kind].name)
-                renamed_types.setdefault(rename, None)
-        elif entry is not None and entry.retired and entry.live_digest not in ("", digest):
-            reused.append(NoteChange(note_id, entry.kind, kind))
-        (added if entry is None else changed).append(note_id)
-        mod = _newer(entry, now)
-        entries.put(NoteEntry(note_id, kind, domain, mod, digest))
+    reviser = Reviser(previous, now, note_types)
+    for result in deck.results():
+        reviser.add(result.stamps)
+    return reviser.revision(deck, drop_retired=drop_retired)
 
-    # The notes the lock knows and the notes no longer have: retired.
-    stones: list[Record] = []
-    retired: list[str] = []
-    for note_id in sorted(note_id for note_id in before.notes if note_id not in entries):
-        entry = before.notes[note_id]
-        if entry.kind not in note_types or note_types[entry.kind].declared:
-            # A note type of the deck's own has no field to retire a note with: the note
-            # stays in collections as it is (import never deletes).
-            continue
-        stone = tombstone(deck.key, note_id, entry.kind, entry.domain, note_types)
-        if entry.retired and entry.digest == stone.digest:
-            entries.keep(note_id, before.notes)
-        else:
-            retired.append(note_id)
-            live_digest = entry.live_digest if entry.retired else entry.digest
+
+class Reviser:
+    """`revise`, a file's notes at a time, as they are read: each note's time as soon as
+    its file is read (for the package's writer), the revision once every file is."""
+
+    def __init__(
+        self, previous: Lock | None, now: int, note_types: Mapping[str, NoteType] = NOTE_TYPES
+    ) -> None:
+        self.previous, self.now, self.note_types = previous, now, note_types
+        self.before = before = previous or Lock()
+        self.notetypes, self.schema_changes = notetype_entries(before, now, note_types)
+        self.entries = NoteEntries()
+        self.added: list[str] = []
+        self.changed: list[str] = []
+        self.kind_changes: list[NoteChange] = []
+        self.reused: list[NoteChange] = []
+        self.stamped = 0
+        # A declared type renamed (its id given, so the same note type): its notes' old key.
+        ids = {t.model_id: kind for kind, t in note_types.items() if t.declared}
+        self.renamed = {
+            old_kind: ids[entry.schema.model_id]
+            for old_kind, entry in before.notetypes.items()
+            if entry.schema.model_id in ids and ids[entry.schema.model_id] != old_kind
+        }
+        self.names = {t.name for t in note_types.values()}
+        self.renamed_types: dict[tuple[str, str, int, str], None] = {}
+
+    def add(self, stamps: Iterable[Stamp]) -> list[int]:
+        """The next notes, in study order: the time each gets (the lock's, if unchanged)."""
+        before, entries, now = self.before, self.entries, self.now
+        unchanged, known = before.notes.unchanged, before.notes
+        times = []
+        for stamped_id, kind, domain, digest in stamps:
+            note_id = sys.intern(stamped_id)  # one string, here and in the old lock
+            if unchanged(note_id, kind, domain, digest):
+                entries.keep(note_id, known)  # unchanged: its time stays
+                times.append(known.mod(note_id))
+                continue
+            entry = known.get(note_id)
+            if entry is not None and entry.kind != kind and self.renamed.get(entry.kind) != kind:
+                self.kind_changes.append(NoteChange(note_id, entry.kind, kind))
+                gone = before.notetypes.get(entry.kind)
+                old_id = gone.schema.model_id if gone is not None else None
+                if gone is not None and old_id is not None and gone.schema.name not in self.names:
+                    rename = (entry.kind, gone.schema.name, old_id, self.note_types[kind].name)
+                    self.renamed_types.setdefault(rename, None)
+            elif entry is not None and entry.retired and entry.live_digest not in ("", digest):
+                self.reused.append(NoteChange(note_id, entry.kind, kind))
+            (self.added if entry is None else self.changed).append(note_id)
             mod = _newer(entry, now)
-            entries.put(
-                NoteEntry(note_id, entry.kind, entry.domain, mod, stone.digest, True, live_digest)
-            )
-        stones.append(stone)
+            entries.put(NoteEntry(note_id, kind, domain, mod, digest))
+            times.append(mod)
+        self.stamped += len(times)
+        return times
 
-    key_change = None
-    if previous is not None and previous.key is not None and previous.key != deck.key:
-        key_change = (previous.key, deck.key)
-    return Revision(
-        lock=Lock(deck.key, entries, notetypes),
-        tombstones=() if drop_retired else tuple(stones),
-        added=tuple(added),
-        changed=tuple(changed),
-        retired=tuple(retired),
-        schema_changes=tuple(schema_changes),
-        kind_changes=tuple(kind_changes),
-        renamed_types=tuple(renamed_types),
-        reused_ids=tuple(reused),
-        had_lock=previous is not None,
-        key_change=key_change,
-    )
+    def revision(self, deck: Deck, *, drop_retired: bool = False) -> Revision:
+        """The revision, once every note of `deck` was added."""
+        assert self.stamped == deck.size, "every note stamped, once"
+        before, entries, note_types = self.before, self.entries, self.note_types
+        # The notes the lock knows and the notes no longer have: retired.
+        stones: list[Record] = []
+        retired: list[str] = []
+        for note_id in sorted(note_id for note_id in before.notes if note_id not in entries):
+            entry = before.notes[note_id]
+            if entry.kind not in note_types or note_types[entry.kind].declared:
+                # A note type of the deck's own has no field to retire a note with: the
+                # note stays in collections as it is (import never deletes).
+                continue
+            stone = tombstone(deck.key, note_id, entry.kind, entry.domain, note_types)
+            if entry.retired and entry.digest == stone.digest:
+                entries.keep(note_id, before.notes)
+            else:
+                retired.append(note_id)
+                live_digest = entry.live_digest if entry.retired else entry.digest
+                mod = _newer(entry, self.now)
+                entries.put(
+                    NoteEntry(
+                        note_id, entry.kind, entry.domain, mod, stone.digest, True, live_digest
+                    )
+                )
+            stones.append(stone)
+
+        previous = self.previous
+        key_change = None
+        if previous is not None and previous.key is not None and previous.key != deck.key:
+            key_change = (previous.key, deck.key)
+        return Revision(
+            lock=Lock(deck.key, entries, self.notetypes),
+            tombstones=() if drop_retired else tuple(stones),
+            added=tuple(self.added),
+            changed=tuple(self.changed),
+            retired=tuple(retired),
+            schema_changes=tuple(self.schema_changes),
+            kind_changes=tuple(self.kind_changes),
+            renamed_types=tuple(self.renamed_types),
+            reused_ids=tuple(self.reused),
+            had_lock=previous is not None,
+            key_change=key_change,
+        )
