@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -115,6 +115,10 @@ class NoteEntries(Mapping[str, NoteEntry]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._rests)
+
+    def ids(self) -> KeysView[str]:
+        """The ids of the entries, as a set (compared with another's at C speed)."""
+        return self._rests.keys()
 
     def __len__(self) -> int:
         return len(self._rests)

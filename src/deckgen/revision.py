@@ -159,7 +159,7 @@ class Reviser:
         # The notes the lock knows and the notes no longer have: retired.
         stones: list[Record] = []
         retired: list[str] = []
-        for note_id in sorted(note_id for note_id in before.notes if note_id not in entries):
+        for note_id in sorted(before.notes.ids() - entries.ids()):
             entry = before.notes[note_id]
             if entry.kind not in note_types or note_types[entry.kind].declared:
                 # A note type of the deck's own has no field to retire a note with: the
