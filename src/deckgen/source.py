@@ -13,7 +13,7 @@ import itertools
 import json
 import re
 from pathlib import Path
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, NamedTuple, Protocol, TypeAlias
 
 import yaml
 
@@ -37,25 +37,57 @@ BOOL = "tag:yaml.org,2002:bool"
 NULL = "tag:yaml.org,2002:null"
 
 
+class Mark(Protocol):
+    """Where the parser found something (0-based): libyaml's mark, or PyYAML's. A node
+    keeps its marks, and its position is read from them only when asked (most never are)."""
+
+    @property
+    def line(self) -> int: ...
+    @property
+    def column(self) -> int: ...
+    @property
+    def index(self) -> int: ...  # the offset in the file's text
+
+
 class Scalar(NamedTuple):
     """A value as written: its text, its YAML type (tag), and where it stands."""
 
     value: str
     tag: str
-    position: Position
+    mark: Mark  # where its source starts
     style: str | None  # None for plain text, or one of ' " | >
-    start: int  # offsets of its source in the file's text
-    end: int
+    end_mark: Mark  # where its source ends
+
+    @property
+    def position(self) -> Position:
+        return _position(self.mark)
+
+    @property
+    def start(self) -> int:
+        """The offset of its source in the file's text (`end`: of its end)."""
+        return self.mark.index
+
+    @property
+    def end(self) -> int:
+        return self.end_mark.index
 
 
 class Mapping(NamedTuple):
     entries: list[tuple[Node, Node]]
-    position: Position
+    mark: Mark
+
+    @property
+    def position(self) -> Position:
+        return _position(self.mark)
 
 
 class Sequence(NamedTuple):
     items: list[Node]
-    position: Position
+    mark: Mark
+
+    @property
+    def position(self) -> Position:
+        return _position(self.mark)
 
 
 Node: TypeAlias = "Scalar | Mapping | Sequence"
@@ -217,20 +249,18 @@ def _compose(text: str) -> Node | None:
     scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
     starts = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
     ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
-    implicit, any_start, new, position_type = _IMPLICIT.get, _ANY_START, _new, Position
+    implicit, any_start, new = _IMPLICIT.get, _ANY_START, _new
     try:
         while (event := next_event()) is not None:
             kind = type(event)
             if kind is scalar_event:
                 value = event.value
-                mark = event.start_mark
-                position = new(position_type, (mark.line + 1, mark.column + 1))
                 if len(value) > MAX_VALUE:
                     message = (
                         f"a value of {len(value):,} characters; deckgen takes values of up to"
                         f" {MAX_VALUE:,}: a card should be read in seconds, so split it"
                     )
-                    raise _Refused(position, "too-long", message)
+                    raise _Refused(_position(event.start_mark), "too-long", message)
                 tag = event.tag
                 if tag is None or tag == "!":
                     tag = STR
@@ -240,25 +270,22 @@ def _compose(text: str) -> Node | None:
                                 tag = resolved
                                 break
                 style = event.style or None
-                node: Node = new(
-                    Scalar, (value, tag, position, style, mark.index, event.end_mark.index)
-                )
+                node: Node = new(Scalar, (value, tag, event.start_mark, style, event.end_mark))
                 own += 1
                 if event.anchor is not None:
                     _anchor(anchors, event.anchor, node, 1)
             elif kind in starts:
                 mark = event.start_mark
-                position = _position(mark)
                 if len(stack) >= MAX_DEPTH:
                     message = (
                         f"lists and mappings nested over {MAX_DEPTH} deep; notes need 4 at most"
                     )
-                    raise _Refused(position, "too-deep", message)
+                    raise _Refused(_position(mark), "too-deep", message)
                 children: list[Any] = []
                 node = (
-                    Mapping(children, position)
+                    new(Mapping, (children, mark))
                     if kind is yaml.MappingStartEvent
-                    else Sequence(children, position)
+                    else new(Sequence, (children, mark))
                 )
                 if event.anchor is not None:
                     _anchor(anchors, event.anchor, node, None)
@@ -339,7 +366,7 @@ def _anchor(
     anchors[name] = (node, size)
 
 
-def _position(mark: yaml.Mark) -> Position:
+def _position(mark: Mark) -> Position:
     """PyYAML's 0-based mark made 1-based: here and nowhere else."""
     return _new(Position, (mark.line + 1, mark.column + 1))
 
