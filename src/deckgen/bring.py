@@ -36,6 +36,7 @@ from deckgen.files import write_all
 from deckgen.fromanki import (
     Converter,
     Media,
+    Taken,
     convert,
     markdown,
     media_named,
@@ -265,7 +266,7 @@ def _ids(notes: list[exported.ExportedNote], named: list[dict[str, str]]) -> lis
     """Each note's id, unique in the deck, in the notes' order: a kind's note's ID field
     (of its fields `named`), where it is a slug not taken; else one made from its first
     words."""
-    taken: set[str] = set()
+    taken = Taken()
     ids = []
     for note, fields in zip(notes, named, strict=True):
         written = html.unescape(fields.get("ID", "")) if note.notetype in _KINDS else ""
@@ -389,13 +390,11 @@ def _domains(
             if tag[8:] and SLUG.fullmatch(tag[8:]):
                 known.setdefault(_deck_of(note, top), (tag[8:], int(shown[1]) if shown else None))
     domains: dict[str, tuple[str, str, int | None]] = {}
-    keys: set[str] = set()
+    keys = Taken()
     for deck in decks:
         base, weight = known.get(deck, ("", None))
         base = base or slug_of(deck.replace("::", " "), 40) or ("top" if not deck else "part")
-        key, number = base, 2
-        while key in keys:
-            key, number = f"{base}-{number}", number + 1
+        key = keys.unique(base)
         keys.add(key)
         domains[deck] = (key, deck.split("::")[-1] if deck else "Main", weight)
     return domains
@@ -460,7 +459,7 @@ def _field_text(
     return media_named(cleaned.html, pictures)
 
 
-def _slug(note: exported.ExportedNote, taken: set[str]) -> str:
+def _slug(note: exported.ExportedNote, taken: Taken) -> str:
     """An id from the note's first words (of its first field with any), unique in the
     deck, as pull makes one for a note added in Anki."""
     text = next((t for t in (visible_text(f[:2_000]) for f in note.fields) if t), "")

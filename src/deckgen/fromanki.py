@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 from deckgen.notetypes import NoteType
@@ -238,7 +238,28 @@ def media_named(html: str, names: Mapping[str, str]) -> str:
 _NAMED = re.compile(r'(?=src="([^"]*)"|\[sound:([^\]]*)\])')
 
 
-def slug_for(text: str, kind: str, taken: set[str]) -> str:
+class Taken(set[str]):
+    """The note ids a deck has taken, and, for each id made from a note's first words,
+    the number its next namesake is tried at: where many notes start alike (`Which of
+    the following ...`), each number is tried once, not again for every note. (Ids are
+    only ever added: a number found taken stays taken.)"""
+
+    def __init__(self, ids: Iterable[str] = ()) -> None:
+        super().__init__(ids)
+        self.tried: dict[str, int] = {}
+
+    def unique(self, base: str) -> str:
+        """`base`, or the first of `base-2`, `base-3`, ... not taken."""
+        if base not in self:
+            return base
+        number = self.tried.get(base, 2)
+        while f"{base}-{number}" in self:
+            number += 1
+        self.tried[base] = number
+        return f"{base}-{number}"
+
+
+def slug_for(text: str, kind: str, taken: Taken) -> str:
     """A note id from its text: its first words, lower case, unique in the deck."""
     plain = re.sub(r"\{\{c\d+::|::[^}]*\}\}|\}\}", " ", text)
     words = words_of(plain)
@@ -247,11 +268,7 @@ def slug_for(text: str, kind: str, taken: set[str]) -> str:
         if len(base) + len(word) + 1 > 48 or base.count("-") >= 5:
             break
         base = f"{base}-{word}" if base else word
-    base = base or f"{kind}-from-anki"
-    slug, number = base, 2
-    while slug in taken:
-        slug, number = f"{base}-{number}", number + 1
-    return slug
+    return taken.unique(base or f"{kind}-from-anki")
 
 
 def note_entries(

@@ -29,7 +29,7 @@ from deckgen import exported, lock
 from deckgen.declared import resolve
 from deckgen.diagnostics import START, Diagnostic, Level, Position, capped, has_errors
 from deckgen.files import BOM
-from deckgen.fromanki import KEYS, Media, convert, convert_field, note_entries, slug_for
+from deckgen.fromanki import KEYS, Media, Taken, convert, convert_field, note_entries, slug_for
 from deckgen.load import load
 from deckgen.markup import parse_clozes, visible_text
 from deckgen.notetypes import FINGERPRINTED, NOTE_TYPES, NoteType
@@ -114,7 +114,7 @@ def pull(package: Path, notes_dir: Path, prefer: str | None = None) -> Pulled:
         return result
     declared = {tag_key(t): t for t in deck.tags} if deck.tags is not None else None
     old_lock, _ = lock.read(notes_dir / lock.LOCK_FILE)
-    taken = set(old_lock.notes) if old_lock is not None else set()
+    taken = Taken(old_lock.notes if old_lock is not None else ())
     retired = {
         guid(deck.key, note_id)
         for note_id in taken
@@ -488,7 +488,7 @@ def _new_note(
     note_type: NoteType,
     package: exported.Exported,
     result: Pulled,
-    taken: set[str],
+    taken: Taken,
     declared: dict[str, str] | None,
 ) -> _Edit | None:
     anki = _named(note, package)
