@@ -359,13 +359,20 @@ def _tables(db: sqlite3.Connection) -> Exported:
             raise PackageError(
                 f"it holds over {MAX_NOTES:,} notes: export just the deck, not the whole collection"
             )
-        guid = _typed(guid, str, "a note's GUID")
+        # (Each value as `_typed` would return it, told at a glance; else it says why not.)
+        if not (type(guid) is str and type(mid) is int and type(mod) is int):
+            guid = _typed(guid, str, "a note's GUID")
+            _typed(mid, int, "a note's note type")
+            _typed(mod, int, "a note's modification time")
+        if not (type(flds) is str and type(tags) is str):
+            _typed(flds, str, "a note's fields")
+            _typed(tags, str, "a note's tags")
         notes[guid] = ExportedNote(
             guid,
-            _typed(mid, int, "a note's note type"),
-            _typed(mod, int, "a note's modification time"),
-            tuple(_typed(flds, str, "a note's fields").split("\x1f")),
-            tuple(_typed(tags, str, "a note's tags").split()),
+            mid,
+            mod,
+            tuple(flds.split("\x1f")),
+            tuple(tags.split()),
             frozenset(in_decks.get(nid, ())),
         )
     return Exported(notes, notetypes, tuple(sorted(decks.values())), descriptions)
