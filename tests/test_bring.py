@@ -490,3 +490,51 @@ def test_a_taken_id_is_numbered_as_trying_every_number_would(
         if add:
             ids.add(expected)
             plain.add(expected)
+
+
+def test_pictures_a_build_gave_one_name_come_back_as_files_of_their_own(tmp_path: Path) -> None:
+    """Three pictures named alike in their folders (`a/diagram.png`, `b/diagram.png`, and
+    `c/Diagram.png`, one name on a file system that ignores case), each its own bytes:
+    brought back, each note shows its own picture (none written over another), and the
+    folder builds the package it came from again: nothing changed, nothing new."""
+    from conftest import write_notes
+
+    notes = tmp_path / "deck" / "notes"
+    pictures = {"a/diagram.png": b"1", "b/diagram.png": b"2", "c/Diagram.png": b"3"}
+    for path, tail in pictures.items():
+        (notes / path).parent.mkdir(parents=True, exist_ok=True)
+        (notes / path).write_bytes(PNG + tail)
+    facts = "".join(
+        f"- id: shows-{n}\n  fact: 'The {{{{c1::picture}}}} {n} ![{n}]({path})'\n"
+        for n, path in enumerate(pictures)
+    )
+    write_notes(notes, {"mlops.yaml": facts})
+    runner = CliRunner()
+    package = tmp_path / "deck.apkg"
+    assert runner.invoke(main, ["build", str(notes), "-o", str(package)]).exit_code == 0
+    brought = tmp_path / "brought" / "notes"
+    done = runner.invoke(main, ["init", str(brought), "--from", str(package)])
+    assert done.exit_code == 0, done.output
+    text = (brought / "mlops.yaml").read_text()
+    shown = [text.split(f"![{n}](", 1)[1].split(")", 1)[0] for n in range(len(pictures))]
+    assert len({path.casefold() for path in shown}) == 3, shown
+    assert [(brought / path).read_bytes() for path in shown] == [
+        PNG + tail for tail in pictures.values()
+    ]
+    again = tmp_path / "again.apkg"
+    done = runner.invoke(main, ["build", str(brought), "-o", str(again)])
+    assert done.exit_code == 0 and "0 changed, 0 new" in done.output, done.output
+
+
+def test_a_second_file_of_a_name_goes_to_a_folder_no_file_is_named() -> None:
+    """The folder a second file of one name goes to is never the name of a file beside
+    it (a file `2` from Anki, say)."""
+    from deckgen.bring import _media_paths
+
+    paths = _media_paths(["2", "x.0123abcd.png", "x.89abcdef.png", "X.png"])
+    assert paths == {
+        "2": "media/2",
+        "x.0123abcd.png": "media/x.png",
+        "x.89abcdef.png": "media/2_/x.png",
+        "X.png": "media/3/X.png",
+    }

@@ -22,6 +22,7 @@ import os
 import re
 import threading
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -99,7 +100,7 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     decks = sorted({_deck_of(note, top) for note in notes}, key=_deck_order)
     domains = _domains(decks, notes, top, found)
     media_names = _media_names(notes)
-    pictures = Media({name: f"{MEDIA_FOLDER}/{_own_name(name)}" for name in media_names})
+    pictures = Media(_media_paths(media_names))
     # The notes' pictures and sounds in media/ (by the names they had, for those a build
     # named by their bytes), what templates and CSS load (a font, a background) beside
     # deck.yaml, under the names they use, so that they load them as they are.
@@ -253,6 +254,30 @@ def _named(note: exported.ExportedNote, found: exported.Exported) -> dict[str, s
 def _own_tag(tag: str) -> bool:
     """A tag a build gives a kind's notes itself."""
     return tag.casefold().startswith(("domain::", "kind::", "deckgen::"))
+
+
+def _media_paths(names: Iterable[str]) -> dict[str, str]:
+    """Each file's path in the notes folder: `media/<its own name>`, or, for a second file
+    of one name (two pictures a build named from `a/diagram.png` and `b/diagram.png`, or
+    names that differ only in case, one file on macOS and Windows), `media/2/<it>`, and
+    so on: never two files at one path, and each named by a build as the package has it."""
+    own = {name: _own_name(name) for name in names}
+    keys = {_file_key(name) for name in own.values()}  # (a folder 2/ beside a file 2)
+    paths: dict[str, str] = {}
+    seen: dict[str, int] = {}  # how many files have each own name so far
+    for name, mine in own.items():
+        key = _file_key(mine)
+        seen[key] = count = seen.get(key, 0) + 1
+        below = str(count)
+        while _file_key(below) in keys:
+            below += "_"
+        paths[name] = f"{MEDIA_FOLDER}/{mine}" if count == 1 else f"{MEDIA_FOLDER}/{below}/{mine}"
+    return paths
+
+
+def _file_key(name: str) -> str:
+    """A file's name as a file system may compare it: some ignore case."""
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def _own_name(name: str) -> str:
