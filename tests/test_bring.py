@@ -524,6 +524,26 @@ def test_pictures_a_build_gave_one_name_come_back_as_files_of_their_own(tmp_path
     again = tmp_path / "again.apkg"
     done = runner.invoke(main, ["build", str(brought), "-o", str(again)])
     assert done.exit_code == 0 and "0 changed, 0 new" in done.output, done.output
+    # Through Anki: the collection the package went into takes the folder's build as
+    # nothing new, nothing changed; a fresh one shows each note its own picture's bytes.
+    col = Collection(str(tmp_path / "studied.anki2"))
+    try:
+        import_package(col, package)
+        work = tmp_path / "work"
+        work.mkdir()
+        assert_the_law(col, brought, work)
+    finally:
+        col.close()
+    fresh = Collection(str(tmp_path / "fresh.anki2"))
+    try:
+        import_package(fresh, again)
+        shown_bytes = []
+        for note_id in sorted(fresh.find_notes(""), key=lambda n: fresh.get_note(n)["ID"]):
+            src = fresh.get_note(note_id)["Text"].split('src="', 1)[1].split('"', 1)[0]
+            shown_bytes.append(Path(fresh.media.dir(), src).read_bytes())
+        assert shown_bytes == [PNG + tail for tail in pictures.values()]
+    finally:
+        fresh.close()
 
 
 def test_a_second_file_of_a_name_goes_to_a_folder_no_file_is_named() -> None:
