@@ -558,3 +558,29 @@ def test_a_second_file_of_a_name_goes_to_a_folder_no_file_is_named() -> None:
         "x.89abcdef.png": "media/2_/x.png",
         "X.png": "media/3/X.png",
     }
+
+
+def test_a_subdeck_named_deck_keeps_its_notes(tmp_path: Path) -> None:
+    """A subdeck `Deck` becomes the domain `deck`, whose notes file beside deck.yaml would
+    be deck.yaml itself (its notes were written over by the deck's header, and lost):
+    they go in `deck/notes.yaml`, and the folder builds back to what Anki has."""
+    col = Collection(str(tmp_path / "decks.anki2"))
+    try:
+        basic = col.models.by_name("Basic")
+        for deck, front in (("Top::Deck", "in Deck"), ("Top::Other", "in Other")):
+            note = col.new_note(basic)  # type: ignore[arg-type]
+            note["Front"], note["Back"] = front, "back"
+            col.add_note(note, col.decks.id(deck))
+        package = _export(col, tmp_path / "decks.apkg", scheduling=False)
+        notes = tmp_path / "deck" / "notes"
+        result = CliRunner().invoke(main, ["init", str(notes), "--from", str(package)])
+        assert result.exit_code == 0, result.output
+        assert "Brought 2 notes" in result.output
+        assert "in Deck" in (notes / "deck" / "notes.yaml").read_text(encoding="utf-8")
+        assert "in Other" in (notes / "other.yaml").read_text(encoding="utf-8")
+        assert "key: deck," in (notes / "deck.yaml").read_text(encoding="utf-8")
+        work = tmp_path / "work"
+        work.mkdir()
+        assert_the_law(col, notes, work)
+    finally:
+        col.close()

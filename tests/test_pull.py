@@ -576,3 +576,33 @@ def test_random_edits_in_anki_to_the_repo_deck_come_back_and_go_out_again(
         assert list(log.new) == [] and list(log.conflicting) == []
     finally:
         col.close()
+
+
+def test_a_note_added_in_anki_to_a_domain_keyed_deck_goes_in_a_folder_of_its_own(
+    tmp_path: Path,
+) -> None:
+    """A domain whose key is `deck` keeps its notes in a folder `deck/` (its file beside
+    deck.yaml would be deck.yaml itself): a note added in Anki to its subdeck comes back
+    into `deck/from-anki.yaml`, and deck.yaml is left byte for byte as it was."""
+    header = (
+        "name: Test deck\nkey: test-deck\ndomains:\n"
+        "  - {key: mlops, name: MLOps}\n  - {key: deck, name: Deck}\n"
+    )
+    notes = write_notes(
+        tmp_path / "notes", {"mlops.yaml": ONE_OF_EACH["mlops.yaml"], "deck.yaml": header}
+    )
+
+    def edit(col: Collection) -> None:
+        added = col.new_note(col.models.by_name("deckgen Fact"))
+        added["Text"] = "A {{c1::new}} note of the Deck domain"
+        col.add_note(added, col.decks.id(f"{DECK}::Deck"))  # (made: it had no cards)
+
+    package = _exported_copy(tmp_path, notes, "old", edit)
+    code, _, err = _pull(str(package), str(notes))
+    assert code == 0, err
+    assert (notes / "deck.yaml").read_text(encoding="utf-8") == header
+    added = (notes / "deck" / "from-anki.yaml").read_text(encoding="utf-8")
+    assert "A {{c1::new}} note of the Deck domain" in added
+    built = CliRunner().invoke(main, ["build", str(notes), "-o", str(tmp_path / "again.apkg")])
+    assert built.exit_code == 0, built.output
+    assert "1 new" in built.output

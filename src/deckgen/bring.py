@@ -33,7 +33,7 @@ from deckgen import exported, lock, schema
 from deckgen.apkg import LATEX_POST, LATEX_PRE
 from deckgen.declared import loads, resolve
 from deckgen.diagnostics import has_errors
-from deckgen.files import write_all
+from deckgen.files import made_folders, write_all
 from deckgen.fromanki import (
     Converter,
     Media,
@@ -45,8 +45,8 @@ from deckgen.fromanki import (
     said,
     slug_for,
 )
-from deckgen.init import beside, made_folders
-from deckgen.load import load
+from deckgen.init import beside
+from deckgen.load import domain_file, load
 from deckgen.lock import Lock, NoteEntries, NoteEntry, NotetypeEntry
 from deckgen.markup import visible_text
 from deckgen.media import NAME
@@ -126,7 +126,7 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
             )
             brought.notices += notices
         files = {
-            folder / f"{domain}.yaml": "\n".join(texts) + "\n"
+            domain_file(folder, domain) or folder / domain / "notes.yaml": "\n".join(texts) + "\n"
             for domain, texts in by_domain.items()
         }
         tags = sorted(kept_tags, key=tag_key)

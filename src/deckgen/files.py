@@ -13,7 +13,7 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from deckgen.diagnostics import START, Diagnostic, Position
@@ -179,9 +179,13 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
 def write_all(contents: Mapping[Path, bytes], *, durable: bool = True) -> None:
     """Write several files, all or none: each first to a hidden file beside it, with the
     mode and owner the file it replaces has; only once every one is written are they
-    renamed into place. OSError (and nothing replaced) if one cannot be written."""
+    renamed into place (the folders they go in made first, if not there). OSError (and
+    nothing replaced, no folder made) if one cannot be written."""
     partials: list[tuple[Path, Path]] = []
+    made = made_folders(contents)
     try:
+        for folder in reversed(made):  # outermost first
+            folder.mkdir()
         for path, data in contents.items():
             partial = _partial(path, clear=durable)
             partials.append((partial, path))
@@ -195,9 +199,26 @@ def write_all(contents: Mapping[Path, bytes], *, durable: bool = True) -> None:
             _settle(partial, path, durable)
         for partial, path in partials:
             os.replace(partial, path)
+        made = []
     finally:
         for partial, _ in partials:
             partial.unlink(missing_ok=True)
+        for folder in made:  # (innermost first) what was made for files not written
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def made_folders(paths: Iterable[Path]) -> list[Path]:
+    """The folders that writing these files makes (none there yet), innermost first:
+    each once, however its files were named (`deck/notes/deck.yaml` beside
+    `/home/me/deck/.gitignore`)."""
+    made: dict[Path, None] = {}
+    for path in paths:
+        for above in path.absolute().parents:
+            if os.path.lexists(above):
+                break
+            made[above] = None
+    return sorted(made, key=lambda p: len(p.parts), reverse=True)
 
 
 @contextlib.contextmanager
@@ -273,8 +294,10 @@ def unwritable(path: Path) -> str | None:
             return f"the file is read-only (mode {mode:o}): make it writable, then run again"
         if os.name == "posix" and os.geteuid() not in (0, info.st_uid):
             return "the file belongs to another user, whose it would no longer be: copy it first"
+    while not os.path.lexists(folder) and folder != folder.parent:
+        folder = folder.parent  # (made when the file is written: write_all)
     if not folder.is_dir():
-        return f"the folder {folder} does not exist"
+        return f"{folder} is not a folder"
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"the folder {folder} is read-only: make it writable, then run again"
     return None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from deckgen import schema
-from deckgen.files import write_all
+from deckgen.files import made_folders, write_all
 from deckgen.notetypes import NOTE_TYPES, NoteType
 from deckgen.shapes import slug_of
 from deckgen.yamledit import one_line
@@ -126,19 +126,6 @@ def workflow(notes: str) -> str:
     from deckgen import __version__
 
     return _WORKFLOW.replace("@NOTES@", notes).replace("@INSTALL@", f"deckgen-anki=={__version__}")
-
-
-def made_folders(paths: list[Path]) -> list[Path]:
-    """The folders that writing these files makes (none there yet), innermost first:
-    each once, however its files were named (`deck/notes/deck.yaml` beside
-    `/home/me/deck/.gitignore`)."""
-    made: dict[Path, None] = {}
-    for path in paths:
-        for above in path.absolute().parents:
-            if os.path.lexists(above):
-                break
-            made[above] = None
-    return sorted(made, key=lambda p: len(p.parts), reverse=True)
 
 
 class _Deck(NamedTuple):

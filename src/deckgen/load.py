@@ -329,10 +329,10 @@ def _notes_files(
     for index, domain in enumerate(header.domains if header and header_checks else ()):
         if domain.key not in with_notes:
             assert header is not None
-            message = (
-                f"the domain '{domain.key}' has no notes yet: its notes go in {domain.key}.yaml"
-                f" beside {DECK_FILE} (or in files in a folder {domain.key}/)"
-            )
+            where_to = f"files in a folder {domain.key}/"
+            if domain_file(notes_dir, domain.key) is not None:
+                where_to = f"{domain.key}.yaml beside {DECK_FILE} (or in {where_to})"
+            message = f"the domain '{domain.key}' has no notes yet: its notes go in {where_to}"
             where = header.places[index] if index < len(header.places) else START
             deck_file = str(notes_dir / DECK_FILE)
             problems.append(Diagnostic(deck_file, where, "empty-domain", message, Level.WARNING))
@@ -346,6 +346,13 @@ def _notes_files(
 
 
 _YAML = (".yaml", ".yml")
+
+
+def domain_file(notes_dir: Path, key: str) -> Path | None:
+    """A domain's notes file beside deck.yaml, `<key>.yaml`; None for the key whose file
+    that would be deck.yaml itself: that domain's notes go in files in a folder `deck/`."""
+    path = notes_dir / f"{key}.yaml"
+    return None if path.name == DECK_FILE else path
 
 
 def _size(path: Path) -> int:

@@ -30,7 +30,7 @@ from deckgen.declared import resolve
 from deckgen.diagnostics import START, Diagnostic, Level, Position, capped, has_errors
 from deckgen.files import BOM
 from deckgen.fromanki import KEYS, Media, Taken, convert, convert_field, note_entries, slug_for
-from deckgen.load import load
+from deckgen.load import domain_file, load
 from deckgen.markup import parse_clozes, visible_text
 from deckgen.notetypes import FINGERPRINTED, NOTE_TYPES, NoteType
 from deckgen.records import (
@@ -636,8 +636,8 @@ def _inside(path: Path, notes_dir: Path) -> bool:
 
 
 def _new_file(notes_dir: Path, domain: str) -> Path:
-    folder = notes_dir / domain
-    return folder / "from-anki.yaml" if folder.is_dir() else notes_dir / f"{domain}.yaml"
+    folder, beside = notes_dir / domain, domain_file(notes_dir, domain)
+    return folder / "from-anki.yaml" if folder.is_dir() or beside is None else beside
 
 
 def _source(path: str, result: Pulled, sources: dict[str, SourceFile | None]) -> SourceFile | None:
