@@ -399,3 +399,18 @@ def test_a_note_added_to_a_domain_with_no_file_yet_gets_one(tmp_path: Path) -> N
         "  fact: Flag {{c1::long}} questions\n"
     )
     assert _deckgen("check", str(notes)).returncode == 0
+
+
+def test_files_written_together_make_their_folders_and_unmake_them_if_one_fails(
+    tmp_path: Path,
+) -> None:
+    """write_all makes the folders its files go in; if one file cannot be written, none
+    is, and the folders it made are gone again."""
+    from deckgen.files import write_all
+
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(OSError):
+        write_all({tmp_path / "new" / "deeper" / "x.yaml": b"x", tmp_path / "a-file" / "y": b"y"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+    write_all({tmp_path / "new" / "deeper" / "x.yaml": b"x"})
+    assert (tmp_path / "new" / "deeper" / "x.yaml").read_bytes() == b"x"
