@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -246,3 +247,24 @@ def test_without_weights_new_cards_come_in_the_order_written(
     import_package(collection, tmp_path / "deck.apkg")
     order = _new_card_order(collection)
     assert order == ["refresh", "ks-on-categorical", "three-tests", "dev-to-prod", "timing"]
+
+
+@pytest.mark.parametrize("named", ["mlops.yaml", "../README.md", "../fifo"])
+def test_a_package_is_never_written_over_a_file_that_is_not_one(tmp_path: Path, named: str) -> None:
+    """`-o` naming a notes file by mistake, or any file that is not an Anki package (a
+    FIFO is not even read): exit 1, said at that path, nothing written (its bytes, the
+    lock); a package there is replaced as ever."""
+    folder = write_notes(tmp_path / "notes", ONE_OF_EACH)
+    (tmp_path / "README.md").write_text("# My deck\n", encoding="utf-8")
+    os.mkfifo(tmp_path / "fifo")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    target = folder / named
+    result = CliRunner().invoke(main, ["build", str(folder), "-o", str(target)])
+    assert result.exit_code == 1, result.output
+    assert f"{target}:1:1: error:" in result.stderr and "[cannot-write]" in result.stderr
+    assert "nothing written" in result.stderr
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    package = tmp_path / "deck.apkg"
+    for _ in range(2):  # written, then replaced
+        result = CliRunner().invoke(main, ["build", str(folder), "-o", str(package)])
+        assert result.exit_code == 0, result.output

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from deckgen import lock, package
 from deckgen.declared import resolve
 from deckgen.diagnostics import START, Diagnostic, has_errors
-from deckgen.files import replacing, scratch_dir
+from deckgen.files import not_a_package, replacing, scratch_dir
 from deckgen.load import Progress, load
 from deckgen.lock import LOCK_FILE, Lock
 from deckgen.notetypes import NOTE_TYPES, NoteType
@@ -103,6 +103,12 @@ def build(
             made, problems = prepare(notes_dir, now, options, progress=progress, streamed=streamed)
             if made is not None:
                 target = out(made.deck) if callable(out) else out
+                refused = not_a_package(target)
+                if refused is not None:
+                    return None, [
+                        *problems,
+                        Diagnostic(str(target), START, "cannot-write", refused),
+                    ]
                 write(made, target, check_reproducible_at=check_reproducible_at, streamed=streamed)
         finally:
             streamed.close()

@@ -168,7 +168,8 @@ def build(
     updated with the package; commit it with the notes.
 
     Nothing is written if any note has an error, and an existing package is replaced
-    only once the new one is complete.
+    only once the new one is complete (never a file that is not a package: a notes file
+    named by mistake is left as it is).
 
     \b
     Example:

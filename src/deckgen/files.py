@@ -303,6 +303,36 @@ def unwritable(path: Path) -> str | None:
     return None
 
 
+# What an Anki package holds, one of: a file at the output that has none is not one.
+_COLLECTIONS = ("collection.anki21b", "collection.anki21", "collection.anki2")
+
+
+def not_a_package(path: Path) -> str | None:
+    """Why a package may not be written at `path`, if it may not: something there that
+    is not an Anki package (a notes file named by mistake, say), which it would replace."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return f"cannot write it: {error.strerror or error}"
+    if not stat.S_ISREG(info.st_mode):
+        return "it is not a regular file: a package is written as one"
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        names = set()
+    if names.isdisjoint(_COLLECTIONS):
+        return (
+            "a file that is not an Anki package is there, and a build would replace it:"
+            " give the package another name (.apkg), or move the file away"
+        )
+    return None
+
+
 @contextlib.contextmanager
 def scratch_dir() -> Iterator[Path]:
     """A temporary folder named after this process; folders left by killed builds (whose
