@@ -167,3 +167,24 @@ def test_pictures_are_shown_from_the_page_and_formulas_set_apart(
     assert re.fullmatch(r"a-b\.[0-9a-f]{8}\.svg", name)
     assert page.count(f'<img src="media/{name}" alt="traffic">') == 2  # front and back
     assert page.count('<span class="pv-tex">\\( 0 \\le JS \\le 1 \\)</span>') == 2
+
+
+def test_the_page_is_never_written_over_a_folder_of_ones_own(site: Path) -> None:
+    """`-o` naming a folder that holds files and no page of deckgen's (a site of one's
+    own, the notes): exit 1, nothing written there; a folder with deckgen's page in it
+    (the one written above, a large one too) is written again."""
+    notes = site.parent / "notes"
+    own = site.parent / "own-site"
+    own.mkdir()
+    (own / "index.html").write_text("<p>My own page</p>\n", encoding="utf-8")
+    for folder in (own, notes):
+        before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+        result = CliRunner().invoke(main, ["preview", str(notes), "-o", str(folder)])
+        assert result.exit_code == 1, result.output
+        assert f"Error: {folder}: the folder holds files, and no page of deckgen's" in result.stderr
+        assert result.stderr.endswith("; nothing written\n")
+        assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    index = site / "index.html"
+    index.write_text(index.read_text(encoding="utf-8") + " " * 100_000, encoding="utf-8")
+    result = CliRunner().invoke(main, ["preview", str(notes), "-o", str(site)])
+    assert result.exit_code == 0, result.output

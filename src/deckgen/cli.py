@@ -478,7 +478,10 @@ def pull(package: Path, notes_dir: Path, dry_run: bool, prefer: str | None) -> N
     "-o",
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
-    help="The folder to write the page into (default: dist/preview beside NOTES_DIR).",
+    help=(
+        "The folder to write the page into: new, empty or one a preview was written into"
+        " (default: dist/preview beside NOTES_DIR)."
+    ),
 )
 @click.option("--open", "open_page", is_flag=True, help="Open the page in the browser.")
 @click.option(
@@ -531,9 +534,14 @@ def _preview(notes_dir: Path, output: Path | None, open_page: bool) -> None:
     from deckgen import build as build_
     from deckgen import preview as preview_
 
+    out = output or _dist(notes_dir) / "preview"
+    refused = preview_.not_a_preview(out)
+    if refused is not None:
+        click.echo(f"Error: {out}: {refused}; nothing written", err=True)
+        raise click.exceptions.Exit(1)
     made = _report(*build_.prepare(notes_dir, int(time.time())), notes_dir)
     rendered = preview_.render(made)
-    index = preview_.write_site(made, rendered, output or _dist(notes_dir) / "preview")
+    index = preview_.write_site(made, rendered, out)
     cards = sum(len(note.cards) for note in rendered.notes)
     click.echo(f"Wrote {index}: {len(rendered.notes)} notes, {cards} cards")
     if open_page:

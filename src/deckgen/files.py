@@ -92,6 +92,18 @@ def read_bytes(path: Path | str, limit: int) -> tuple[int, int, bytes]:
         os.close(fd)
 
 
+def read_head(path: Path | str, size: int) -> bytes:
+    """The first `size` bytes of a regular file, however large (nothing of anything else,
+    and never waiting on a FIFO). OSError if it cannot be read."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        return b""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        return _read_up_to(fd, size) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+    finally:
+        os.close(fd)
+
+
 FILE_KINDS = {
     stat.S_IFDIR: "a folder",
     stat.S_IFIFO: "a FIFO (named pipe)",

@@ -8,6 +8,7 @@ from there, so the page cannot drift from what Anki shows.
 from __future__ import annotations
 
 import html
+import os
 import re
 import shutil
 import tempfile
@@ -21,7 +22,7 @@ from string import Template
 
 from deckgen import package
 from deckgen.build import Build
-from deckgen.files import scratch_dir
+from deckgen.files import read_head, scratch_dir
 from deckgen.markup import FORMULA, visible_text
 from deckgen.media import NAME_PATTERN
 from deckgen.notetypes import NoteType
@@ -159,6 +160,29 @@ def _body(rendered: str) -> str:
 
 # A picture deckgen ships, as a card refers to it.
 _PICTURE = re.compile(f'<img src="({NAME_PATTERN})"')
+
+
+def not_a_preview(out: Path) -> str | None:
+    """Why the page may not be written into `out`, if it may not: a folder that holds
+    files and no page of deckgen's (a site of one's own, the notes), whose index.html,
+    assets/ and media/ it would write over."""
+    try:
+        if not out.is_dir() or not any(out.iterdir()):
+            return None
+        index = out / "index.html"
+        head = read_head(index, 4096) if os.path.lexists(index) else b""
+    except OSError as error:
+        return f"cannot write into it: {error.strerror or error}"
+    if _OURS in head:
+        return None
+    return (
+        "the folder holds files, and no page of deckgen's: the page would write over its"
+        " index.html, assets/ and media/; give an empty or new folder"
+    )
+
+
+# What every page deckgen writes has in its head (a folder holding one is deckgen's).
+_OURS = b'<link rel="stylesheet" href="assets/preview.css">'
 
 
 def write_site(build: Build, preview: Preview, out: Path) -> Path:
