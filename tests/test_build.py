@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -249,14 +248,13 @@ def test_without_weights_new_cards_come_in_the_order_written(
     assert order == ["refresh", "ks-on-categorical", "three-tests", "dev-to-prod", "timing"]
 
 
-@pytest.mark.parametrize("named", ["mlops.yaml", "../README.md", "../fifo"])
+@pytest.mark.parametrize("named", ["mlops.yaml", "deck.yaml", "../README.md"])
 def test_a_package_is_never_written_over_a_file_that_is_not_one(tmp_path: Path, named: str) -> None:
-    """`-o` naming a notes file by mistake, or any file that is not an Anki package (a
-    FIFO is not even read): exit 1, said at that path, nothing written (its bytes, the
-    lock); a package there is replaced as ever."""
+    """`-o` naming a notes file by mistake, or any file that is not an Anki package: exit
+    1, said at that path, nothing written (its bytes, the lock); a package there is
+    replaced as ever."""
     folder = write_notes(tmp_path / "notes", ONE_OF_EACH)
     (tmp_path / "README.md").write_text("# My deck\n", encoding="utf-8")
-    os.mkfifo(tmp_path / "fifo")
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     target = folder / named
     result = CliRunner().invoke(main, ["build", str(folder), "-o", str(target)])

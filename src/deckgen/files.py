@@ -320,16 +320,14 @@ _COLLECTIONS = ("collection.anki21b", "collection.anki21", "collection.anki2")
 
 
 def not_a_package(path: Path) -> str | None:
-    """Why a package may not be written at `path`, if it may not: something there that
-    is not an Anki package (a notes file named by mistake, say), which it would replace."""
+    """Why a package may not be written at `path`, if it may not: a file there that is
+    not an Anki package (a notes file named by mistake, say), which it would replace.
+    (What cannot be written at all, the writing says.)"""
     try:
-        info = os.stat(path)
-    except FileNotFoundError:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+    except OSError:
         return None
-    except OSError as error:
-        return f"cannot write it: {error.strerror or error}"
-    if not stat.S_ISREG(info.st_mode):
-        return "it is not a regular file: a package is written as one"
     import zipfile
 
     try:
