@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -307,3 +308,25 @@ def test_the_first_note_of_a_declared_type_brings_its_stylesheet(tmp_path: Path)
         assert watching.changes(1)["reload"] is True
         with urllib.request.urlopen(stylesheet, timeout=30) as response:
             assert ".pv-type-vocabulary {\n.card { color: teal; }\n}" in response.read().decode()
+
+
+def test_a_picture_served_runs_no_script_even_opened_on_its_own(tmp_path: Path) -> None:
+    """An SVG picture with a script in it: the page shows it as a picture (no script runs
+    there); served at its own address, it is sandboxed, so none runs there either."""
+    notes = _notes(tmp_path)
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    (notes / "drawn.svg").write_bytes(svg)
+    mlops = notes / "mlops.yaml"
+    mlops.write_text(
+        mlops.read_text(encoding="utf-8")
+        + "- id: drawn\n  fact: 'A {{c1::drawing}} ![drawn](drawn.svg)'\n",
+        encoding="utf-8",
+    )
+    with Watching(notes) as watching:
+        with urllib.request.urlopen(watching.address) as response:
+            shown = response.read().decode()
+        [name] = set(re.findall(r'src="media/(drawn\.[0-9a-f]{8}\.svg)"', shown))
+        with urllib.request.urlopen(f"{watching.address}media/{name}") as response:
+            assert response.read() == svg
+            assert response.headers["Content-Type"] == "image/svg+xml"
+            assert response.headers["Content-Security-Policy"] == "sandbox"

@@ -254,11 +254,14 @@ def serve(session: Session, port: int) -> ThreadingHTTPServer:
                 self.send_error(HTTPStatus.NOT_FOUND)
                 return
             kind = "image/svg+xml" if path.suffix == ".svg" else "application/octet-stream"
-            self._send(data, kind)
+            # A picture opened on its own (an SVG is a document then) runs no script.
+            self._send(data, kind, "sandbox")
 
-        def _send(self, data: bytes, kind: str) -> None:
+        def _send(self, data: bytes, kind: str, policy: str = "") -> None:
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", kind)
+            if policy:
+                self.send_header("Content-Security-Policy", policy)
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
