@@ -79,27 +79,33 @@ def read_bytes(path: Path | str, limit: int) -> tuple[int, int, bytes]:
     """A file's kind (stat.S_IFMT), size, and bytes: read only from a regular file of at
     most `limit` bytes, and then no more than `limit + 1` of them, even if it grows; never
     waiting, should a FIFO have taken the file's place. OSError if it cannot be read."""
-    kind = stat.S_IFMT(os.stat(path).st_mode)
-    if kind != stat.S_IFREG:
-        return kind, 0, b""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    try:
-        info = os.fstat(fd)
+    with _opened(path) as (fd, info):
         kind = stat.S_IFMT(info.st_mode)
-        regular = kind == stat.S_IFREG and info.st_size <= limit
+        if fd is None:
+            return kind, 0, b""
+        regular = info.st_size <= limit
         return kind, info.st_size, _read_up_to(fd, limit + 1) if regular else b""
-    finally:
-        os.close(fd)
 
 
 def read_head(path: Path | str, size: int) -> bytes:
     """The first `size` bytes of a regular file, however large (nothing of anything else,
     and never waiting on a FIFO). OSError if it cannot be read."""
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        return b""
+    with _opened(path) as (fd, _):
+        return b"" if fd is None else _read_up_to(fd, size)
+
+
+@contextlib.contextmanager
+def _opened(path: Path | str) -> Iterator[tuple[int | None, os.stat_result]]:
+    """A regular file opened to read (None for anything else), with what fstat says of
+    it: opened without waiting, should a FIFO take its place between the two looks."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        yield None, info
+        return
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
-        return _read_up_to(fd, size) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+        info = os.fstat(fd)
+        yield (fd if stat.S_ISREG(info.st_mode) else None), info
     finally:
         os.close(fd)
 
@@ -323,18 +329,18 @@ def not_a_package(path: Path) -> str | None:
     """Why a package may not be written at `path`, if it may not: a file there that is
     not an Anki package (a notes file named by mistake, say), which it would replace.
     (What cannot be written at all, the writing says.)"""
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return None
-    except OSError:
-        return None
     import zipfile
 
     try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+        with _opened(path) as (fd, _):
+            if fd is None:
+                return None
+            with os.fdopen(os.dup(fd), "rb") as file, zipfile.ZipFile(file) as archive:
+                names = set(archive.namelist())
+    except (zipfile.BadZipFile, ValueError):
         names = set()
+    except OSError:
+        return None
     if names.isdisjoint(_COLLECTIONS):
         return (
             "a file that is not an Anki package is there, and a build would replace it:"
