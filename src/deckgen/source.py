@@ -13,7 +13,7 @@ import itertools
 import json
 import re
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol, TypeAlias
+from typing import Any, NamedTuple, NoReturn, Protocol, TypeAlias
 
 import yaml
 
@@ -250,6 +250,9 @@ def _compose(text: str) -> Node | None:
     starts = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
     ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
     implicit, any_start, new = _IMPLICIT.get, _ANY_START, _new
+    # What each plain value that some rule might match resolved to: keys and tags come
+    # again and again, and a rule's pattern costs more than looking one up.
+    resolved: dict[str, str] = {}
     try:
         while (event := next_event()) is not None:
             kind = type(event)
@@ -264,11 +267,16 @@ def _compose(text: str) -> Node | None:
                 tag = event.tag
                 if tag is None or tag == "!":
                     tag = STR
-                    if event.implicit[0]:
-                        for resolved, pattern in implicit(value[:1], any_start):
-                            if pattern.match(value):
-                                tag = resolved
-                                break
+                    if event.implicit[0] and (rules := implicit(value[:1], any_start)):
+                        known = resolved.get(value)
+                        if known is None:
+                            for rule_tag, pattern in rules:
+                                if pattern.match(value):
+                                    tag = rule_tag
+                                    break
+                            resolved[value] = tag
+                        else:
+                            tag = known
                 style = event.style or None
                 node: Node = new(Scalar, (value, tag, event.start_mark, style, event.end_mark))
                 own += 1
@@ -297,11 +305,12 @@ def _compose(text: str) -> Node | None:
                 node, children, anchor, own_before, aliased_before = stack.pop()
                 items = stack[-1][1] if stack else None
                 if type(node) is Mapping:
-                    _bound(children, 2 * MAX_KEYS, f"a mapping of over {MAX_KEYS} keys")
+                    if len(children) > 2 * MAX_KEYS:
+                        _too_many(children[2 * MAX_KEYS], f"a mapping of over {MAX_KEYS} keys")
                     pairs = iter(children)  # keys and values in turn (libyaml's are paired)
                     children[:] = zip(pairs, pairs, strict=True)
-                else:
-                    _bound(children, MAX_ITEMS, f"a list of over {MAX_ITEMS:,} items")
+                elif len(children) > MAX_ITEMS:
+                    _too_many(children[MAX_ITEMS], f"a list of over {MAX_ITEMS:,} items")
                 if anchor is not None:
                     size = 1 + own - own_before + aliased - aliased_before
                     anchors[anchor] = (node, size)
@@ -345,12 +354,12 @@ def _compose(text: str) -> Node | None:
     return root
 
 
-def _bound(items: list[Node], most: int, what: str) -> None:
+def _too_many(first_past: Node, what: str) -> NoReturn:
     """Refuse a list or mapping of more items than any notes file needs (checked once it
-    ends: until then it costs no more than the text it was read from)."""
-    if len(items) > most:
-        message = f"{what}: no notes file needs so many, so split it"
-        raise _Refused(items[most].position, "too-many", message)
+    ends: until then it costs no more than the text it was read from), at its first item
+    past the bound."""
+    message = f"{what}: no notes file needs so many, so split it"
+    raise _Refused(first_past.position, "too-many", message)
 
 
 def _anchor(
