@@ -250,9 +250,11 @@ def _note(
 
 
 def _has_key(node: Node, key: str) -> bool:
-    return type(node) is Mapping and any(
-        type(k) is Scalar and k.value == key for k, _ in node.entries
-    )
+    if type(node) is Mapping:
+        for key_node, _ in node.entries:  # (a loop: for every note, and quicker than any())
+            if type(key_node) is Scalar and key_node.value == key:
+                return True
+    return False
 
 
 def _custom(
