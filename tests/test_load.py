@@ -17,8 +17,8 @@ from generate import generate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from deckgen import apkg, source
 from deckgen import load as load_module
-from deckgen import source
 from deckgen.apkg import guid_for
 from deckgen.cli import main
 from deckgen.load import CACHE_DIR, Loaded, load
@@ -177,6 +177,19 @@ def test_a_damaged_cache_is_read_again_from_the_files(
 @given(st.text(max_size=30), st.text(max_size=30))
 def test_guids_are_genankis(key: str, note_id: str) -> None:
     assert guid_for(key, note_id) == genanki.guid_for(key, note_id)
+
+
+@pytest.mark.parametrize(
+    "number",
+    [0, 1, 90, 91, 8280, 8281, 2**64 - 1] + [91**k + d for k in range(2, 10) for d in (-1, 0, 1)],
+)
+def test_base91_writes_a_number_as_genanki_does(number: int) -> None:
+    """Digits that a GUID's hash seldom gives: zeros in the lead, the largest number."""
+    digits, left = [], number
+    while left > 0:  # genanki's loop
+        left, digit = divmod(left, 91)
+        digits.append(apkg._BASE91[digit])
+    assert apkg.base91(number) == "".join(reversed(digits))
 
 
 def test_every_file_is_read_once_whatever_it_holds(

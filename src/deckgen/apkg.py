@@ -103,7 +103,7 @@ _BASE91 = (
 )
 
 
-# Two base-91 digits at a time: half the steps for each GUID.
+# Two base-91 digits at a time: a GUID's ten digits are five of these.
 _PAIRS = [high + low for high in _BASE91 for low in _BASE91]
 
 
@@ -111,13 +111,18 @@ def guid_for(*values: str) -> str:
     """Anki's style of GUID for some values: the first 8 bytes of their SHA-256, in base 91
     (the same as genanki's `guid_for`, so GUIDs stay what they were)."""
     digest = hashlib.sha256("__".join(values).encode("utf-8")).digest()
-    number = int.from_bytes(digest[:8], "big")
-    pairs = []
-    while number:
-        number, pair = divmod(number, 91 * 91)
-        pairs.append(_PAIRS[pair])
-    text = "".join(reversed(pairs))
-    return text[1:] if text[:1] == _BASE91[0] else text  # no leading zero digit
+    return base91(int.from_bytes(digest[:8], "big"))
+
+
+def base91(number: int) -> str:
+    """A number below 2**64 in Anki's base 91, without leading zero digits (0 is "")."""
+    # Ten digits at most (91**10 > 2**64): five pairs of them.
+    number, fifth = divmod(number, 91 * 91)
+    number, fourth = divmod(number, 91 * 91)
+    number, third = divmod(number, 91 * 91)
+    first, second = divmod(number, 91 * 91)
+    pairs = _PAIRS[first] + _PAIRS[second] + _PAIRS[third] + _PAIRS[fourth] + _PAIRS[fifth]
+    return pairs.lstrip(_BASE91[0])
 
 
 def deck_json(deck_id: int, name: str, description: str = "") -> dict[str, Any]:
