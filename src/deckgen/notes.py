@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar, NamedTuple, TypeAlias
+from typing import NamedTuple, TypeAlias
 
 
 class Domain(NamedTuple):
@@ -28,36 +27,42 @@ class Domain(NamedTuple):
         return f"{deck_name}::{below}" if below else deck_name
 
 
-@dataclass(frozen=True, kw_only=True)
-class NoteBase:
-    """What every note has: a permanent id, a domain, tags and optional extra text."""
+# Each kind of note is an immutable tuple of named fields (a tenth of the time of a frozen
+# dataclass to make, for each note of a deck; made by keyword). What every note has: a
+# permanent id, a domain, tags, optional extra text, and a GUID only if it was kept from
+# Anki for a note added there (else it is made from the id); each kind's own fields come
+# first, as they have no default.
 
-    kind: ClassVar[str]
+
+class Fact(NamedTuple):
+    """A statement with cloze deletions on its key terms."""
 
     id: str
     domain: Domain
+    text: str
     tags: tuple[str, ...] = ()
     extra: str = ""
-    guid: str | None = None  # kept from Anki for a note added there; else made from the id
+    guid: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "fact"
 
 
-@dataclass(frozen=True, kw_only=True)
-class Fact(NoteBase):
-    """A statement with cloze deletions on its key terms."""
-
-    kind: ClassVar[str] = "fact"
-
-    text: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Trap(NoteBase):
+class Trap(NamedTuple):
     """A tempting wrong belief and what is actually true."""
 
-    kind: ClassVar[str] = "trap"
-
+    id: str
+    domain: Domain
     trap: str
     reality: str
+    tags: tuple[str, ...] = ()
+    extra: str = ""
+    guid: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "trap"
 
 
 class PairItem(NamedTuple):
@@ -67,37 +72,55 @@ class PairItem(NamedTuple):
     means: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class Pair(NoteBase):
+class Pair(NamedTuple):
     """Two or three things that are easy to confuse, and what tells them apart."""
 
-    kind: ClassVar[str] = "pair"
-
+    id: str
+    domain: Domain
     items: tuple[PairItem, ...]
     difference: str
+    tags: tuple[str, ...] = ()
+    extra: str = ""
+    guid: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "pair"
 
 
-@dataclass(frozen=True, kw_only=True)
-class Scenario(NoteBase):
+class Scenario(NamedTuple):
     """An exam-style situation, its answer, and the tempting distractor with why it is wrong."""
 
-    kind: ClassVar[str] = "scenario"
-
+    id: str
+    domain: Domain
     scenario: str
     answer: str
     distractor: str
     why_not: str
+    tags: tuple[str, ...] = ()
+    extra: str = ""
+    guid: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "scenario"
 
 
-@dataclass(frozen=True, kw_only=True)
-class Custom(NoteBase):
+class Custom(NamedTuple):
     """A note of a type the deck declares: its text for each of the type's fields that it
     fills, by field name, as written (Markdown, or HTML for a type that holds HTML)."""
 
-    kind: ClassVar[str] = "custom"
-
+    id: str
+    domain: Domain
     type: str  # the key of its note type (NoteType.kind)
     values: tuple[tuple[str, str], ...]
+    tags: tuple[str, ...] = ()
+    extra: str = ""
+    guid: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "custom"
 
 
 Note: TypeAlias = Fact | Trap | Pair | Scenario | Custom
