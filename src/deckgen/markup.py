@@ -166,27 +166,28 @@ def _inline(text: str) -> str | None:
         active.append(mark)
         if len(active) > 2:
             return None
-    tags: dict[int, str] = {}  # where an emphasis mark becomes a tag
+    # What becomes a tag: each code span (its content kept), then the emphasis, in order.
+    edits = [(start, end, "code", text[c_start:c_end]) for start, c_start, c_end, end in spans]
     if active:
-        if len(active) != 2 or not _emphasis(text, active[0].start(), active[1].start()):
+        opener, closer = active[0].start(), active[-1].start()
+        if len(active) != 2 or not _emphasis(text, opener, closer):
             return None
-        tags = {active[0].start(): "<em>", active[1].start(): "</em>"}
+        emphasis = [(opener, opener + 1, "<em>", ""), (closer, closer + 1, "</em>", "")]
+        edits = sorted(edits + emphasis) if edits else emphasis
+    # (Most text has nothing to escape: then its pieces are not looked through again.)
+    escaped = escape if "&" in text or "<" in text or ">" in text or '"' in text else str
     out: list[str] = []
     done = 0
-    edits = sorted(
-        [(start, end, "code", text[c_start:c_end]) for start, c_start, c_end, end in spans]
-        + [(at, at + 1, tag, "") for at, tag in tags.items()]
-    )
     for start, end, what, content in edits:
-        out.append(escape(text[done:start]))
+        out.append(escaped(text[done:start]))
         if what == "code":
             if content.startswith(" ") and content.endswith(" ") and content.strip():
                 content = content[1:-1]
-            out += ["<code>", escape(content), "</code>"]
+            out += ["<code>", escaped(content), "</code>"]
         else:
             out.append(what)
         done = end
-    out.append(escape(text[done:]))
+    out.append(escaped(text[done:]))
     return "".join(out)
 
 
