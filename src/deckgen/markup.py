@@ -111,7 +111,9 @@ def to_html(text: str, pictures: bool = True) -> str:
         return ""
     text = text.strip()
     plain = (
-        not _MARKUP.search(text)
+        "\\" not in text
+        # (Printable text has none of _MARKUP's other characters: a quicker test.)
+        and (text.isprintable() or not _MARKUP.search(text))
         and not _LIST_START.match(text)
         and "![" not in text
         and not text.startswith(("```", "~~~"))  # a block of code, however short
