@@ -8,11 +8,14 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import write_notes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deckgen import diagnostics, files, lock, media, source, validate
 from deckgen import load as load_module
@@ -53,6 +56,28 @@ def test_a_line_past_its_length(tmp_path: Path) -> None:
         " span lines) [too-long]\n"
         f"{folder}: 1 error; nothing written\n",
     )
+
+
+# Pieces of text: runs of characters, and each line break str.splitlines knows.
+_LINE_PIECES = st.lists(
+    st.one_of(
+        st.integers(0, 30).map("a".__mul__),
+        st.sampled_from(["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "é"]),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=1500, derandomize=True)
+@given(_LINE_PIECES, st.integers(2, 24))
+def test_the_longest_line_is_found_as_measuring_every_line_finds_it(text: str, most: int) -> None:
+    """The line-length bound looks at a few places of a text, and measures its lines only
+    where one of them has no "\n": the same line as measuring every line, whatever the
+    line breaks and the bound."""
+    with mock.patch.object(files, "MAX_LINE", most):
+        lines = text.splitlines()
+        measured = next((n for n, line in enumerate(lines, 1) if len(line) > most), None)
+        assert files.first_long_line(text) == measured
 
 
 @pytest.mark.parametrize(

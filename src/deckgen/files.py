@@ -155,12 +155,24 @@ def _decode(data: bytes, shown_as: str) -> tuple[str | None, list[Diagnostic]]:
             f"not UTF-8: byte 0x{data[error.start]:02x} cannot be decoded; save the file as UTF-8"
         )
         return None, [Diagnostic(shown_as, position, "encoding", message)]
-    lines = text.splitlines()  # at every line break YAML knows, and a few more
-    if lines and max(map(len, lines)) > MAX_LINE:
-        number = next(n for n, line in enumerate(lines, 1) if len(line) > MAX_LINE)
+    number = first_long_line(text)
+    if number is not None:
         message = f"a line of over {MAX_LINE:,} characters: break it (YAML text can span lines)"
         return None, [Diagnostic(shown_as, Position(number, MAX_LINE + 1), "too-long", message)]
     return text, []
+
+
+def first_long_line(text: str) -> int | None:
+    """The number of the first line of over MAX_LINE characters, if any (lines broken at
+    every break YAML knows, and a few more: as str.splitlines breaks them)."""
+    # Such a line holds the whole of one of the pieces of half that length the text is cut
+    # into, and no line break: if each piece has a "\n" (as a rule), there is none.
+    step = MAX_LINE // 2
+    pieces = range(0, len(text) - step + 1, step)
+    if all(text.find("\n", start, start + step) >= 0 for start in pieces):
+        return None
+    lines = text.splitlines()
+    return next((n for n, line in enumerate(lines, 1) if len(line) > MAX_LINE), None)
 
 
 _MARKERS = ("<" * 7, "=" * 7, ">" * 7, "|" * 7)
