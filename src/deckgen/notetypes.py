@@ -204,6 +204,20 @@ class NoteType:
 
         return cards_of(self)(note)
 
+    def card_rule(self) -> Callable[[Note], list[int]]:
+        """`card_ords`, for the many notes of this type (a declared type's rule found once)."""
+        if not self.declared:
+            return self.card_ords
+        from deckgen.declared import cards_of
+
+        rule = cards_of(self)
+
+        def ords(note: Note) -> list[int]:
+            assert isinstance(note, Custom)
+            return rule(note)
+
+        return ords
+
 
 _CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::", re.IGNORECASE)
 

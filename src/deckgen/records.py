@@ -11,7 +11,7 @@ import pickle
 import re
 import struct
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -149,15 +149,19 @@ def guid(deck_key: str, note_id: str) -> str:
     return guid_for(deck_key, note_id)
 
 
+_Alike = tuple[NoteType, tuple[str, ...], str, int, list[int], Callable[[Note], list[int]]]
+
+
 def records_of(
     deck_key: str, deck_name: str, notes: Iterable[Note], note_types: Mapping[str, NoteType]
 ) -> list[Record]:
     """Notes as Anki will store them, in a deck of that key and name. What many notes
     share (their subdeck, card numbers, tags) is made once and shared."""
     shared: dict[object, Any] = {}
-    # What every note of a domain and kind shares: its note type, tags and subdeck, and
-    # which of its fields are written by a user and which carries the fingerprint.
-    alike: dict[tuple[str, str], tuple[NoteType, tuple[str, ...], str, int, list[int]]] = {}
+    # What every note of a domain and kind shares: its note type, tags and subdeck, which
+    # of its fields are written by a user and which carries the fingerprint, and the rule
+    # of its cards.
+    alike: dict[tuple[str, str], _Alike] = {}
     made = []
     for note in notes:
         domain, kind = note.domain.key, kind_of(note)
@@ -170,10 +174,11 @@ def records_of(
             # has no field of deckgen's to carry one).
             own_tags = () if note_type.declared else _own_tags(domain, kind)
             marked = -1 if note_type.declared else names.index(FINGERPRINTED)
-            alike[domain, kind] = (note_type, own_tags, subdeck, marked, written)
-        note_type, own, subdeck, marked, written = alike[domain, kind]
+            card_ords = note_type.card_rule()
+            alike[domain, kind] = (note_type, own_tags, subdeck, marked, written, card_ords)
+        note_type, own, subdeck, marked, written, card_ords = alike[domain, kind]
         tags = (*own, *note.tags) if note.tags else own
-        ords = tuple(note_type.card_ords(note))
+        ords = tuple(card_ords(note))
         values = note_type.values(note)
         if marked >= 0:
             values[marked] += Fingerprint.mark([values[i] for i in written], note.tags)
