@@ -492,6 +492,47 @@ def test_a_taken_id_is_numbered_as_trying_every_number_would(
             plain.add(expected)
 
 
+@settings(max_examples=500, derandomize=True)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(
+                [
+                    "<img src='a.png'>",
+                    '<IMG alt="" SRC="b b.jpg">',
+                    "<i>x</i>",
+                    "<!--c-->",
+                    "<code>",
+                    "[sound:s.mp3]",
+                    "[SOUND:t.ogg]",
+                    "[",
+                    "<",
+                    "i",
+                    "text",
+                    "src=",
+                ]
+            ),
+            max_size=6,
+        ).map("".join),
+        max_size=4,
+    )
+)
+def test_the_files_notes_show_are_found_as_looking_through_every_field_finds_them(
+    fields: list[str],
+) -> None:
+    """`_media_names` passes over fields that cannot show a file without looking through
+    them: what it finds is what looking through every field it would find finds."""
+    from deckgen import bring, exported
+
+    note = exported.ExportedNote("g", 1, 1, tuple(fields), (), frozenset({"Deck"}))
+    names: dict[str, None] = {}
+    for value in fields:
+        if "<" in value or "[sound:" in value:
+            for match in bring._MEDIA.finditer(value):
+                names[match.group(1) or match.group(2)] = None
+    assert bring._media_names([note]) == list(names)
+
+
 def test_pictures_a_build_gave_one_name_come_back_as_files_of_their_own(tmp_path: Path) -> None:
     """Three pictures named alike in their folders (`a/diagram.png`, `b/diagram.png`, and
     `c/Diagram.png`, one name on a file system that ignores case), each its own bytes:

@@ -432,6 +432,8 @@ def _media_names(notes: Iterable[exported.ExportedNote]) -> list[str]:
         for value in note.fields:
             if "<" not in value and "[sound:" not in value:  # (neither a picture nor a sound)
                 continue
+            if "<i" not in value and "<I" not in value and "[" not in value:
+                continue  # (what _MEDIA finds starts so: most HTML here is <code>, <em>)
             for match in _MEDIA.finditer(value):
                 names[match.group(1) or match.group(2)] = None
     return list(names)
