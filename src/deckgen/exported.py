@@ -154,6 +154,7 @@ def media(path: Path, wanted: Mapping[str, Path]) -> dict[str, Path]:
     from deckgen.media import MAX_BYTES
 
     found: dict[str, Path] = {}
+    folders: set[Path] = set()  # made already (a deck's thousands of files go in a few)
     try:
         with _open(path) as file, zipfile.ZipFile(file) as archive:
             names = set(archive.namelist())
@@ -173,7 +174,9 @@ def media(path: Path, wanted: Mapping[str, Path]) -> dict[str, Path]:
                 if len(data) > MAX_BYTES:
                     continue  # past the bound: the note that shows it says so at build
                 target = wanted[name]
-                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.parent not in folders:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    folders.add(target.parent)
                 target.write_bytes(data)
                 found[name] = target
     except zipfile.BadZipFile:
