@@ -259,9 +259,12 @@ class Taken(set[str]):
         return f"{base}-{number}"
 
 
+_CLOZE_MARKUP = re.compile(r"\{\{c\d+::|::[^}]*\}\}|\}\}")  # what a slug leaves out of a cloze
+
+
 def slug_for(text: str, kind: str, taken: Taken) -> str:
     """A note id from its text: its first words, lower case, unique in the deck."""
-    plain = re.sub(r"\{\{c\d+::|::[^}]*\}\}|\}\}", " ", text)
+    plain = _CLOZE_MARKUP.sub(" ", text)
     words = words_of(plain)
     base = ""
     for word in words:

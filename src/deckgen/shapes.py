@@ -342,7 +342,10 @@ def words_of(text: str) -> list[str]:
     """A text's words as a slug has them: lower case, letters with an ASCII form (`café`
     -> `cafe`) and digits."""
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.findall(r"[a-z0-9]+", plain.lower())
+    return _WORD.findall(plain.lower())
+
+
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 def slug_of(text: str, most: int) -> str:
