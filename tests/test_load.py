@@ -254,24 +254,25 @@ def test_a_second_run_reads_every_file_from_the_cache(big: Path, tmp_path: Path)
     assert (index.read_bytes(), index.stat().st_mtime_ns) == first  # nothing new to keep
 
 
-@pytest.mark.parametrize("named_first", [True, False], ids=["guid-first", "id-first"])
-def test_a_guid_that_is_the_one_made_for_another_id_is_an_error(
-    tmp_path: Path, named_first: bool
-) -> None:
+@pytest.mark.parametrize("order", ["guid-first", "id-first", "one-file"])
+def test_a_guid_that_is_the_one_made_for_another_id_is_an_error(tmp_path: Path, order: str) -> None:
     """A note naming as its own GUID the one deckgen makes for another note's id (two
-    notes Anki would take for one): an error at the GUID, whichever file is read first
-    (the GUIDs made for the ids are made as the files come)."""
+    notes Anki would take for one): an error at the GUID, whichever file is read first,
+    or in one file (the GUIDs made for the ids are made as the files come, those of a
+    file with a GUID of its own where it is read)."""
     named = (
         f'- id: brought\n  guid: "{guid_for("test-deck", "made-here")}"\n  fact: A {{{{c1::b}}}}\n'
     )
     made = "- id: made-here\n  fact: The {{c1::made}} one\n"
     files = {"mlops.yaml": named, "general.yaml": made}
-    if not named_first:
+    if order == "id-first":
         files = {"mlops.yaml": made, "general.yaml": named}
+    elif order == "one-file":
+        files = {"mlops.yaml": named + made}
     notes = write_notes(tmp_path / "notes", files)
     loaded = load(notes, cache=False)
     assert loaded.deck is None
-    where = "mlops.yaml:2:9" if named_first else "general.yaml:2:9"
+    where = "general.yaml:2:9" if order == "id-first" else "mlops.yaml:2:9"
     assert [f"{Path(p.path).name}:{p.position.line}:{p.position.col}" for p in loaded.problems] == [
         where
     ]

@@ -160,6 +160,7 @@ class _Ids:
         if not self.guids:
             return
         ids = self.first if not self.made else (note_id for note_id, _, _ in result.ids)
+        self.made.update(result.made_guids)  # (those made where the file was read)
         for note_id in ids:
             if note_id not in self.made:
                 self.made[note_id] = guid(self.deck_key, note_id)
@@ -279,7 +280,7 @@ def _file(
     if not has_errors(checked.problems):
         made = records_of(header.key, header.name, checked.notes, header.note_types)
     return FileResult.of(
-        str(path), checked.ids, made, checked.problems, checked.guids, pictures.used()
+        str(path), checked.ids, made, checked.problems, checked.guids, pictures.used(), header.key
     )
 
 

@@ -229,6 +229,9 @@ class FileResult(NamedTuple):
     counts: tuple[tuple[str, str, int, int], ...]  # domain, kind, notes, cards
     problems: tuple[Diagnostic, ...]
     pictures: tuple[Picture, ...]  # that its notes show, each once
+    # Of a file where a note names its own GUID: the GUID deckgen makes for each note's
+    # id (its record's, unless it names its own), to tell a GUID named twice.
+    made_guids: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(
@@ -239,6 +242,7 @@ class FileResult(NamedTuple):
         problems: Iterable[Diagnostic],
         guids: Iterable[tuple[str, Position]] = (),
         pictures: tuple[Picture, ...] = (),
+        deck_key: str = "",
     ) -> FileResult:
         counts: dict[tuple[str, str], list[int]] = {}
         for record in records:
@@ -249,7 +253,13 @@ class FileResult(NamedTuple):
         places = tuple((note_id, *position) for note_id, position in ids)
         own = tuple((guid, *position) for guid, position in guids)
         stamps = tuple((r.note_id, r.kind, r.domain, r.digest) for r in records)
-        return cls(path, places, own, pack(records), stamps, by_kind, tuple(problems), pictures)
+        named = {guid for guid, _, _ in own}
+        made = tuple(
+            (r.note_id, guid(deck_key, r.note_id) if r.guid in named else r.guid)
+            for r in (records if named else ())
+        )
+        packed = pack(records)
+        return cls(path, places, own, packed, stamps, by_kind, tuple(problems), pictures, made)
 
 
 def pack(records: Sequence[Record]) -> bytes:
