@@ -273,14 +273,20 @@ def _file(
     would hold): what it holds, whatever the other files hold."""
     parsed, problems = read(path, str(path), text)
     if parsed is None:
-        return FileResult.of(str(path), (), (), problems)
+        return FileResult.of(str(path), (), (), problems, deck_key=header.key)
     pictures = Pictures(notes_dir, path)
     checked = check_notes(parsed, domain, header.tags, pictures, header.note_types)
     made: list[Record] = []
     if not has_errors(checked.problems):
         made = records_of(header.key, header.name, checked.notes, header.note_types)
     return FileResult.of(
-        str(path), checked.ids, made, checked.problems, checked.guids, pictures.used(), header.key
+        str(path),
+        checked.ids,
+        made,
+        checked.problems,
+        checked.guids,
+        pictures.used(),
+        deck_key=header.key,
     )
 
 

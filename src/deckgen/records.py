@@ -242,7 +242,8 @@ class FileResult(NamedTuple):
         problems: Iterable[Diagnostic],
         guids: Iterable[tuple[str, Position]] = (),
         pictures: tuple[Picture, ...] = (),
-        deck_key: str = "",
+        *,
+        deck_key: str,
     ) -> FileResult:
         counts: dict[tuple[str, str], list[int]] = {}
         for record in records:
