@@ -410,10 +410,19 @@ def test_a_large_deck_comes_in_alike_in_one_process_and_in_one_per_core(
             assert given.finish() == parsed.finish()
 
 
-def test_a_damaged_picture_ends_it_with_nothing_written(tmp_path: Path) -> None:
-    """The media are written while the notes are converted (a thread beside them): a
-    picture whose bytes are damaged in the package ends the command there, exit 1, and
-    what was written before (the folders, other media) is gone again."""
+@pytest.mark.parametrize("processes", [False, True], ids=["in-a-thread", "in-a-process"])
+def test_a_damaged_picture_ends_it_with_nothing_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, processes: bool
+) -> None:
+    """The media are written while the notes are converted (in one of the processes that
+    convert, or a thread beside them for a small deck): a picture whose bytes are damaged
+    in the package ends the command there, exit 1, and what was written before (the
+    folders, other media) is gone again."""
+    from deckgen.fromanki import Converter
+
+    monkeypatch.setattr(Converter, "MANY", 1 if processes else Converter.MANY)
+    if processes:  # (no thread then)
+        monkeypatch.setattr("deckgen.bring._Alongside", None)
     col = _collection(tmp_path / "original.anki2")
     exported = _export(col, tmp_path / "export.apkg", scheduling=False)
     col.close()

@@ -14,6 +14,7 @@ cleans it. Scheduling, reviews, flags and suspensions stay in the collection.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import functools
 import html
@@ -112,14 +113,16 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     existed = folder.is_dir()
     made = made_folders([folder / "deck.yaml"])
     written: dict[Path, bytes] = {}
-    media: _Alongside | None = None
+    media: _Beside | None = None
     try:
         for path in reversed(made):
             path.mkdir()
         with Converter(pictures, sum(len(note.fields) for note in notes)) as converter:
-            # The media written while the notes are converted (in the processes the
-            # converter has started already: none is started while this thread runs).
-            media = _Alongside(exported.media, package, targets)
+            # The media written while the notes are converted: first of the converter's
+            # work, while this process gives the notes their ids (in a thread, if the
+            # converter has no processes; they are started already: none is started
+            # while a thread runs).
+            media = _Beside(converter, exported.media, package, targets)
             ids = _ids(notes, named)
             by_domain, notices, kept_tags, html_types = _notes_yaml_by_domain(
                 notes, named, ids, declared, converter, key, lambda n: domains[_deck_of(n, top)][0]
@@ -163,6 +166,30 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
     brought.files = sorted(p for p in [*written, *schemas] if p.parent == folder)
     brought.notes = len(notes)
     return brought
+
+
+class _Beside:
+    """A function run beside the notes' conversion: in one of the converter's processes,
+    where it has them (its work then runs on a core of its own, not in this process, whose
+    interpreter the conversion keeps busy), else in a thread; what it raises, raised
+    again by `result`."""
+
+    def __init__(self, converter: Converter, function: Callable[..., object], *args: object):
+        self.future = converter.submit(function, *args)
+        self.thread = _Alongside(function, *args) if self.future is None else None
+
+    def result(self) -> None:
+        if self.future is not None:
+            self.future.result()
+        elif self.thread is not None:
+            self.thread.result()
+
+    def join(self) -> None:
+        """Wait for it to end, whatever the end."""
+        if self.future is not None:
+            concurrent.futures.wait([self.future])
+        elif self.thread is not None:
+            self.thread.join()
 
 
 class _Alongside(threading.Thread):

@@ -146,6 +146,10 @@ class Converter:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
 
+    def submit(self, function: Callable[..., R], *args: object) -> Future[R] | None:
+        """`function(*args)` run in one of the processes, if there are any (None if not)."""
+        return self.pool.submit(function, *args) if self.pool is not None else None
+
     def all(
         self, values: list[str], pictures: bool = True
     ) -> Generator[Converted | None, None, None]:
