@@ -172,3 +172,78 @@ def test_a_picture_path_with_a_space_outside_angle_brackets_is_a_warning_with_th
     mlops.write_text(mlops.read_text() + f"- id: in-code\n  trap: '{in_code}'\n  reality: r\n")
     result = CliRunner().invoke(main, ["check", str(notes)])
     assert result.stderr.count("[picture-space]") == 1  # code is text, meant as it is
+
+
+SVG_HEAD = b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+
+
+def test_an_svg_that_runs_a_script_is_refused_and_nothing_written(notes: Path) -> None:
+    """A card shows an SVG with <img>, where no script runs; but the file goes with every
+    copy of a shared deck, and opened on its own it would run one: refused at the note
+    that shows it, exit 1, no package and no lock."""
+    (notes / "pictures" / "canary.svg").write_bytes(
+        SVG_HEAD + b'<rect width="4" height="4"/><script>fetch("https://x.example")</script></svg>'
+    )
+    out = notes.parent / "dist" / "deck.apkg"
+    result = CliRunner().invoke(main, ["build", str(notes), "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"{notes / 'mlops.yaml'}:5:44: error: 'pictures/canary.svg' holds a <script> element,"
+        " which runs a script or loads a page; a card would show it as a picture, where none"
+        " runs, but the file goes with every copy of the deck: take it out, or save the"
+        f" picture as PNG [picture-script]\n{notes}: 1 error; nothing written\n"
+    )
+    assert not out.exists() and not (notes / "deck.lock").exists()
+
+
+@pytest.mark.parametrize(
+    ("svg", "found"),
+    [
+        (b"<script>alert(1)</script>", "holds a <script> element"),
+        (b'<rect onclick="alert(1)"/>', "has an 'onclick' attribute"),
+        (b'<g><set attributeName="onmouseover" to="alert(1)"/></g>', "'attributeName'"),
+        (b'<a xlink:href=" &#x6A;ava&#9;script:alert(1)"><rect/></a>', "a link (href)"),
+        (b'<a><set attributeName="href" to="JavaScript:alert(1)"/></a>', "a link (to)"),
+        (b'<animate attributeName="href" values="#a;javascript:x()"/>', "a link (values)"),
+        (b'<a href="data:text/html,&lt;script&gt;x()&lt;/script&gt;"><rect/></a>', "a link"),
+        (
+            b'<foreignObject><iframe xmlns="http://www.w3.org/1999/xhtml" src="x"/>'
+            b"</foreignObject>",
+            "holds a <iframe> element",
+        ),
+        (b"<rect>", "is not a well-formed SVG"),
+    ],
+)
+def test_what_in_an_svg_runs_a_script_is_found(svg: bytes, found: str) -> None:
+    from deckgen.media import svg_problem
+
+    problem = svg_problem(SVG_HEAD + svg + b"</svg>")
+    assert problem is not None and found in problem
+
+
+def test_an_svg_of_drawing_programs_ships() -> None:
+    """What drawing programs write (their own namespaces, an embedded raster picture, a
+    link to a page, text in a foreignObject, words like 'metadata:') is no script."""
+    from deckgen.media import svg_problem
+
+    svg = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- Created with Inkscape -->\n'
+        b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+        b' xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" width="40"'
+        b' height="40" inkscape:label="metadata: the chart" viewBox="0 0 40 40">'
+        b'<style>.a { fill: url(#g); }</style><image xlink:href="data:image/png;base64,iVBO"/>'
+        b'<a href="https://example.org/docs"><text x="1" y="9">docs</text></a>'
+        b'<foreignObject width="40" height="20"><div xmlns="http://www.w3.org/1999/xhtml">'
+        b'text</div></foreignObject><path d="M0 0L4 4" opacity="0.5"/></svg>'
+    )
+    assert svg_problem(svg) is None
+
+
+def test_an_svg_whose_entities_multiply_is_refused_at_once() -> None:
+    from deckgen.media import svg_problem
+
+    entities = "".join(f'<!ENTITY e{n} "{("&e" + str(n - 1) + ";") * 10}">' for n in range(1, 10))
+    svg = f'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY e0 "lol">{entities}]>'
+    svg += '<svg xmlns="http://www.w3.org/2000/svg"><text>&e9;</text></svg>'
+    problem = svg_problem(svg.encode())
+    assert problem is not None and "amplification" in problem

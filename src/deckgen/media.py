@@ -14,9 +14,12 @@ import re
 import stat
 import unicodedata
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from deckgen.files import read_bytes
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 MAX_BYTES = 5 * 2**20  # a picture: Anki syncs no file over 100 MiB, and a card loads fast
 MAX_PICTURES = 10_000  # in a deck
@@ -136,6 +139,10 @@ class Pictures:
                 f"'{src}' is not a PNG, JPEG, GIF, WebP or SVG picture (told by its bytes,"
                 " not its name)",
             )
+        if kind == "svg":
+            problem = svg_problem(data)
+            if problem is not None:
+                return Refusal("picture-script", f"'{src}' {problem}")
         digest = hashlib.sha256(data).hexdigest()
         return Picture(f"{_stem(path)}.{digest[:8]}.{kind}", str(path), digest)
 
@@ -157,6 +164,68 @@ def _format(data: bytes) -> str | None:
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith((b"<svg", b"<?xml", b"<!--", b"<!DOCTYPE svg")) and b"<svg" in head:
         return "svg"
+    return None
+
+
+# What in an SVG runs a script, or loads a document that may, when the file is opened on
+# its own (a card shows a picture with <img>, where nothing runs; but a shared deck carries
+# the file): these elements, an `on...` attribute (or an animation of one), and a
+# javascript:, vbscript: or data: URL other than a picture's in any attribute, at its
+# start or after a `;`, `=`, `(` or `,` (an animation's `values` can set a link's).
+_SCRIPTING = frozenset(
+    {"script", "handler", "listener", "iframe", "frame", "embed", "object", "applet"}
+)
+_URL_SCHEMES = re.compile(r"(?:^|[;=(,])(?:javascript|vbscript|data(?!:image/)):", re.IGNORECASE)
+_INVISIBLE = re.compile(r"[\x00-\x20\x7f]+")  # (what browsers drop from a URL, and spaces)
+
+
+def svg_problem(data: bytes) -> str | None:
+    """Why an SVG picture cannot ship in a deck, if it cannot: it is not well-formed XML
+    (nothing shows it then), or something in it runs a script."""
+    from xml.etree import ElementTree
+
+    # (expat: no external entity is ever loaded, and entities that multiply are refused.)
+    parser: ElementTree.XMLPullParser[ElementTree.Element] = ElementTree.XMLPullParser(
+        events=("start", "pi")
+    )
+    try:
+        parser.feed(data)
+        parser.close()
+        for found in parser.read_events():  # (an error of the XML, raised where it stands)
+            event, element = found[0], found[-1]
+            assert isinstance(element, ElementTree.Element)
+            problem = _scripting(element) if event == "start" else _stylesheet(element)
+            if problem is not None:
+                return (
+                    f"{problem}; a card would show it as a picture, where none runs, but the"
+                    " file goes with every copy of the deck: take it out, or save the"
+                    " picture as PNG"
+                )
+    except ElementTree.ParseError as error:
+        return f"is not a well-formed SVG ({error}): save it again from the program that drew it"
+    return None
+
+
+def _stylesheet(instruction: Element) -> str | None:
+    """What a processing instruction of an SVG loads that may run a script, if anything."""
+    if (instruction.text or "").startswith("xml-stylesheet"):
+        return "asks for a stylesheet (xml-stylesheet), which may run a script"
+    return None
+
+
+def _scripting(element: Element) -> str | None:
+    """What in an element of an SVG runs a script, if anything."""
+    name = element.tag.rpartition("}")[2]
+    if name.lower() in _SCRIPTING:
+        return f"holds a <{name}> element, which runs a script or loads a page"
+    for attribute, value in element.attrib.items():
+        attribute = attribute.rpartition("}")[2]
+        if attribute.lower().startswith("on") or (
+            attribute == "attributeName" and value.strip().lower().startswith("on")
+        ):
+            return f"has an '{attribute}' attribute, which runs a script"
+        if _URL_SCHEMES.search(_INVISIBLE.sub("", value)):
+            return f"has a link ({attribute}) to a script or a document other than a picture"
     return None
 
 
