@@ -311,10 +311,11 @@ def test_the_first_note_of_a_declared_type_brings_its_stylesheet(tmp_path: Path)
 
 
 def test_a_picture_served_runs_no_script_even_opened_on_its_own(tmp_path: Path) -> None:
-    """An SVG picture with a script in it: the page shows it as a picture (no script runs
-    there); served at its own address, it is sandboxed, so none runs there either."""
+    """An SVG picture: the page shows it as a picture (no script runs there); served at its
+    own address, it is sandboxed, so none would run there either (an SVG that holds a
+    script is refused by the check; this holds whatever the check lets by)."""
     notes = _notes(tmp_path)
-    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><rect width="4" height="4"/></svg>'
     (notes / "drawn.svg").write_bytes(svg)
     mlops = notes / "mlops.yaml"
     mlops.write_text(
