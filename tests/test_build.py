@@ -266,3 +266,30 @@ def test_a_package_is_never_written_over_a_file_that_is_not_one(tmp_path: Path, 
     for _ in range(2):  # written, then replaced
         result = CliRunner().invoke(main, ["build", str(folder), "-o", str(package)])
         assert result.exit_code == 0, result.output
+
+
+def test_a_lock_that_cannot_be_written_leaves_the_package_as_it_was(
+    notes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new lock is written while the package is made, and each is put in place only
+    once both are written: a lock that cannot be written (a full disk, say) leaves the
+    package and the lock as they were, exit 1."""
+    from deckgen import lock
+
+    out = tmp_path / "deck.apkg"
+    assert CliRunner().invoke(main, ["build", str(notes), "-o", str(out)]).exit_code == 0
+    before = out.read_bytes(), (notes / "deck.lock").read_bytes()
+    mlops = notes / "mlops.yaml"
+    mlops.write_text(mlops.read_text(encoding="utf-8").replace("KS", "K-S", 1), encoding="utf-8")
+
+    def full(path: Path, content: lock.Lock) -> None:
+        path.write_text("half a lo", encoding="utf-8")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(lock, "write_text", full)
+    result = CliRunner().invoke(main, ["build", str(notes), "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "No space left on device" in result.output
+    assert (out.read_bytes(), (notes / "deck.lock").read_bytes()) == before
+    assert sorted(p.name for p in notes.iterdir() if p.name.startswith(".")) == []
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".deck")) == []

@@ -215,27 +215,61 @@ def write(
 
     With `check_reproducible_at`, the package is first made again at that time, from the
     new lock, and nothing is written unless the two are the same bytes."""
-    with replacing(out) as partial:
-        if streamed is not None and build.note_types == streamed.note_types:
-            streamed.finish(build, partial)
-        else:
-            package.write(build.deck, build.revision, partial, build.note_types)
-        if check_reproducible_at is not None:
-            again = revise(
-                build.deck,
-                build.revision.lock,
-                check_reproducible_at,
-                build.note_types,
-                drop_retired=build.options.drop_retired,
-            )
-            with scratch_dir() as work:
-                package.write(build.deck, again, work / "again.apkg", build.note_types)
-                same = again.lock == build.revision.lock and _same_bytes(
-                    partial, work / "again.apkg"
-                )
-            if not same:
-                raise NotReproducible("two builds from the same notes and lock differ")
-    lock.write(build.lock_path, build.revision.lock)
+    # The new lock's text is written beside the old one while the package is made (its
+    # lines are the interpreter's work, the package's indexes and deflating are not), and
+    # put in its place once the package is in its own.
+    with replacing(build.lock_path) as lock_partial:
+        text = _Written(lock.write_text, lock_partial, build.revision.lock)
+        try:
+            with replacing(out) as partial:
+                if streamed is not None and build.note_types == streamed.note_types:
+                    streamed.finish(build, partial)
+                else:
+                    package.write(build.deck, build.revision, partial, build.note_types)
+                if check_reproducible_at is not None:
+                    _check_reproducible(build, partial, check_reproducible_at)
+                text.result()
+        finally:
+            text.join()
+
+
+def _check_reproducible(build: Build, written: Path, at: int) -> None:
+    """NotReproducible unless the package made again at time `at`, from the new lock, is
+    the same bytes as `written`."""
+    again = revise(
+        build.deck,
+        build.revision.lock,
+        at,
+        build.note_types,
+        drop_retired=build.options.drop_retired,
+    )
+    with scratch_dir() as work:
+        package.write(build.deck, again, work / "again.apkg", build.note_types)
+        same = again.lock == build.revision.lock and _same_bytes(written, work / "again.apkg")
+    if not same:
+        raise NotReproducible("two builds from the same notes and lock differ")
+
+
+class _Written(threading.Thread):
+    """A file written by a thread of its own; what writing it raised, raised again by
+    `result`, in the thread that asks."""
+
+    def __init__(self, writer: Callable[[Path, Lock], None], path: Path, content: Lock) -> None:
+        super().__init__(name="deckgen-lock", daemon=True)
+        self.writer, self.path, self.content = writer, path, content
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.writer(self.path, self.content)
+        except BaseException as error:
+            self.error = error
+
+    def result(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
 
 
 def _same_bytes(first: Path, second: Path) -> bool:

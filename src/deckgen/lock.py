@@ -245,5 +245,11 @@ def _entry(line: str) -> str | tuple[str, str] | NotetypeEntry:
 
 def write(path: Path, lock: Lock) -> None:
     """Replace the lock in one step: a reader sees the old lock or the new, never half."""
-    with replacing(path) as partial, open(partial, "w", encoding="utf-8", newline="\n") as file:
+    with replacing(path) as partial:
+        write_text(partial, lock)
+
+
+def write_text(path: Path, lock: Lock) -> None:
+    """The lock's text, written to `path` (the hidden file `files.replacing` gives)."""
+    with open(path, "w", encoding="utf-8", newline="\n") as file:
         file.writelines(lock.lines())
