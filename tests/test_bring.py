@@ -422,7 +422,7 @@ def test_a_damaged_picture_ends_it_with_nothing_written(
 
     monkeypatch.setattr(Converter, "MANY", 1 if processes else Converter.MANY)
     if processes:  # (no thread then)
-        monkeypatch.setattr("deckgen.bring._Alongside", None)
+        monkeypatch.setattr("deckgen.bring.Alongside", None)
     col = _collection(tmp_path / "original.anki2")
     exported = _export(col, tmp_path / "export.apkg", scheduling=False)
     col.close()

@@ -21,7 +21,6 @@ import html
 import json
 import os
 import re
-import threading
 import time
 import unicodedata
 from collections import Counter
@@ -32,6 +31,7 @@ from typing import NamedTuple
 
 from deckgen import exported, lock, schema
 from deckgen.apkg import LATEX_POST, LATEX_PRE
+from deckgen.children import Alongside
 from deckgen.declared import loads, resolve
 from deckgen.diagnostics import has_errors
 from deckgen.files import made_folders, write_all
@@ -176,7 +176,7 @@ class _Beside:
 
     def __init__(self, converter: Converter, function: Callable[..., object], *args: object):
         self.future = converter.submit(function, *args)
-        self.thread = _Alongside(function, *args) if self.future is None else None
+        self.thread = Alongside(function, *args) if self.future is None else None
 
     def result(self) -> None:
         if self.future is not None:
@@ -190,27 +190,6 @@ class _Beside:
             concurrent.futures.wait([self.future])
         elif self.thread is not None:
             self.thread.join()
-
-
-class _Alongside(threading.Thread):
-    """A function run in a thread of its own; what it raises, raised again once joined."""
-
-    def __init__(self, function: Callable[..., object], *args: object) -> None:
-        super().__init__(name="deckgen-alongside", daemon=True)
-        self.function, self.args = function, args
-        self.error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self.function(*self.args)
-        except BaseException as error:  # raised by `result`, in the thread that asks
-            self.error = error
-
-    def result(self) -> None:
-        self.join()
-        if self.error is not None:
-            raise self.error
 
 
 def _notes_yaml_by_domain(

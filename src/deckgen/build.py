@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from deckgen import lock, package
+from deckgen.children import Alongside
 from deckgen.declared import resolve
 from deckgen.diagnostics import START, Diagnostic, has_errors
 from deckgen.files import not_a_package, replacing, scratch_dir
@@ -219,7 +220,7 @@ def write(
     # lines are the interpreter's work, the package's indexes and deflating are not), and
     # put in its place once the package is in its own.
     with replacing(build.lock_path) as lock_partial:
-        text = _Written(lock.write_text, lock_partial, build.revision.lock)
+        text = Alongside(lock.write_text, lock_partial, build.revision.lock)
         try:
             with replacing(out) as partial:
                 if streamed is not None and build.note_types == streamed.note_types:
@@ -248,28 +249,6 @@ def _check_reproducible(build: Build, written: Path, at: int) -> None:
         same = again.lock == build.revision.lock and _same_bytes(written, work / "again.apkg")
     if not same:
         raise NotReproducible("two builds from the same notes and lock differ")
-
-
-class _Written(threading.Thread):
-    """A file written by a thread of its own; what writing it raised, raised again by
-    `result`, in the thread that asks."""
-
-    def __init__(self, writer: Callable[[Path, Lock], None], path: Path, content: Lock) -> None:
-        super().__init__(name="deckgen-lock", daemon=True)
-        self.writer, self.path, self.content = writer, path, content
-        self.error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self.writer(self.path, self.content)
-        except BaseException as error:
-            self.error = error
-
-    def result(self) -> None:
-        self.join()
-        if self.error is not None:
-            raise self.error
 
 
 def _same_bytes(first: Path, second: Path) -> bool:

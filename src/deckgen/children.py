@@ -1,4 +1,5 @@
-"""The processes a build starts end with it: on Ctrl-C, and even when it is killed.
+"""The processes a build starts end with it: on Ctrl-C, and even when it is killed. And
+work run in a thread beside the caller's, its error raised again in the caller's.
 
 Ctrl-C reaches every process of the terminal's group; the build itself stops its
 children then, so they leave it to the build rather than each print a traceback.
@@ -13,6 +14,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 
 
 def follow_parent() -> None:
@@ -29,3 +31,24 @@ def follow_parent() -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="deckgen-parent-watch", daemon=True).start()
+
+
+class Alongside(threading.Thread):
+    """A function run in a thread of its own; what it raises, raised again once joined."""
+
+    def __init__(self, function: Callable[..., object], *args: object) -> None:
+        super().__init__(name="deckgen-alongside", daemon=True)
+        self.function, self.args = function, args
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.function(*self.args)
+        except BaseException as error:  # raised by `result`, in the thread that asks
+            self.error = error
+
+    def result(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
