@@ -44,10 +44,6 @@ class Fact(NamedTuple):
     extra: str = ""
     guid: str | None = None
 
-    @property
-    def kind(self) -> str:
-        return "fact"
-
 
 class Trap(NamedTuple):
     """A tempting wrong belief and what is actually true."""
@@ -59,10 +55,6 @@ class Trap(NamedTuple):
     tags: tuple[str, ...] = ()
     extra: str = ""
     guid: str | None = None
-
-    @property
-    def kind(self) -> str:
-        return "trap"
 
 
 class PairItem(NamedTuple):
@@ -83,10 +75,6 @@ class Pair(NamedTuple):
     extra: str = ""
     guid: str | None = None
 
-    @property
-    def kind(self) -> str:
-        return "pair"
-
 
 class Scenario(NamedTuple):
     """An exam-style situation, its answer, and the tempting distractor with why it is wrong."""
@@ -101,10 +89,6 @@ class Scenario(NamedTuple):
     extra: str = ""
     guid: str | None = None
 
-    @property
-    def kind(self) -> str:
-        return "scenario"
-
 
 class Custom(NamedTuple):
     """A note of a type the deck declares: its text for each of the type's fields that it
@@ -118,14 +102,13 @@ class Custom(NamedTuple):
     extra: str = ""
     guid: str | None = None
 
-    @property
-    def kind(self) -> str:
-        return "custom"
-
 
 Note: TypeAlias = Fact | Trap | Pair | Scenario | Custom
 
 
 def kind_of(note: Note) -> str:
     """The key of a note's note type: its kind's, or its declared type's."""
-    return note.type if isinstance(note, Custom) else note.kind
+    return note.type if isinstance(note, Custom) else _KINDS[type(note)]
+
+
+_KINDS: dict[type, str] = {Fact: "fact", Trap: "trap", Pair: "pair", Scenario: "scenario"}
