@@ -211,14 +211,31 @@ def test_an_svg_that_runs_a_script_is_refused_and_nothing_written(notes: Path) -
             b"</foreignObject>",
             "holds a <iframe> element",
         ),
-        (b"<rect>", "is not a well-formed SVG"),
     ],
 )
 def test_what_in_an_svg_runs_a_script_is_found(svg: bytes, found: str) -> None:
     from deckgen.media import svg_problem
 
     problem = svg_problem(SVG_HEAD + svg + b"</svg>")
-    assert problem is not None and found in problem
+    assert problem is not None and problem[0] == "picture-script" and found in problem[1]
+
+
+@pytest.mark.parametrize(
+    ("svg", "found"),
+    [
+        (SVG_HEAD + b"<rect></svg>", "mismatched tag"),
+        (SVG_HEAD + b"<g>" * 1_000 + b"</g>" * 1_000 + b"</svg>", "over 1,000 deep"),
+        (SVG_HEAD + b"<g>" * 600_000 + b"</g>" * 600_000 + b"</svg>", "over 1,000 deep"),
+    ],
+)
+def test_an_svg_no_card_can_show_is_refused(svg: bytes, found: str) -> None:
+    """Not well-formed XML, or nested past what any drawing is (and past it, reading it
+    would cost memory with each level): refused, as a picture of no format deckgen ships."""
+    from deckgen.media import svg_problem
+
+    problem = svg_problem(svg)
+    assert problem is not None and problem[0] == "picture-format" and found in problem[1]
+    assert svg_problem(SVG_HEAD + b"<g>" * 999 + b"</g>" * 999 + b"</svg>") is None
 
 
 def test_an_svg_of_drawing_programs_ships() -> None:
@@ -246,4 +263,4 @@ def test_an_svg_whose_entities_multiply_is_refused_at_once() -> None:
     svg = f'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY e0 "lol">{entities}]>'
     svg += '<svg xmlns="http://www.w3.org/2000/svg"><text>&e9;</text></svg>'
     problem = svg_problem(svg.encode())
-    assert problem is not None and "amplification" in problem
+    assert problem is not None and "amplification" in problem[1]

@@ -14,12 +14,9 @@ import re
 import stat
 import unicodedata
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from deckgen.files import read_bytes
-
-if TYPE_CHECKING:
-    from xml.etree.ElementTree import Element
 
 MAX_BYTES = 5 * 2**20  # a picture: Anki syncs no file over 100 MiB, and a card loads fast
 MAX_PICTURES = 10_000  # in a deck
@@ -142,7 +139,8 @@ class Pictures:
         if kind == "svg":
             problem = svg_problem(data)
             if problem is not None:
-                return Refusal("picture-script", f"'{src}' {problem}")
+                code, message = problem
+                return Refusal(code, f"'{src}' {message}")
         digest = hashlib.sha256(data).hexdigest()
         return Picture(f"{_stem(path)}.{digest[:8]}.{kind}", str(path), digest)
 
@@ -179,46 +177,67 @@ _URL_SCHEMES = re.compile(r"(?:^|[;=(,])(?:javascript|vbscript|data(?!:image/)):
 _INVISIBLE = re.compile(r"[\x00-\x20\x7f]+")  # (what browsers drop from a URL, and spaces)
 
 
-def svg_problem(data: bytes) -> str | None:
-    """Why an SVG picture cannot ship in a deck, if it cannot: it is not well-formed XML
-    (nothing shows it then), or something in it runs a script."""
-    from xml.etree import ElementTree
+def svg_problem(data: bytes) -> tuple[str, str] | None:
+    """Why an SVG picture cannot ship in a deck, if it cannot (code, message): something in
+    it runs a script, or it is not well-formed XML (nothing shows it then) or nests past
+    what any drawing does."""
+    from xml.parsers import expat
 
-    # (expat: no external entity is ever loaded, and entities that multiply are refused.)
-    parser: ElementTree.XMLPullParser[ElementTree.Element] = ElementTree.XMLPullParser(
-        events=("start", "pi")
-    )
+    # Read by expat as it goes, keeping nothing: no external entity is ever loaded, and
+    # entities that multiply are refused. (Names come as `namespace}name`.)
+    parser = expat.ParserCreate(namespace_separator="}")
+    found: list[str] = []
+    depth = 0
+
+    def element(name: str, attributes: dict[str, str]) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > _MAX_SVG_DEPTH:
+            raise expat.ExpatError(f"elements nested over {_MAX_SVG_DEPTH:,} deep")
+        problem = _scripting(name, attributes)
+        if problem is not None:
+            found.append(problem)
+            raise _Found
+
+    def end(name: str) -> None:
+        nonlocal depth
+        depth -= 1
+
+    def instruction(target: str, data: str) -> None:
+        if target == "xml-stylesheet":
+            found.append("asks for a stylesheet (xml-stylesheet), which may run a script")
+            raise _Found
+
+    parser.StartElementHandler = element
+    parser.EndElementHandler = end
+    parser.ProcessingInstructionHandler = instruction
     try:
-        parser.feed(data)
-        parser.close()
-        for found in parser.read_events():  # (an error of the XML, raised where it stands)
-            event, element = found[0], found[-1]
-            assert isinstance(element, ElementTree.Element)
-            problem = _scripting(element) if event == "start" else _stylesheet(element)
-            if problem is not None:
-                return (
-                    f"{problem}; a card would show it as a picture, where none runs, but the"
-                    " file goes with every copy of the deck: take it out, or save the"
-                    " picture as PNG"
-                )
-    except ElementTree.ParseError as error:
-        return f"is not a well-formed SVG ({error}): save it again from the program that drew it"
+        parser.Parse(data, True)
+    except _Found:
+        return "picture-script", (
+            f"{found[0]}; a card would show it as a picture, where none runs, but the file"
+            " goes with every copy of the deck: take it out, or save the picture as PNG"
+        )
+    except expat.ExpatError as error:
+        message = f"is not an SVG a card can show ({error}): save it again from the program"
+        return "picture-format", f"{message} that drew it"
     return None
 
 
-def _stylesheet(instruction: Element) -> str | None:
-    """What a processing instruction of an SVG loads that may run a script, if anything."""
-    if (instruction.text or "").startswith("xml-stylesheet"):
-        return "asks for a stylesheet (xml-stylesheet), which may run a script"
-    return None
+_MAX_SVG_DEPTH = 1_000  # elements inside one another: a drawing has a few dozen at most
+# (Past it, expat's memory would grow with each: 70 MiB for 600,000 in a 5 MiB file.)
 
 
-def _scripting(element: Element) -> str | None:
+class _Found(Exception):
+    """Something in an SVG that runs a script: reading it ends there."""
+
+
+def _scripting(tag: str, attributes: dict[str, str]) -> str | None:
     """What in an element of an SVG runs a script, if anything."""
-    name = element.tag.rpartition("}")[2]
+    name = tag.rpartition("}")[2]
     if name.lower() in _SCRIPTING:
         return f"holds a <{name}> element, which runs a script or loads a page"
-    for attribute, value in element.attrib.items():
+    for attribute, value in attributes.items():
         attribute = attribute.rpartition("}")[2]
         if attribute.lower().startswith("on") or (
             attribute == "attributeName" and value.strip().lower().startswith("on")
