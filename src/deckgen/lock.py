@@ -11,6 +11,7 @@ different notes merge it without conflict:
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping
 from dataclasses import dataclass, field
@@ -184,7 +185,14 @@ def parse(text: str, path: str) -> tuple[Lock | None, list[Diagnostic]]:
     notetypes: dict[str, NotetypeEntry] = {}
     problems = Collected(_MAX_ERRORS)
     markers = {line for line, _ in conflict_markers(text)}
-    for number, line in enumerate(_lines(text), start=1):
+    merge = notes.merge
+    # (A match at a time: a list of every line would take as much memory as the lock.)
+    for number, found in enumerate(_LINE.finditer(text), start=1):
+        note_id, rest, line = found.groups()
+        if note_id is not None:  # a note's line as written: `_entry` would give it as it is
+            merge(sys.intern(note_id), rest)
+            continue
+        line = line.rstrip("\r")
         if number in markers or not line.strip() or line.startswith("#"):
             continue
         try:
@@ -215,15 +223,11 @@ def parse(text: str, path: str) -> tuple[Lock | None, list[Diagnostic]]:
     return Lock(key, notes, notetypes), problems.shown_problems()
 
 
-def _lines(text: str) -> Iterator[str]:
-    """The text's lines, a line at a time (a list of them, or a StringIO's copy of the
-    text, would take as much memory again as a large lock)."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        yield text[start:end].rstrip("\r")
-        start = end + 1
+# Each line of a lock: a note's, as a build writes it (single spaces, its time without
+# leading zeros, not retired: what `_entry` gives back unchanged), in its id and the rest;
+# any other, whole, for `_entry`. One pattern over the text, not a line at a time in Python
+# (the lock of a large deck is read by every build).
+_LINE = re.compile(r"^note (\S+) (\S+ \S+ (?:0|[1-9][0-9]*) \S+)$|^(.*)$", re.MULTILINE)
 
 
 def _entry(line: str) -> str | tuple[str, str] | NotetypeEntry:
