@@ -457,3 +457,32 @@ def test_a_picture_that_is_a_fifo_or_a_folder_is_not_read(tmp_path: Path) -> Non
         "mlops.yaml:2:37: error: 'd.png': not a file, from this file's folder [picture-missing]\n"
         f"{folder}: 2 errors; nothing written\n",
     )
+
+
+@pytest.fixture(scope="module")
+def large_notes_text(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A notes file of 5,000 notes as the benchmark writes them."""
+    from generate import generate
+
+    folder = generate(5_000, tmp_path_factory.mktemp("large") / "notes")
+    return max((p.read_text(encoding="utf-8") for p in folder.glob("d*.yaml")), key=len)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    st.floats(0, 1),
+    st.integers(files.MAX_LINE - 2, files.MAX_LINE + 2),
+    st.sampled_from(["\n", "\r\n", "\r", "\u2028"]),
+)
+def test_the_longest_line_of_a_large_file_is_found_as_measuring_every_line_finds_it(
+    large_notes_text: str, where: float, length: int, end: str
+) -> None:
+    """The same on a file of thousands of notes, whose line ends are changed, with a line
+    of about the bound's length put anywhere in it."""
+    lines = large_notes_text.split("\n")
+    at = int(where * len(lines))
+    text = end.join([*lines[:at], "#" * length, *lines[at:]])
+    measured = next(
+        (n for n, line in enumerate(text.splitlines(), 1) if len(line) > files.MAX_LINE), None
+    )
+    assert files.first_long_line(text) == measured

@@ -8,6 +8,7 @@ import json
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from anki.collection import Collection, ExportAnkiPackageOptions
@@ -531,15 +532,51 @@ def test_the_files_notes_show_are_found_as_looking_through_every_field_finds_the
 ) -> None:
     """`_media_names` passes over fields that cannot show a file without looking through
     them: what it finds is what looking through every field it would find finds."""
-    from deckgen import bring, exported
+    from deckgen import exported
 
-    note = exported.ExportedNote("g", 1, 1, tuple(fields), (), frozenset({"Deck"}))
+    _assert_media_names([exported.ExportedNote("g", 1, 1, tuple(fields), (), frozenset())])
+
+
+def test_the_files_thousands_of_notes_show_are_found_as_looking_through_every_field() -> None:
+    """The same for a deck of 5,000 notes of fields as a build writes them (text, code,
+    emphasis, the fingerprint) and as Anki keeps them (pictures, sounds, other HTML)."""
+    import random
+
+    from deckgen import exported
+
+    rng = random.Random(7)
+    pieces = [
+        "words", "<code>x()</code>", "<em>it</em>", "<!--deckgen AbC+/==-->", "<br>",
+        '<img src="p{n}.png">', "<IMG ALT=a SRC='q{n}.jpg'>", "[sound:s{n}.mp3]", "[x]",
+        "<i>i</i>", "&lt;img&gt;", "[SOUND:t{n}.ogg]",
+    ]  # fmt: skip
+    notes = [
+        exported.ExportedNote(
+            f"g{n}",
+            1,
+            1,
+            tuple(
+                "".join(rng.choice(pieces) for _ in range(rng.randrange(4))).format(n=n % 900)
+                for _ in range(4)
+            ),
+            (),
+            frozenset(),
+        )
+        for n in range(5_000)
+    ]
+    _assert_media_names(notes)
+
+
+def _assert_media_names(notes: list[Any]) -> None:
+    from deckgen import bring
+
     names: dict[str, None] = {}
-    for value in fields:
-        if "<" in value or "[sound:" in value:
-            for match in bring._MEDIA.finditer(value):
-                names[match.group(1) or match.group(2)] = None
-    assert bring._media_names([note]) == list(names)
+    for note in notes:
+        for value in note.fields:
+            if "<" in value or "[sound:" in value:
+                for match in bring._MEDIA.finditer(value):
+                    names[match.group(1) or match.group(2)] = None
+    assert bring._media_names(notes) == list(names)
 
 
 def test_pictures_a_build_gave_one_name_come_back_as_files_of_their_own(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 from conftest import ONE_OF_EACH, load, write_notes
@@ -204,3 +205,33 @@ def test_a_note_line_as_a_build_writes_it_is_read_as_any_other_line_is(
         line.replace(" ", "  ") if line.startswith("note ") else line for line in lines
     ) + (end if last_end else "")
     assert parse(text, "deck.lock") == parse(doubled, "deck.lock")
+
+
+def test_a_large_lock_is_read_as_every_line_one_at_a_time_reads_it() -> None:
+    """The same on a lock of thousands of notes, as builds and merges write them: live and
+    retired entries, an id on both sides of a merge at other times, a time written with
+    leading zeros."""
+    rng = random.Random(5)
+    entries = NoteEntries(
+        NoteEntry(
+            f"note-{n:05d}",
+            rng.choice(["fact", "trap", "pair"]),
+            f"d{n % 20:02d}",
+            1_700_000_000 + rng.randrange(10_000),
+            f"{rng.getrandbits(64):016x}",
+            retired=n % 97 == 0,
+            live_digest="ffee" if n % 194 == 0 else "",
+        )
+        for n in range(6_000)
+    )
+    text = Lock("big-deck", entries, LOCK.notetypes).dump()
+    theirs = "".join(
+        f"note note-{n:05d} fact d00 {1_700_000_000 + n} aa\n" for n in range(0, 6_000, 7)
+    )
+    text += f"<<<<<<< HEAD\n{theirs}=======\nnote note-00003 fact d00 0017000000099 bb\n>>>>>>> x\n"
+    doubled = "\n".join(
+        line.replace(" ", "  ") if line.startswith("note ") else line for line in text.split("\n")
+    )
+    read = parse(text, "deck.lock")
+    assert read == parse(doubled, "deck.lock")
+    assert read[0] is not None and len(read[0].notes) == 6_000
