@@ -75,7 +75,7 @@ class Identity(Protocol):
 class Writer:
     """A package's collection, written a thousand notes at a time in study order as they
     come (a file's notes at a time, while the next files are read, or all at once), then
-    its retired notes, indexes, and the package around it. The same notes and times give
+    its retired notes, and the package around it. The same notes and times give
     the same bytes, however they are handed in."""
 
     def __init__(
@@ -148,14 +148,13 @@ class Writer:
         self.card += sum(len(record.ords) for record in notes)
 
     def finish(self, revision: Revision, pictures: Sequence[Picture], path: Path) -> None:
-        """The retired notes after the others, the indexes, and the package at `path`."""
+        """The retired notes after the others, and the package at `path`."""
         assert self.db is not None
         stones = revision.tombstones
         self.add(stones, [revision.mod(stone.note_id) for stone in stones])
         if self.pending:
             self._rows(self.pending)
             self.pending = []
-        self.db.executescript(apkg.INDEXES)  # after the rows: quicker than keeping them up
         self.db.commit()
         self.close()
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
