@@ -123,9 +123,8 @@ def bring(package: Path, folder: Path, deck: str | None = None) -> Brought:
             # converter has no processes; they are started already: none is started
             # while a thread runs).
             media = _Beside(converter, exported.media, package, targets)
-            ids = _ids(notes, named)
-            by_domain, notices, kept_tags, html_types = _notes_yaml_by_domain(
-                notes, named, ids, declared, converter, key, lambda n: domains[_deck_of(n, top)][0]
+            ids, by_domain, notices, kept_tags, html_types = _notes_yaml_by_domain(
+                notes, named, declared, converter, key, lambda n: domains[_deck_of(n, top)][0]
             )
             brought.notices += notices
         files = {
@@ -195,20 +194,20 @@ class _Beside:
 def _notes_yaml_by_domain(
     notes: list[exported.ExportedNote],
     named: list[dict[str, str]],
-    ids: list[str],
     declared: dict[int, exported.Notetype],
     converter: Converter,
     key: str,
     domain_of: Callable[[exported.ExportedNote], str],
-) -> tuple[dict[str, list[str]], list[str], set[str], set[int]]:
-    """Each note (of the id in `ids`; a kind's, of the fields `named`) as its YAML holds
-    it, by domain, in order; what to say of them, the tags they keep, and the declared
-    types that hold HTML."""
+) -> tuple[list[str], dict[str, list[str]], list[str], set[str], set[int]]:
+    """Each note's id (`_ids`; a kind's note's, of its fields `named`), and each note as
+    its YAML holds it, by domain, in order; what to say of them, the tags they keep, and
+    the declared types that hold HTML."""
     # Each declared type's fields as Markdown, if every one converts without loss; else
     # the type holds HTML. (Given to the processes that convert first: while they are
-    # converted, each note is given its id, and the kinds' notes are written.)
+    # converted, each note is given its id here, and then the kinds' notes are written.)
     values = _declared_values(notes, declared)
     checks = {ntid: converter.all(texts, pictures=False) for ntid, texts in values.items()}
+    ids = _ids(notes, named)
     kinds = converter.map(
         _notes_yaml,
         [
@@ -241,7 +240,7 @@ def _notes_yaml_by_domain(
         messages += notices
         kept_tags.update(tags)
         by_domain.setdefault(domain_of(note), []).append(yaml)
-    return by_domain, messages, kept_tags, html_types
+    return ids, by_domain, messages, kept_tags, html_types
 
 
 # deckgen's own note types, by their ids: their notes come back as its kinds.
