@@ -393,7 +393,8 @@ def test_a_large_deck_comes_in_alike_in_one_process_and_in_one_per_core(
     done = runner.invoke(main, ["build", str(folder), "-o", str(rebuilt)])
     assert done.exit_code == 0 and "0 changed, 0 new" in done.output, done.output
     # The converter's shortcuts held to its general path on every field of the package:
-    # plain words, and text given to the reader without the parser.
+    # plain words, words with a few formats, and text given to the reader without the
+    # parser.
     from deckgen import exported
     from deckgen.unmarkup import _converted, _Reader, to_markdown
 

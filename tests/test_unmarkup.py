@@ -251,6 +251,99 @@ def test_plain_words_come_back_as_the_whole_converter_brings_them(
     assert to_markdown(field, shown) == _converted(field, shown)
 
 
+# Fields of words and a few formats: every tag the shortcut takes (and some with
+# attributes, nested, empty or unclosed), with spaces just inside them or doubled, and
+# every character Markdown reads, or the reader changes, in the words and formats.
+FORMAT_WORDS = st.lists(
+    st.sampled_from(
+        [*"ab Zé9.,-+)(#>!:[]{}|=\u00a0\u2003\t\n\0*_`~\\&<", "  ", "{{c1::", "}}", "1.", "- "]
+    ),
+    max_size=6,
+).map("".join)
+FORMAT_TAGS = st.sampled_from(["code", "em", "strong", "b", "i"])
+
+
+@st.composite
+def formatted(draw: st.DrawFn) -> str:
+    """Words with formats, most of them as the shortcut takes them."""
+    parts = [draw(FORMAT_WORDS)]
+    for _ in range(draw(st.integers(0, 4))):
+        tag = draw(FORMAT_TAGS)
+        shape = draw(st.sampled_from(["plain"] * 6 + ["nested", "attribute", "unclosed", "other"]))
+        inner = draw(FORMAT_WORDS)
+        if shape == "nested":
+            inner = f"<{draw(FORMAT_TAGS)}>{inner}</{draw(FORMAT_TAGS)}>"
+        opening = f'<{tag} class="x">' if shape == "attribute" else f"<{tag}>"
+        closed = draw(FORMAT_TAGS) if shape == "other" else tag
+        closing = "" if shape == "unclosed" else f"</{closed}>"
+        parts += [opening, inner, closing, draw(FORMAT_WORDS)]
+    return "".join(parts)
+
+
+# Nearly all plain: the words the shortcut takes, most of them.
+PLAIN_FORMAT_WORDS = st.text(alphabet=st.sampled_from([*"abZé9.,-+)(#!:[]{}|=", " "]), max_size=8)
+
+
+@st.composite
+def plainly_formatted(draw: st.DrawFn) -> str:
+    parts = [draw(PLAIN_FORMAT_WORDS)]
+    for _ in range(draw(st.integers(1, 4))):
+        tag = draw(FORMAT_TAGS)
+        parts += [f"<{tag}>", draw(PLAIN_FORMAT_WORDS.filter(bool)), f"</{tag}>"]
+        parts.append(draw(PLAIN_FORMAT_WORDS))
+    return "".join(parts)
+
+
+# What the shortcut must see and leave to the whole converter (or take, rightly).
+SPOILERS = [
+    *["&amp;", "&lt;", "&copy;", "&", "<", ">", "\\", "\\.", "\\[", "`", "*", "_", "~"],
+    *["\0", "  ", "\t", "\n", "\u00a0", "\u2003", " ", "- ", "1. ", "# ", "[a](b)", "\\(x\\)"],
+    # (what sends Markdown to its parser, which reads entities, and with one)
+    *["![a](b)", "![a](b)&amp;", "~~~", "```", "\x7f", "\u2028"],
+]
+
+
+@st.composite
+def nearly_plainly_formatted(draw: st.DrawFn) -> str:
+    """A field the shortcut would take, but for one or two things, anywhere in it."""
+    field = draw(plainly_formatted())
+    for _ in range(draw(st.integers(1, 2))):
+        at = draw(st.integers(0, len(field)))
+        if field[:at].count("<") > field[:at].count(">"):
+            continue  # (not inside a tag)
+        field = field[:at] + draw(st.sampled_from(SPOILERS)) + field[at:]
+    return field
+
+
+@settings(max_examples=6000, derandomize=True, deadline=None)
+@given(st.one_of(formatted(), plainly_formatted(), nearly_plainly_formatted()), st.booleans())
+def test_words_with_a_few_formats_come_back_as_the_whole_converter_brings_them(
+    field: str, pictures: bool
+) -> None:
+    """The shortcut for words with bold, emphasis and code gives what the whole converter
+    (the HTML parser, the reader, and the render check) gives."""
+    from deckgen.unmarkup import _converted
+
+    shown = {"a.png": "media/a.png"} if pictures else None
+    assert to_markdown(field, shown) == _converted(field, shown)
+
+
+def test_the_shortcut_for_a_few_formats_takes_the_fields_it_is_for() -> None:
+    """Fields as a build writes them take the shortcut (the test above holds it to the
+    whole converter on them): emphasis and code among words, clozes around code."""
+    from deckgen.unmarkup import _converted, _inline_formats
+
+    for field in [
+        "Drift champion catalog, <em>retrain</em>.",
+        "Search refresh {{c1::<code>trial</code>}} serving {{c2::refresh}} group",
+        "<b>Bold</b> then <i>it</i> and <strong>strong</strong>: <code>a*b_c\\d</code>",
+        "1. <em>not</em> a list",
+    ]:
+        assert _inline_formats(field) == _converted(field, None), field
+    for field in ["a  <em>b</em>", "<em> b</em>", "<em>a<code>b</code></em>", "a<br>b"]:
+        assert _inline_formats(field) is None, field
+
+
 def test_a_declaration_pythons_parser_cannot_read_is_read_as_a_browser_reads_it() -> None:
     """`<![` not followed by what Python's HTML parser expects made it raise (a traceback
     from pull and init --from): as a browser does, it is a comment up to the next `>`

@@ -67,7 +67,7 @@ def to_markdown(html: str, pictures: Mapping[str, str] | None = None) -> Convert
         text = _SPACE.sub(" ", html).strip()
         if not _LIST_LIKE.match(text):
             return Converted(text, escape(text), ())
-    return _converted(html, pictures)
+    return _inline_formats(html) or _converted(html, pictures)
 
 
 # What makes a field more than plain words: a tag, an entity, an escape or formula, code,
@@ -106,6 +106,46 @@ def _converted(html: str, pictures: Mapping[str, str] | None) -> Converted:
     text = "\n".join(_unlist(_escape(line, minimal=False)) for line in _plain(lines).split("\n"))
     reduced = [*reader.reduced, _FORMATS_LOST]
     return Converted(text, to_html(text), tuple(dict.fromkeys(reduced)))
+
+
+# A format's tags, without attributes, and their Markdown marks.
+_FORMAT_TAG = re.compile(r"<(/?)(code|em|strong|b|i)>")
+_FORMAT_MARK = {"code": "`", "em": "*", "i": "*", "strong": "**", "b": "**"}
+_AS_RENDERED = {"b": "strong", "i": "em"}
+# What the text between the tags, or a format's content, must not hold: what the reader
+# gives Markdown escaped (code spans keep theirs), or changes (a run of spaces, a space
+# other than ' '). Anything else that would differ differs in rendering (below); `<` and
+# `&` always do (another tag, an entity), and are looked for first, to stop at once.
+_NOT_PLAIN_TEXT = re.compile(r"[<&`*_]|  |(?! )\s")
+_NOT_PLAIN_CODE = re.compile(r"[<&]|  |(?! )\s")
+
+
+def _inline_formats(html: str) -> Converted | None:
+    """A line of words with a few formats (bold, emphasis, code; none inside another),
+    without entities, attributes or anything else Markdown reads, as `_converted` brings
+    it, without the HTML parser (a property test holds the two together); None for any
+    other field."""
+    parts = _FORMAT_TAG.split(html)  # text, then a tag's slash and name, and text, in turn
+    out: list[str] = []
+    for index in range(0, len(parts), 6):
+        text = parts[index]
+        if _NOT_PLAIN_TEXT.search(text):
+            return None
+        out.append(_unlist(text) if index == 0 else text)
+        if index + 1 == len(parts):
+            break
+        name, content = parts[index + 2], parts[index + 3]  # (its closing tag: see below)
+        if (_NOT_PLAIN_CODE if name == "code" else _NOT_PLAIN_TEXT).search(content):
+            return None
+        mark = _FORMAT_MARK[name]
+        out += [mark, content, mark]
+    # Taken only where it renders as the field shows (<b> as <strong>): each tag where it
+    # opens or closes its format, none empty, none with a space just inside it; no space
+    # at either end; no entity, `<`, or backslash that Markdown would read.
+    text = "".join(out)
+    rendered = to_html(text)
+    shown = _FORMAT_TAG.sub(lambda tag: f"<{tag[1]}{_AS_RENDERED.get(tag[2], tag[2])}>", html)
+    return Converted(text, rendered, ()) if rendered == shown else None
 
 
 _FORMATS_LOST = "formatting Markdown cannot hold here reduced to the text"
