@@ -672,3 +672,27 @@ def test_a_subdeck_named_deck_keeps_its_notes(tmp_path: Path) -> None:
         assert_the_law(col, notes, work)
     finally:
         col.close()
+
+
+@pytest.mark.parametrize("processes", [False, True], ids=["here", "in-processes"])
+def test_a_declared_type_holds_html_if_any_of_its_fields_would_not_come_back(
+    processes: bool,
+) -> None:
+    """A declared type's fields are its Markdown only if every one comes back as it was:
+    one field that would not, anywhere among a thousand (a chunk's first, its middle, the
+    last), makes the type hold HTML, whether the fields are converted here or by processes
+    that each stop a chunk at its first such field; and every field of a type that is all
+    Markdown is kept, converted."""
+    from deckgen.bring import _all_markdown
+    from deckgen.fromanki import Converter
+
+    words = [f"word {n} <em>stressed</em>" for n in range(1000)]
+    fields = Converter.MANY if processes else 1
+    with Converter({}, fields) as converter:
+        assert (converter.pool is not None) is processes
+        kept: dict[str, str] = {}
+        assert _all_markdown(words, converter.lossless(words), kept)
+        assert kept == {w: w.replace("<em>", "*").replace("</em>", "*") for w in words}
+        for at in (0, 256, 300, 999):
+            held = [*words[:at], '<span style="color: red">red</span>', *words[at + 1 :]]
+            assert not _all_markdown(held, converter.lossless(held), {}), at

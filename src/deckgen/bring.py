@@ -39,6 +39,7 @@ from deckgen.fromanki import (
     Converter,
     Media,
     Taken,
+    comes_back,
     convert,
     markdown,
     media_named,
@@ -206,7 +207,7 @@ def _notes_yaml_by_domain(
     # the type holds HTML. (Given to the processes that convert first: while they are
     # converted, each note is given its id here, and then the kinds' notes are written.)
     values = _declared_values(notes, declared)
-    checks = {ntid: converter.all(texts, pictures=False) for ntid, texts in values.items()}
+    checks = {ntid: converter.lossless(texts) for ntid, texts in values.items()}
     ids = _ids(notes, named)
     kinds = converter.map(
         _notes_yaml,
@@ -465,11 +466,11 @@ def _all_markdown(
     markdown: dict[str, str],
 ) -> bool:
     """Whether every one of these fields converts to Markdown and back unchanged (each
-    one's Markdown kept in `markdown`, by its HTML): at the first that does not, what is
-    still to convert is left."""
+    one's Markdown kept in `markdown`, by its HTML), from `Converter.lossless`: at the
+    first that does not, what is still to convert is left."""
     try:
         for value, done in zip(values, converted, strict=True):
-            if done is None or done.html != value:
+            if not comes_back(done, value):
                 return False
             markdown[value] = done.text
         return True

@@ -10,7 +10,7 @@ import functools
 import os
 import re
 from collections.abc import Callable, Generator, Iterable, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 from deckgen.notetypes import NoteType
 from deckgen.shapes import words_of
@@ -150,12 +150,11 @@ class Converter:
         """`function(*args)` run in one of the processes, if there are any (None if not)."""
         return self.pool.submit(function, *args) if self.pool is not None else None
 
-    def all(
-        self, values: list[str], pictures: bool = True
-    ) -> Generator[Converted | None, None, None]:
-        """Each value converted (its pictures by their paths, or, without `pictures`, as
-        none of the deck's)."""
-        return self.map(_markdowns if pictures else _markdowns_alone, values)
+    def lossless(self, values: list[str]) -> Generator[Converted | None, None, None]:
+        """Each value converted (its pictures as none of the deck's: as HTML), up to the
+        first that does not come back as it was (`comes_back`), or a little past it: each
+        chunk stops at its first."""
+        return self.map(_while_lossless, values)
 
     def map(
         self, function: Callable[[list[T], Media], list[R]], items: list[T]
@@ -192,12 +191,18 @@ def _run(function: Callable[[list[T], Media], list[R]], items: list[T]) -> list[
     return function(items, _PICTURES)
 
 
-def _markdowns(values: list[str], pictures: Media) -> list[Converted | None]:
-    return [markdown(value, pictures) for value in values]
+def comes_back(converted: Converted | None, value: str) -> TypeGuard[Converted]:
+    """Whether a field's Markdown renders as the field is."""
+    return converted is not None and converted.html == value
 
 
-def _markdowns_alone(values: list[str], pictures: Media) -> list[Converted | None]:
-    return [markdown(value) for value in values]
+def _while_lossless(values: list[str], pictures: Media) -> list[Converted | None]:
+    converted = []
+    for value in values:
+        converted.append(done := markdown(value))
+        if not comes_back(done, value):
+            break
+    return converted
 
 
 def sound_paths(text: str, pictures: Mapping[str, str]) -> str:
