@@ -217,8 +217,8 @@ def write(
     With `check_reproducible_at`, the package is first made again at that time, from the
     new lock, and nothing is written unless the two are the same bytes."""
     # The new lock's text is written beside the old one while the package is made (its
-    # lines are the interpreter's work, the package's indexes and deflating are not), and
-    # put in its place once the package is in its own.
+    # lines are the interpreter's work, the package's deflating is not), and put in its
+    # place once the package is in its own.
     with replacing(build.lock_path) as lock_partial:
         text = Alongside(lock.write_text, lock_partial, build.revision.lock)
         try:
