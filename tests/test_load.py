@@ -277,3 +277,37 @@ def test_a_guid_that_is_the_one_made_for_another_id_is_an_error(tmp_path: Path, 
         where
     ]
     assert "is the one deckgen makes for the note 'made-here'" in loaded.problems[0].message
+
+
+def test_records_are_packed_as_zstandard_packs_them_in_every_thread(
+    big: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file's records are packed by a compressor made once for each thread: the bytes of
+    Zstandard's own one-shot `compress` at level 1 (a new compressor each time), for files
+    of no note, one note and a thousand, packed and unpacked by eight threads at once."""
+    import threading
+
+    import zstandard
+
+    from deckgen.records import pack, unpack
+
+    deck = one_by_one(big, monkeypatch).deck
+    assert deck is not None
+    records = list(deck.records())
+    shapes = [records[:0], records[:1], records[:1000], records[1000:1003], records[7:8]]
+    failures: list[str] = []
+
+    def work(seed: int) -> None:
+        for round_ in range(40):
+            batch = shapes[(seed + round_) % len(shapes)]
+            packed = pack(batch)
+            expected = pickle.dumps([tuple(r) for r in batch], protocol=5)
+            if packed != zstandard.compress(expected, 1) or unpack(packed) != batch:
+                failures.append(f"thread {seed}, round {round_}")
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
