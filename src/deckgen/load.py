@@ -60,10 +60,9 @@ def load(
     as it comes, in study order."""
     texts = texts or {}
     header, problems = check_header(notes_dir / DECK_FILE)
-    files, bounds = _notes_files(notes_dir, header, problems, texts)
+    files, sizes, bounds = _notes_files(notes_dir, header, problems, texts)
     if header is None or bounds:
         return Loaded(None, sorted(problems))
-    sizes = [len(texts[path]) if path in texts else _size(path) for path, _ in files]
     total = sum(sizes)
     ids = _Ids(header.key)
     kept: list[bytes] = []
@@ -295,44 +294,49 @@ def _notes_files(
     header: DeckHeader | None,
     problems: list[Diagnostic],
     texts: Mapping[Path, bytes],
-) -> tuple[list[tuple[Path, Domain]], bool]:
+) -> tuple[list[tuple[Path, Domain]], list[int], bool]:
     """Each notes file with its domain, in study order: the domains as deck.yaml lists
     them, each's `<domain>.yaml`, then the files of a folder `<domain>/` by name (a large
-    domain can be split over several files). What is wrong goes into `problems`; True if
-    the folder is past a bound, so that nothing in it is read."""
+    domain can be split over several files); and each one's size. What is wrong goes into
+    `problems`; True if the folder is past a bound, so that nothing in it is read. (Each
+    file looked at once, and as few paths made as can be: a deck of a file per note has
+    tens of thousands.)"""
     header_checks = not has_errors(problems)  # deck.yaml's: a domain it lists is meant
-    found: list[tuple[str, Path]] = []
+    found: list[tuple[str, Path, bool]] = []  # domain key, path, in the domain's folder
     for entry in notes_dir.iterdir():
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            found += [(entry.name, f) for f in entry.iterdir() if f.suffix in _YAML]
+            found += [(entry.name, f, True) for f in entry.iterdir() if f.suffix in _YAML]
         elif entry.suffix in _YAML and entry.name != DECK_FILE:
-            found.append((entry.stem, entry))
+            found.append((entry.stem, entry, False))
         if len(found) > MAX_FILES:
             message = f"over {MAX_FILES:,} notes files: merge some (a file can hold thousands)"
             problems.append(Diagnostic(str(notes_dir), START, "too-many", message))
-            return [], True
-    listed = {path for _, path in found}
-    for path in texts.keys() - listed:  # a file that is yet to be written
-        found.append((path.stem if path.parent == notes_dir else path.parent.name, path))
-    total = sum(len(texts[path]) if path in texts else _size(path) for _, path in found)
+            return [], [], True
+    if texts:
+        listed = {path for _, path, _ in found}
+        for path in texts.keys() - listed:  # a file that is yet to be written
+            folder = path.parent != notes_dir
+            found.append((path.parent.name if folder else path.stem, path, folder))
+    sizes = [len(texts[path]) if texts and path in texts else _size(path) for _, path, _ in found]
+    total = sum(sizes)
     if total > MAX_DECK_BYTES:
         message = (
             f"{total / 2**20:.0f} MiB of notes: deckgen builds decks of up to"
             f" {MAX_DECK_BYTES // 2**20} MiB of YAML"
         )
         problems.append(Diagnostic(str(notes_dir), START, "too-large", message))
-        return [], True
+        return [], [], True
     domains = {domain.key: domain for domain in header.domains} if header else {}
-    for key, path in found:
+    for key, path, _ in found:
         if header is not None and key not in domains:
             message = (
                 f"unknown domain '{key}': notes files are named after a domain key of"
                 f" {DECK_FILE} ({', '.join(domains) or 'none'}), or kept in a folder so named"
             )
             problems.append(Diagnostic(str(path), START, "unknown-domain", message))
-    with_notes = {key for key, _ in found}
+    with_notes = {key for key, _, _ in found}
     for index, domain in enumerate(header.domains if header and header_checks else ()):
         if domain.key not in with_notes:
             assert header is not None
@@ -345,11 +349,11 @@ def _notes_files(
             problems.append(Diagnostic(deck_file, where, "empty-domain", message, Level.WARNING))
     order = {key: index for index, key in enumerate(domains)}
     known = sorted(
-        ((order[key], path.parent != notes_dir, path.name), path, domains[key])
-        for key, path in found
+        ((order[key], folder, path.name), path, domains[key], size)
+        for (key, path, folder), size in zip(found, sizes, strict=True)
         if key in domains
     )
-    return [(path, domain) for _, path, domain in known], False
+    return [(path, domain) for _, path, domain, _ in known], [size for *_, size in known], False
 
 
 _YAML = (".yaml", ".yml")
