@@ -118,6 +118,41 @@ def test_the_cache_follows_the_files(big: Path, tmp_path: Path) -> None:
     assert len(after) == 20 and len(after - entries) == 1
 
 
+def test_a_file_edited_while_it_is_read_is_kept_under_the_bytes_read(
+    big: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file's result is kept under the key of the bytes its reader read: a file edited
+    again between the look-up of its key and its reading (an editor saving during a build)
+    is never kept under the key of what it held before, so that putting that text back
+    reads it again rather than finding the later text's notes."""
+    notes = Path(shutil.copytree(big, tmp_path / "notes"))
+    load(notes)  # the cache holds every file
+    edited = notes / "d05.yaml"
+    original = edited.read_text(encoding="utf-8")
+    first = original.replace("- id: note-", "- id: first-", 1)
+    later = original.replace("- id: note-", "- id: later-", 1)
+    edited.write_text(first, encoding="utf-8")  # not in the cache: it is read
+    looked_up = load_module._Cache.key
+
+    def key_then_save_again(self: load_module._Cache, path: Path, domain: object) -> object:
+        key = looked_up(self, path, domain)  # type: ignore[arg-type]
+        if path == edited:
+            edited.write_text(later, encoding="utf-8")  # saved again, before it is read
+        return key
+
+    with monkeypatch.context() as patched:
+        patched.setattr(load_module._Cache, "key", key_then_save_again)
+        during = load(notes)
+    assert during.deck is not None
+    assert any(r.note_id.startswith("later-") for r in during.deck.records())
+    edited.write_text(first, encoding="utf-8")  # the text the key was looked up for
+    again = load(notes)
+    assert again.deck is not None
+    ids = [r.note_id for r in again.deck.records()]
+    assert any(i.startswith("first-") for i in ids)
+    assert not any(i.startswith("later-") for i in ids)
+
+
 def test_two_notes_folders_side_by_side_keep_their_own_cache(big: Path, tmp_path: Path) -> None:
     first = Path(shutil.copytree(big, tmp_path / "notes"))
     second = Path(shutil.copytree(big, tmp_path / "other"))

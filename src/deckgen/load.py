@@ -224,13 +224,19 @@ def _results(
     """Each file's result, pickled, in order. For a large deck: from the cache where the
     file is unchanged, and the others read by a process per core."""
     remembered = _Cache(notes_dir, header) if cache else None
+    # Each file's key is of the bytes read: looked up first, where the cache holds any
+    # result, and made again by the reader of each file not found, of the bytes it reads
+    # (a file edited meanwhile is never kept under its old bytes' key; and a first build
+    # reads each file once, as soon as the readers start).
+    lookup = remembered is not None and bool(remembered.kept)
     keys = [
-        remembered.key(path, domain) if remembered and path not in texts else None
+        remembered.key(path, domain) if remembered and lookup and path not in texts else None
         for path, domain in files
     ]
     cached = [remembered.get(key) if remembered and key else None for key in keys]
+    context = remembered.context if remembered is not None else None
     work = [
-        (path, domain, header, notes_dir, texts.get(path))
+        (path, domain, header, notes_dir, texts.get(path), None if path in texts else context)
         for (path, domain), hit in zip(files, cached, strict=True)
         if hit is None
     ]
@@ -248,7 +254,10 @@ def _results(
         batch = max(1, min(64, len(work) // (8 * workers))) if pool else 1
         read = pool.map(_read, work, chunksize=batch) if pool else map(_read, work)
         for key, hit in zip(keys, cached, strict=True):
-            data = hit if hit is not None else next(read)
+            if hit is None:
+                key, data = next(read)
+            else:
+                data = hit
             if remembered is not None and key is not None:
                 remembered.put(key, data)
             yield data
@@ -259,10 +268,29 @@ def _results(
         remembered.save()
 
 
-def _read(job: tuple[Path, Domain, DeckHeader, Path, bytes | None]) -> bytes:
-    """Read one file (in a worker, for a large deck); its result, pickled (once, for the
-    cache and the reader both)."""
-    return pickle.dumps(_file(*job), protocol=5)
+def _read(
+    job: tuple[Path, Domain, DeckHeader, Path, bytes | None, str | None],
+) -> tuple[str | None, bytes]:
+    """Read one file (in a worker, for a large deck): the key of the bytes it read, with
+    the cache's `context` (none without one, or for a file not read whole: its reader
+    says what it is), and its result, pickled (once, for the cache and the reader both)."""
+    path, domain, header, notes_dir, text, context = job
+    key = None
+    if text is None and context is not None:
+        try:
+            kind, size, content = read_bytes(path, MAX_BYTES)
+        except OSError:
+            kind, size, content = 0, 0, b""
+        if kind == stat.S_IFREG and size <= MAX_BYTES:
+            key, text = _key(context, domain, path, content), content
+    return key, pickle.dumps(_file(path, domain, header, notes_dir, text), protocol=5)
+
+
+def _key(context: str, domain: Domain, path: Path, content: bytes) -> str:
+    """A cache key: of deckgen and deck.yaml (`context`), the file's place, and its bytes."""
+    return hashlib.sha256(
+        context.encode() + repr((domain, str(path))).encode() + content
+    ).hexdigest()
 
 
 def _file(
@@ -415,9 +443,7 @@ class _Cache:
             return None
         if kind != stat.S_IFREG or size > MAX_BYTES:
             return None
-        return hashlib.sha256(
-            self.context.encode() + repr((domain, str(path))).encode() + content
-        ).hexdigest()
+        return _key(self.context, domain, path, content)
 
     def get(self, key: str) -> bytes | None:
         """A pickled FileResult, if one is kept for the key and reads back whole."""
