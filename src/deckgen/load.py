@@ -275,22 +275,23 @@ def _read(
     the cache's `context` (none without one, or for a file not read whole: its reader
     says what it is), and its result, pickled (once, for the cache and the reader both)."""
     path, domain, header, notes_dir, text, context = job
-    key = None
-    if text is None and context is not None:
-        try:
-            kind, size, content = read_bytes(path, MAX_BYTES)
-        except OSError:
-            kind, size, content = 0, 0, b""
-        if kind == stat.S_IFREG and size <= MAX_BYTES:
-            key, text = _key(context, domain, path, content), content
+    keyed = _keyed(context, domain, path) if text is None and context is not None else None
+    key, text = keyed if keyed is not None else (None, text)
     return key, pickle.dumps(_file(path, domain, header, notes_dir, text), protocol=5)
 
 
-def _key(context: str, domain: Domain, path: Path, content: bytes) -> str:
-    """A cache key: of deckgen and deck.yaml (`context`), the file's place, and its bytes."""
-    return hashlib.sha256(
-        context.encode() + repr((domain, str(path))).encode() + content
-    ).hexdigest()
+def _keyed(context: str, domain: Domain, path: Path) -> tuple[str, bytes] | None:
+    """A file's cache key, of deckgen and deck.yaml (`context`), its place and its bytes,
+    and the bytes; None for what is not a regular file within the bound (its reader says
+    what it is)."""
+    try:
+        kind, size, content = read_bytes(path, MAX_BYTES)
+    except OSError:
+        return None
+    if kind != stat.S_IFREG or size > MAX_BYTES:
+        return None
+    place = repr((domain, str(path))).encode()
+    return hashlib.sha256(context.encode() + place + content).hexdigest(), content
 
 
 def _file(
@@ -437,13 +438,8 @@ class _Cache:
     def key(self, path: Path, domain: Domain) -> str | None:
         """The key of the result for this file, as it is now (none for what is not a
         regular file within the bound: its reader says what it is)."""
-        try:
-            kind, size, content = read_bytes(path, MAX_BYTES)
-        except OSError:
-            return None
-        if kind != stat.S_IFREG or size > MAX_BYTES:
-            return None
-        return _key(self.context, domain, path, content)
+        keyed = _keyed(self.context, domain, path)
+        return keyed[0] if keyed is not None else None
 
     def get(self, key: str) -> bytes | None:
         """A pickled FileResult, if one is kept for the key and reads back whole."""
