@@ -42,14 +42,30 @@ def _both(notes: Path, tmp_path: Path, now: int, name: str) -> tuple[bytes, byte
     )
 
 
-@pytest.mark.parametrize("size", [300, 6_000])  # read in one process; in parallel, cached
-def test_a_streamed_build_is_the_plain_one_byte_for_byte(tmp_path: Path, size: int) -> None:
-    notes = generate(size, tmp_path / "deck" / "notes")
-    assert (sum(p.stat().st_size for p in notes.glob("*.yaml")) >= load.LARGE) == (size > 1000)
+@pytest.mark.parametrize(
+    "size, spread",
+    [
+        (300, False),  # read in one process
+        (6_000, False),  # in parallel, cached
+        # A file per note: handed to the writing thread Streamed.BATCH notes at a time,
+        # the last few with the lock (1,700 notes: three batches and 200 left).
+        (1_700, True),
+    ],
+    ids=["small", "large", "a-file-per-note"],
+)
+def test_a_streamed_build_is_the_plain_one_byte_for_byte(
+    tmp_path: Path, size: int, spread: bool
+) -> None:
+    notes = generate(size, tmp_path / "deck" / "notes", file_per_note=spread)
+    if not spread:
+        large = sum(p.stat().st_size for p in notes.glob("*.yaml")) >= load.LARGE
+        assert large == (size > 1000)
+    else:
+        assert size % build.Streamed.BATCH and size > 2 * build.Streamed.BATCH
     streamed, plain = _both(notes, tmp_path, T0, "first")
     assert streamed == plain
     # Edited, a note removed (a tombstone), another added, a day later: again the same.
-    first = notes / "d00.yaml"
+    first = notes / "d00.yaml" if not spread else notes / "d00" / "note-000001.yaml"
     text = first.read_text()
     first.write_text(
         text.replace("Model", "Modelled", 3).replace("- id: note-000001\n", "- id: brand-new\n", 1)

@@ -123,11 +123,19 @@ class Streamed:
     revision is made here, a file at a time, against the lock this thread reads). Ended by
     `write`, or dropped."""
 
+    BATCH = 500  # notes handed to the thread at a time, at least
+
     def __init__(self, work: Path, lock_path: Path, now: int, options: Options) -> None:
         self.work, self.lock_path, self.now, self.options = work, lock_path, now, options
-        # A few files ahead at most: where they come faster than they are written (from
-        # the cache), reading waits rather than holding every file's notes at once.
-        self.files: queue.Queue[FileResult | None] = queue.Queue(maxsize=4)
+        # The files' results go to the thread in batches of a few hundred notes or more (a
+        # file each, for files of as many): handed over one by one, a deck of a file per
+        # note would wait on the thread once for each note. A few batches ahead at most:
+        # where they come faster than they are written (from the cache), reading waits
+        # rather than holding every file's notes at once.
+        self.files: queue.Queue[list[FileResult] | None] = queue.Queue(maxsize=4)
+        self.batch: list[FileResult] = []
+        self.batched = 0  # the notes of the batch
+        self.header: DeckHeader | None = None
         self.thread: threading.Thread | None = None
         self.read = threading.Event()  # once the lock is read
         self.previous: tuple[Lock | None, list[Diagnostic]] = (None, [])
@@ -138,15 +146,27 @@ class Streamed:
         self.made: Revision | None = None  # the revision of what was written
 
     def add(self, header: DeckHeader, result: FileResult) -> None:
-        """The next file's result: written in the thread, started with the first (once
-        the processes that read the files have started, as a process must not fork while
-        a thread of it runs)."""
+        """The next file's result: written in the thread, started with the first batch
+        (once the processes that read the files have started, as a process must not fork
+        while a thread of it runs)."""
+        self.header = header
+        self.batch.append(result)
+        self.batched += len(result.stamps)
+        if self.batched >= self.BATCH:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """The batch so far, to the thread (started with the first)."""
+        if not self.batch:
+            return
         if self.thread is None:
+            assert self.header is not None, "given with each file"
             self.thread = threading.Thread(
-                target=self._write, args=(header,), name="deckgen-writer", daemon=True
+                target=self._write, args=(self.header,), name="deckgen-writer", daemon=True
             )
             self.thread.start()
-        self.files.put(result)
+        self.files.put(self.batch)
+        self.batch, self.batched = [], 0
 
     def _write(self, header: DeckHeader) -> None:
         try:
@@ -159,8 +179,9 @@ class Streamed:
             self.writer = package.Writer(
                 self.work / "collection.anki2", header, mods, self.note_types
             )
-            while (result := self.files.get()) is not None:
-                self.writer.add(unpack(result.records), self.reviser.add(result.stamps))
+            while (batch := self.files.get()) is not None:
+                for result in batch:
+                    self.writer.add(unpack(result.records), self.reviser.add(result.stamps))
         except BaseException as error:  # said by `finish`, in the build's own thread
             self.failed = error
             while self.files.get() is not None:  # what is still to come
@@ -170,6 +191,7 @@ class Streamed:
 
     def lock(self) -> tuple[Lock | None, list[Diagnostic]]:
         """The lock, as the writing thread read it (read here, if no file came)."""
+        self._hand_over()  # what is left of the files
         if self.thread is None:  # no notes file was read: no thread to wait for
             return lock.read(self.lock_path)
         self.read.wait()
@@ -193,6 +215,7 @@ class Streamed:
         self.writer.finish(build.revision, build.deck.pictures, path)
 
     def _stop(self) -> None:
+        self._hand_over()
         if self.thread is not None:
             self.files.put(None)
             self.thread.join()
@@ -200,6 +223,7 @@ class Streamed:
 
     def close(self) -> None:
         """Stop writing (the build failed, or it is done) and let go of the collection."""
+        self.batch = []  # (left only where the build failed: not worth writing)
         self._stop()
         if self.writer is not None:
             self.writer.close()
