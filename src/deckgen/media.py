@@ -8,6 +8,7 @@ those notes and takes the new file. Its format is told by its bytes, not its nam
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -71,9 +72,18 @@ class Pictures:
     folder, inside the notes folder, read once."""
 
     def __init__(self, notes_dir: Path, file: Path) -> None:
-        self.root = Path(os.path.abspath(notes_dir))
-        self.folder = Path(os.path.abspath(file)).parent
+        self.notes_dir, self.file = notes_dir, file
         self.found: dict[str, Picture | Refusal] = {}
+
+    # Made when a picture is first looked for: most files show none, and a deck of a
+    # file per note makes tens of thousands of these.
+    @functools.cached_property
+    def root(self) -> Path:
+        return Path(os.path.abspath(self.notes_dir))
+
+    @functools.cached_property
+    def folder(self) -> Path:
+        return Path(os.path.abspath(self.file)).parent
 
     def resolve(self, src: str, formats: frozenset[str] = PICTURE_FORMATS) -> Picture | Refusal:
         """The file `src` names, if it is one of `formats` (pictures unless told)."""
